@@ -1,0 +1,345 @@
+"""A small typed ARI client on aiohttp: REST with a warm keep-alive pool, and
+the Stasis event WebSocket with heartbeat, in-order delivery and reconnect
+with capped backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypedDict, cast
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class CallerId(TypedDict):
+    name: str
+    number: str
+
+
+class Channel(TypedDict, total=False):
+    id: str
+    name: str
+    state: str
+    caller: CallerId
+    connected: CallerId
+    dialplan: dict[str, Any]
+    creationtime: str
+
+
+class Bridge(TypedDict, total=False):
+    id: str
+    technology: str
+    bridge_type: str
+    bridge_class: str
+    name: str
+    channels: list[str]
+
+
+class Endpoint(TypedDict, total=False):
+    technology: str
+    resource: str
+    state: str
+    channel_ids: list[str]
+
+
+class RtpStatistics(TypedDict, total=False):
+    txcount: int
+    rxcount: int
+    txoctetcount: int
+    rxoctetcount: int
+
+
+class AriError(Exception):
+    """ARI answered with an error status (or could not be reached: status 0)."""
+
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"ARI {method} {path}: {status} {body.strip()[:200]}")
+        self.method = method
+        self.path = path
+        self.status = status
+        self.body = body
+
+
+def _auth_header(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return f"Basic {token}"
+
+
+class AriClient:
+    """REST side of ARI. One instance per Asterisk node."""
+
+    def __init__(
+        self, base_url: str, user: str, password: str, app: str, *, pool_size: int = 8
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = _auth_header(user, password)
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self._pool_size * 4, limit_per_host=self._pool_size * 4, keepalive_timeout=60
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={"Authorization": self._auth},
+            timeout=aiohttp.ClientTimeout(total=10, connect=3),
+        )
+
+    async def warm(self) -> None:
+        """Open a few keep-alive connections ahead of need (ARI's listen backlog is small)."""
+        await asyncio.gather(*(self.ping() for _ in range(self._pool_size)))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("AriClient.start() was not called")
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            async with self.session.request(method, url, params=params, json=body) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    raise AriError(method, path, resp.status, text)
+                if not text:
+                    return None
+                return json.loads(text)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise AriError(method, path, 0, f"{type(exc).__name__}: {exc}") from exc
+
+    # Asterisk ------------------------------------------------------------------------
+
+    async def ping(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.request("GET", "/asterisk/ping"))
+
+    async def info(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.request("GET", "/asterisk/info"))
+
+    # Channels ------------------------------------------------------------------------
+
+    async def channels(self) -> list[Channel]:
+        return cast(list[Channel], await self.request("GET", "/channels"))
+
+    async def channel(self, channel_id: str) -> Channel:
+        return cast(Channel, await self.request("GET", f"/channels/{channel_id}"))
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        channel_id: str,
+        app_args: str,
+        caller_id: str | None = None,
+        timeout: int = 30,
+        variables: Mapping[str, str] | None = None,
+    ) -> Channel:
+        """Create a channel into our Stasis app. The chosen channel_id makes a
+        retried request answer 409 instead of placing a second call."""
+        params: dict[str, str | int] = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": app_args,
+            "channelId": channel_id,
+            "timeout": timeout,
+        }
+        if caller_id:
+            params["callerId"] = caller_id
+        body = {"variables": dict(variables)} if variables else None
+        return cast(Channel, await self.request("POST", "/channels", params=params, body=body))
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/ring")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> bool:
+        """Hang a channel up. False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def start_moh(self, channel_id: str, moh_class: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class}
+        )
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/moh")
+
+    async def play(self, channel_id: str, media: str, playback_id: str | None = None) -> None:
+        params: dict[str, str | int] = {"media": media}
+        if playback_id:
+            params["playbackId"] = playback_id
+        await self.request("POST", f"/channels/{channel_id}/play", params=params)
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value}
+        )
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        res = await self.request(
+            "GET", f"/channels/{channel_id}/variable", params={"variable": name}
+        )
+        return str(res.get("value", "")) if isinstance(res, dict) else ""
+
+    async def rtp_statistics(self, channel_id: str) -> RtpStatistics:
+        return cast(
+            RtpStatistics, await self.request("GET", f"/channels/{channel_id}/rtp_statistics")
+        )
+
+    # Bridges -------------------------------------------------------------------------
+
+    async def bridges(self) -> list[Bridge]:
+        return cast(list[Bridge], await self.request("GET", "/bridges"))
+
+    async def bridge(self, bridge_id: str) -> Bridge:
+        return cast(Bridge, await self.request("GET", f"/bridges/{bridge_id}"))
+
+    async def create_bridge(self, bridge_id: str, name: str, kind: str = "mixing") -> Bridge:
+        return cast(
+            Bridge,
+            await self.request(
+                "POST", f"/bridges/{bridge_id}", params={"type": kind, "name": name}
+            ),
+        )
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self.request(
+            "POST",
+            f"/bridges/{bridge_id}/addChannel",
+            params={"channel": ",".join(channel_ids)},
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> bool:
+        try:
+            await self.request("DELETE", f"/bridges/{bridge_id}")
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # Endpoints -----------------------------------------------------------------------
+
+    async def endpoint(self, tech: str, resource: str) -> Endpoint:
+        return cast(Endpoint, await self.request("GET", f"/endpoints/{tech}/{resource}"))
+
+
+EventHandler = Callable[[Event], Awaitable[None]]
+ConnectHandler = Callable[[], Awaitable[None]]
+
+
+class AriEventStream:
+    """The Stasis app's event WebSocket.
+
+    Delivers events to `handler` strictly in the order Asterisk sent them
+    (the handler must not block: it should hand work off quickly). Reconnects
+    with capped exponential backoff; `on_connect` runs after every
+    (re)connection, before any event of that connection is delivered, so the
+    service can reconcile what it missed.
+    """
+
+    def __init__(
+        self,
+        client: AriClient,
+        handler: EventHandler,
+        *,
+        on_connect: ConnectHandler | None = None,
+        on_disconnect: ConnectHandler | None = None,
+        heartbeat: float = 5.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._client = client
+        self._handler = handler
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
+        self._heartbeat = heartbeat
+        self._max_backoff = max_backoff
+        self._stop = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+
+    def _ws_url(self) -> str:
+        base = self._client.base_url
+        scheme = "wss" if base.startswith("https") else "ws"
+        rest = base.split("://", 1)[1]
+        return f"{scheme}://{rest}/events"
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                await self._connect_once()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("ARI event stream: %s; reconnecting in %.1fs", exc, backoff)
+            if self.connected.is_set():
+                self.connected.clear()
+                if self._on_disconnect is not None:
+                    await self._on_disconnect()
+            if self._stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def _connect_once(self) -> None:
+        params = {"app": self._client.app, "subscribeAll": "false"}
+        async with self._client.session.ws_connect(
+            self._ws_url(), params=params, heartbeat=self._heartbeat, timeout=aiohttp.ClientWSTimeout(ws_close=2)
+        ) as ws:
+            self._ws = ws
+            log.info("ARI event stream connected (app %s)", self._client.app)
+            if self._on_connect is not None:
+                await self._on_connect()
+            self.connected.set()
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    try:
+                        event = json.loads(msg.data)
+                    except ValueError:
+                        log.warning("ARI sent a frame that is not JSON")
+                        continue
+                    await self._handler(event)
+                elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                    break
+            self._ws = None
+            if not self._stop.is_set():
+                raise ConnectionError("ARI closed the event stream")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._ws is not None:
+            await self._ws.close()

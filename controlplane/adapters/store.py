@@ -1,0 +1,228 @@
+"""Shared state in Redis: agents, queues, interactions, channel index, events.
+
+Every key carries the datacenter as a hash tag (``cp:{dc1}:...``) so that each
+atomic script touches one cluster slot. Anything that must not happen twice
+(reserving an agent, taking a call from its queue, a state change checked
+against the state it was decided on) is one Lua script.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from controlplane.domain.agent import AgentState
+from controlplane.domain.interaction import Interaction, Status
+
+HISTORY_LIMIT = 500
+
+
+def _script(name: str) -> str:
+    return resources.files("controlplane.adapters").joinpath("lua", name).read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    tenant: str
+    agent: str
+    state: AgentState
+    previous: AgentState | None
+    reason: str | None
+    since: int | None
+    extension: str | None
+    offer: str | None
+    interaction: str | None
+
+    def public(self) -> dict[str, object]:
+        from controlplane.domain.interaction import iso
+
+        return {
+            "id": self.agent,
+            "tenant": self.tenant,
+            "state": self.state.value,
+            "previous": self.previous.value if self.previous else None,
+            "reason": self.reason,
+            "since": iso(self.since),
+            "extension": self.extension,
+            "offer": self.offer,
+            "interaction": self.interaction,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    interaction: str
+    agent: str
+    queue: str
+
+
+class Store:
+    def __init__(self, client: aioredis.Redis, datacenter: str) -> None:
+        self.redis = client
+        self.prefix = f"cp:{{{datacenter}}}:"
+        self.events_channel = f"{self.prefix}events"
+        self._transition = client.register_script(_script("agent_transition.lua"))
+        self._dispatch = client.register_script(_script("dispatch.lua"))
+
+    @classmethod
+    def from_url(cls, url: str, datacenter: str) -> Store:
+        client = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
+        )
+        return cls(client, datacenter)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    # Keys ----------------------------------------------------------------------------
+
+    def agent_key(self, tenant: str, agent: str) -> str:
+        return f"{self.prefix}agent:{tenant}:{agent}"
+
+    def avail_key(self, tenant: str, team: str) -> str:
+        return f"{self.prefix}avail:{tenant}:{team}"
+
+    def queue_key(self, tenant: str, queue: str) -> str:
+        return f"{self.prefix}queue:{tenant}:{queue}"
+
+    def ix_key(self, ix_id: str) -> str:
+        return f"{self.prefix}ix:{ix_id}"
+
+    def chan_key(self, channel_id: str) -> str:
+        return f"{self.prefix}chan:{channel_id}"
+
+    def history_key(self, tenant: str, agent: str) -> str:
+        return f"{self.prefix}history:{tenant}:{agent}"
+
+    def active_key(self) -> str:
+        return f"{self.prefix}active"
+
+    # Agents --------------------------------------------------------------------------
+
+    async def agent(self, tenant: str, agent: str) -> AgentRecord:
+        raw = cast(dict[str, str], await self.redis.hgetall(self.agent_key(tenant, agent)))
+        prev = raw.get("previous")
+        return AgentRecord(
+            tenant=tenant,
+            agent=agent,
+            state=AgentState(raw.get("state", AgentState.LOGGED_OUT.value)),
+            previous=AgentState(prev) if prev else None,
+            reason=raw.get("reason"),
+            since=int(raw["since"]) if "since" in raw else None,
+            extension=raw.get("extension"),
+            offer=raw.get("offer"),
+            interaction=raw.get("interaction"),
+        )
+
+    async def transition_agent(
+        self,
+        tenant: str,
+        agent: str,
+        team: str,
+        *,
+        expected: tuple[AgentState, ...],
+        new: AgentState,
+        reason: str | None,
+        now: int,
+        offer: str | None = None,
+        keep_available_since: bool = False,
+        fields: dict[str, str] | None = None,
+    ) -> tuple[bool, AgentState]:
+        """Compare-and-set an agent's state. Returns (applied, state before)."""
+        argv: list[str] = [
+            agent,
+            ",".join(s.value for s in expected),
+            offer or "",
+            new.value,
+            reason or "",
+            str(now),
+            "1" if keep_available_since else "0",
+        ]
+        for key, value in (fields or {}).items():
+            argv += [key, value]
+        res = await self._transition(
+            keys=[self.agent_key(tenant, agent), self.avail_key(tenant, team)], args=argv
+        )
+        return bool(int(res[0])), AgentState(res[1])
+
+    # Queues and routing --------------------------------------------------------------
+
+    async def enqueue(self, ix: Interaction) -> None:
+        """Put an interaction in its queue, ordered by the time it entered (RONA-1
+        requeues with the same score, so it stays ahead of later calls)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.ix_key(ix.id), mapping={"status": Status.QUEUED.value})
+            pipe.hdel(self.ix_key(ix.id), "agent", "agent_channel")
+            pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
+            await pipe.execute()
+
+    async def dequeue(self, ix: Interaction) -> bool:
+        return bool(await self.redis.zrem(self.queue_key(ix.tenant, ix.queue), ix.id))
+
+    async def queue_length(self, tenant: str, queue: str) -> int:
+        return int(await self.redis.zcard(self.queue_key(tenant, queue)))
+
+    async def reserve_next(
+        self, tenant: str, queues: list[tuple[str, int, tuple[str, ...]]], now: int
+    ) -> Reservation | None:
+        """Run the atomic routing step (IN-3) for one tenant's queues."""
+        argv: list[str | int] = [self.prefix, tenant, now, len(queues)]
+        for qid, priority, teams in queues:
+            argv += [qid, priority, len(teams), *teams]
+        res = await self._dispatch(keys=[], args=argv)
+        if not res:
+            return None
+        return Reservation(interaction=res[0], agent=res[1], queue=res[2])
+
+    # Interactions --------------------------------------------------------------------
+
+    async def save_interaction(self, ix: Interaction) -> None:
+        key = self.ix_key(ix.id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=dict[str | bytes, str | bytes](ix.to_fields()))
+            if ix.status is Status.ENDED:
+                pipe.srem(self.active_key(), ix.id)
+            else:
+                pipe.sadd(self.active_key(), ix.id)
+            await pipe.execute()
+
+    async def interaction(self, ix_id: str) -> Interaction | None:
+        raw = cast(dict[str, str], await self.redis.hgetall(self.ix_key(ix_id)))
+        if not raw:
+            return None
+        return Interaction.from_fields(raw)
+
+    async def active_interactions(self) -> list[str]:
+        return sorted(cast(set[str], await self.redis.smembers(self.active_key())))
+
+    async def index_channel(self, channel_id: str, ix_id: str) -> None:
+        await self.redis.set(self.chan_key(channel_id), ix_id, ex=7 * 86400)
+
+    async def channel_interaction(self, channel_id: str) -> str | None:
+        return cast(str | None, await self.redis.get(self.chan_key(channel_id)))
+
+    async def forget_channel(self, channel_id: str) -> None:
+        await self.redis.delete(self.chan_key(channel_id))
+
+    async def add_history(self, tenant: str, agent: str, ix_id: str) -> None:
+        key = self.history_key(tenant, agent)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, ix_id)
+            pipe.ltrim(key, 0, HISTORY_LIMIT - 1)
+            await pipe.execute()
+
+    async def history(self, tenant: str, agent: str, limit: int = 50) -> list[str]:
+        return cast(list[str], await self.redis.lrange(self.history_key(tenant, agent), 0, limit - 1))
+
+    # Events --------------------------------------------------------------------------
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        await self.redis.publish(self.events_channel, json.dumps(event, separators=(",", ":")))

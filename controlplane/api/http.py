@@ -1,0 +1,317 @@
+"""REST + WebSocket API for agent desktops and supervisors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controlplane.adapters.ami import AmiClient
+from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.store import Store
+from controlplane.api.auth import Principal, authenticate
+from controlplane.api.openapi import build_openapi
+from controlplane.config import Config
+from controlplane.contact_center import ContactCenter
+from controlplane.domain.agent import AgentState
+from controlplane.domain.errors import InvalidInput, RuleViolation
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+
+
+# Request bodies -------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoginRequest(_Body):
+    extension: str = Field(pattern=r"^[0-9]{2,8}$", description="the agent's phone extension")
+
+
+class StateRequest(_Body):
+    state: Literal["available", "idle", "logged_out"]
+    reason: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="idle reason code"
+    )
+
+
+class WrapUpRequest(_Body):
+    reason: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="wrap-up reason code")
+
+
+B = TypeVar("B", bound=_Body)
+
+
+# Event fan-out --------------------------------------------------------------------
+
+
+class EventHub:
+    """Receives every event of the datacenter from Redis and hands each to the
+    WebSocket clients of this replica allowed to see it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._clients: dict[int, tuple[Principal, asyncio.Queue[str]]] = {}
+        self.ready = asyncio.Event()
+
+    def subscribe(self, principal: Principal) -> tuple[int, asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
+        key = id(queue)
+        self._clients[key] = (principal, queue)
+        return key, queue
+
+    def unsubscribe(self, key: int) -> None:
+        self._clients.pop(key, None)
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                pubsub = self._store.redis.pubsub()
+                await pubsub.subscribe(self._store.events_channel)
+                self.ready.set()
+                backoff = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    self._fan_out(str(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event subscription lost: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _fan_out(self, data: str) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return
+        for principal, queue in list(self._clients.values()):
+            if principal.may_see_event(event.get("tenant", ""), event.get("agent")):
+                if queue.full():
+                    log.warning("a WebSocket client is too slow; dropping an event for it")
+                    continue
+                queue.put_nowait(data)
+
+
+# Application ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    cc: ContactCenter
+    store: Store
+    ari: AriClient
+    ami: AmiClient
+    hub: EventHub
+
+
+SERVICES = web.AppKey("services", Services)
+PRINCIPAL = "principal"
+
+
+def error_response(status: int, error_id: str, message: str, details: dict[str, Any]) -> web.Response:
+    body = {"status": status, "error_id": error_id, "message": message, "details": details}
+    return web.json_response(body, status=status)
+
+
+@web.middleware
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RuleViolation as exc:
+        return error_response(exc.status, exc.error_id, exc.message, exc.details)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return error_response(exc.status, "http-error", exc.reason, {})
+        raise
+    except AriError as exc:
+        log.warning("Asterisk refused an action: %s", exc)
+        return error_response(502, "asterisk-error", "Asterisk could not carry out the action", {})
+    except Exception:
+        error = uuid.uuid4().hex[:12]
+        log.exception("internal error %s on %s %s", error, request.method, request.path)
+        return error_response(500, "internal-error", "internal error", {"reference": error})
+
+
+PUBLIC_PATHS = {"/health", "/openapi.json"}
+
+
+@web.middleware
+async def auth_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path not in PUBLIC_PATHS:
+        services = request.app[SERVICES]
+        request[PRINCIPAL] = authenticate(
+            services.config,
+            request.headers.get("Authorization"),
+            request.query.get("token") if request.path == "/v1/events" else None,
+        )
+    return await handler(request)
+
+
+def principal(request: web.Request) -> Principal:
+    p: Principal = request[PRINCIPAL]
+    return p
+
+
+async def body(request: web.Request, model: type[B]) -> B:
+    if request.content_type != "application/json":
+        raise InvalidInput("the body must be JSON (Content-Type: application/json)")
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise InvalidInput("the request body is not valid", problems=problems) from None
+
+
+# Handlers -------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(s.store.ping(), timeout=1)
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"down: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(s.ari.ping(), timeout=1)
+        checks["ari"] = "ok"
+    except Exception as exc:
+        checks["ari"] = f"down: {type(exc).__name__}"
+    checks["ami"] = "ok" if s.ami.logged_in else "down: not logged in"
+    ok = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ok" if ok else "degraded", "checks": checks},
+                             status=200 if ok else 503)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_openapi())
+
+
+async def get_agent(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    agent_id = request.match_info["agent_id"]
+    p.require_agent_access(agent_id)
+    record = await s.cc.agent(p.tenant, agent_id)
+    return web.json_response(record.public())
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    tenant = s.cc.tenant(p.tenant)
+    ids = sorted(tenant.agents) if p.role.value != "agent" else [p.agent or ""]
+    records = [await s.cc.agent(p.tenant, a) for a in ids]
+    return web.json_response({"agents": [r.public() for r in records]})
+
+
+async def login(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    agent_id = request.match_info["agent_id"]
+    p.require_self(agent_id)
+    req = await body(request, LoginRequest)
+    record = await s.cc.login(p.tenant, agent_id, req.extension)
+    return web.json_response(record.public())
+
+
+async def put_state(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    agent_id = request.match_info["agent_id"]
+    p.require_agent_access(agent_id)
+    req = await body(request, StateRequest)
+    record = await s.cc.change_state(p.tenant, agent_id, AgentState(req.state), req.reason)
+    return web.json_response(record.public())
+
+
+async def get_interaction(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    ix = await s.cc.interaction(p.tenant, request.match_info["ix_id"])
+    if ix.agent is not None:
+        p.require_agent_access(ix.agent)
+    elif p.role.value == "agent":
+        p.require_agent_access("")
+    return web.json_response(ix.public())
+
+
+async def end_interaction(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    ix_id = request.match_info["ix_id"]
+    ix = await s.cc.interaction(p.tenant, ix_id)
+    p.require_self(ix.agent or "")
+    ix = await s.cc.end(p.tenant, ix.agent or "", ix_id)
+    return web.json_response(ix.public())
+
+
+async def wrap_up(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    ix_id = request.match_info["ix_id"]
+    ix = await s.cc.interaction(p.tenant, ix_id)
+    p.require_self(ix.agent or "")
+    req = await body(request, WrapUpRequest)
+    record = await s.cc.wrap_up(p.tenant, ix.agent or "", ix_id, req.reason)
+    return web.json_response(record.public())
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    s, p = request.app[SERVICES], principal(request)
+    ws = web.WebSocketResponse(heartbeat=15)
+    await ws.prepare(request)
+    key, queue = s.hub.subscribe(p)
+    await ws.send_str(json.dumps({"type": "hello", "tenant": p.tenant, "agent": p.agent}))
+
+    async def pump() -> None:
+        while True:
+            await ws.send_str(await queue.get())
+
+    sender = asyncio.create_task(pump(), name="ws-events")
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.ERROR:
+                break
+    finally:
+        s.hub.unsubscribe(key)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sender
+    return ws
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY
+    )
+    app[SERVICES] = services
+    app.router.add_get("/health", health)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/v1/agents", list_agents)
+    app.router.add_get("/v1/agents/{agent_id}", get_agent)
+    app.router.add_post("/v1/agents/{agent_id}/login", login)
+    app.router.add_put("/v1/agents/{agent_id}/state", put_state)
+    app.router.add_get("/v1/interactions/{ix_id}", get_interaction)
+    app.router.add_post("/v1/interactions/{ix_id}/end", end_interaction)
+    app.router.add_post("/v1/interactions/{ix_id}/wrap-up", wrap_up)
+    app.router.add_get("/v1/events", events)
+    return app

@@ -1,0 +1,162 @@
+"""Composition root: builds the clients and services, wires them, runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import uuid
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from controlplane.adapters.ami import AmiClient, AmiError
+from controlplane.adapters.ari import AriClient, AriEventStream
+from controlplane.adapters.store import Store
+from controlplane.api.http import EventHub, Services, build_app
+from controlplane.config import AsteriskNode, Config
+from controlplane.contact_center import ContactCenter
+from controlplane.notifier import Notifier
+from controlplane.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+EVENT_STREAM_LEASE_MS = 3000
+DISPATCH_TICK_SECONDS = 1.0
+
+# Renew a lease only if we still hold it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+def make_ari(node: AsteriskNode) -> AriClient:
+    return AriClient(node.ari_url, node.ari_user, node.ari_password, node.app)
+
+
+def make_ami(node: AsteriskNode) -> AmiClient:
+    return AmiClient(node.ami_host, node.ami_port, node.ami_user, node.ami_secret)
+
+
+class EventStreamOwner:
+    """Asterisk allows one WebSocket per Stasis app, and a new one takes the app
+    from the old one; so one replica at a time owns a node's event stream,
+    under a lease in Redis that another replica takes over when it lapses."""
+
+    def __init__(self, store: Store, node: AsteriskNode, stream: AriEventStream) -> None:
+        self._store = store
+        self._key = f"{store.prefix}owner:{node.name}"
+        self._stream = stream
+        self.replica = uuid.uuid4().hex[:12]
+        self._renew = store.redis.register_script(_RENEW)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                got = await self._store.redis.set(
+                    self._key, self.replica, nx=True, px=EVENT_STREAM_LEASE_MS
+                )
+            except Exception as exc:
+                log.warning("cannot reach Redis for the event-stream lease: %s", exc)
+                got = False
+            if got:
+                log.info("replica %s owns the event stream of %s", self.replica, self._key)
+                await self._own()
+            await asyncio.sleep(EVENT_STREAM_LEASE_MS / 3000)
+
+    async def _own(self) -> None:
+        stream_task = asyncio.create_task(self._stream.run(), name="ari-events")
+        try:
+            while not stream_task.done():
+                await asyncio.sleep(EVENT_STREAM_LEASE_MS / 3000)
+                try:
+                    kept = await self._renew(
+                        keys=[self._key], args=[self.replica, EVENT_STREAM_LEASE_MS]
+                    )
+                except Exception as exc:
+                    log.warning("event-stream lease not renewed: %s", exc)
+                    kept = 0
+                if not kept:
+                    log.warning("lost the event-stream lease; stopping the stream")
+                    break
+        finally:
+            await self._stream.stop()
+            stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stream_task
+
+    async def release(self) -> None:
+        with contextlib.suppress(Exception):
+            if await self._store.redis.get(self._key) == self.replica:
+                await self._store.redis.delete(self._key)
+
+
+async def _dispatch_tick(cc: ContactCenter, tenants: list[str]) -> None:
+    """Safety net: whatever trigger was missed, waiting calls meet free agents."""
+    while True:
+        await asyncio.sleep(DISPATCH_TICK_SECONDS)
+        for tenant in tenants:
+            try:
+                await cc.dispatch(tenant)
+            except Exception as exc:
+                log.warning("dispatch tick for %s failed: %s", tenant, exc)
+
+
+def build(config: Config) -> web.Application:
+    """The aiohttp application with every service started in its cleanup context."""
+    node = config.datacenter.asterisk[0]
+    store = Store.from_url(config.service.redis_url, config.service.datacenter)
+    ari = make_ari(node)
+    ami = make_ami(node)
+    tasks = TaskGroup()
+    notifier = Notifier(store, ami)
+    cc = ContactCenter(config, store, ari, notifier, tasks)
+    hub = EventHub(store)
+    app = build_app(Services(config=config, cc=cc, store=store, ari=ari, ami=ami, hub=hub))
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await ari.start()
+        with contextlib.suppress(Exception):
+            await ari.warm()
+        try:
+            await ami.start(timeout=5)
+        except AmiError as exc:
+            log.warning("%s; the service runs on and AMI keeps retrying", exc)
+        stream = AriEventStream(ari, cc.on_ari_event, on_connect=cc.reconcile)
+        owner = EventStreamOwner(store, node, stream)
+        tasks.spawn("event-hub", hub.run())
+        tasks.spawn("event-stream-owner", owner.run())
+        tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())))
+        yield
+        await owner.release()
+        await tasks.close()
+        await ami.close()
+        await ari.close()
+        await store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+async def serve(config: Config) -> None:
+    app = build(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.service.listen_host, config.service.listen_port)
+    await site.start()
+    log.info(
+        "controlplane listening on http://%s:%s",
+        config.service.listen_host,
+        config.service.listen_port,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()

@@ -1,0 +1,155 @@
+"""The `controlplane` command: serve, doctor, check-config, dev up/down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import aiohttp
+import click
+
+from controlplane.adapters.ami import AmiError
+from controlplane.adapters.ari import AriError
+from controlplane.adapters.store import Store
+from controlplane.app import make_ami, make_ari, serve
+from controlplane.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("config/demo.toml")
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    envvar="CONTROLPLANE_CONFIG",
+    help="configuration file (TOML)",
+)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        click.echo(f"configuration refused:\n{exc}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """Contact-center voice control plane for Asterisk."""
+
+
+@main.command("serve")
+@config_option
+def serve_cmd(config_path: Path) -> None:
+    """Run the service."""
+    config = _load(config_path)
+    logging.basicConfig(
+        level=config.service.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    asyncio.run(serve(config))
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: Path) -> None:
+    """Validate a configuration file and exit."""
+    config = _load(config_path)
+    tenants = ", ".join(sorted(config.tenants))
+    click.echo(f"{config_path}: ok (tenants: {tenants})")
+
+
+async def _doctor(config: Config) -> list[tuple[str, bool, str]]:
+    node = config.datacenter.asterisk[0]
+    results: list[tuple[str, bool, str]] = []
+
+    store = Store.from_url(config.service.redis_url, config.service.datacenter)
+    try:
+        await asyncio.wait_for(store.ping(), timeout=3)
+        results.append(("Redis", True, config.service.redis_url))
+    except Exception as exc:
+        results.append(("Redis", False, f"{config.service.redis_url}: {exc}"))
+    finally:
+        await store.close()
+
+    ami = make_ami(node)
+    try:
+        await ami.start(timeout=3)
+        await ami.ping()
+        results.append(("AMI", True, f"logged in to {node.ami_host}:{node.ami_port}"))
+    except AmiError as exc:
+        results.append(("AMI", False, str(exc)))
+    finally:
+        await ami.close()
+
+    ari = make_ari(node)
+    await ari.start()
+    try:
+        info = await ari.info()
+        version = info.get("system", {}).get("version", "?")
+        results.append(("ARI", True, f"{node.ari_url} (Asterisk {version})"))
+        # A WebSocket of our own app name would take the app from the running
+        # service, so the event stream is checked under a name of its own.
+        ws_url = node.ari_url.replace("http", "ws", 1).rstrip("/") + "/events"
+        try:
+            async with ari.session.ws_connect(
+                ws_url, params={"app": f"{node.app}-doctor"}, timeout=aiohttp.ClientWSTimeout(ws_close=2)
+            ):
+                pass
+            results.append(("Stasis WebSocket", True, ws_url))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            results.append(("Stasis WebSocket", False, f"{ws_url}: {exc}"))
+        try:
+            await ari.request("GET", f"/applications/{node.app}")
+            results.append((f"Stasis app {node.app!r}", True, "registered (the service is up)"))
+        except AriError:
+            results.append((f"Stasis app {node.app!r}", True,
+                            "not registered: no service is connected (informational)"))
+    except AriError as exc:
+        results.append(("ARI", False, str(exc)))
+    finally:
+        await ari.close()
+    return results
+
+
+@main.command()
+@config_option
+def doctor(config_path: Path) -> None:
+    """Check AMI login, ARI, the Stasis WebSocket and Redis; say which is wrong."""
+    config = _load(config_path)
+    results = asyncio.run(_doctor(config))
+    width = max(len(name) for name, _, _ in results)
+    for name, ok, detail in results:
+        click.echo(f"{'OK  ' if ok else 'FAIL'} {name.ljust(width)}  {detail}")
+    failed = [name for name, ok, _ in results if not ok]
+    if failed:
+        click.echo(f"doctor: {', '.join(failed)} not working", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def dev() -> None:
+    """The local stack: Asterisk (chrooted rootfs), Redis and the service."""
+
+
+@dev.command("up")
+@config_option
+def dev_up(config_path: Path) -> None:
+    """Start Asterisk, Redis and the service with the given config (demo by default)."""
+    from controlplane import localstack
+
+    config = _load(config_path)
+    localstack.up(config, config_path)
+
+
+@dev.command("down")
+def dev_down() -> None:
+    """Stop the local stack."""
+    from controlplane import localstack
+
+    localstack.down()

@@ -1,0 +1,355 @@
+"""The deployment's configuration: one TOML file, validated at start-up.
+
+A bad file is refused with :class:`ConfigError`, whose message names the
+file, the key (dotted path) and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+"""IDs of tenants, queues, agents...: lower-case, digits, '_' and '-'."""
+
+Digits = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,15}$")]
+Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VariableType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+
+
+class VariableDef(_Model):
+    """A call-associated variable defined by a flow (CAD-1)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+    label: str = Field(min_length=1, max_length=80)
+    type: VariableType = VariableType.STRING
+    order: int = Field(default=0, ge=0)
+    editable: bool = False
+    secure: bool = False
+    default: str | None = Field(default=None, max_length=256)
+
+
+class Flow(_Model):
+    variables: tuple[VariableDef, ...] = ()
+
+    @field_validator("variables")
+    @classmethod
+    def _unique_names(cls, value: tuple[VariableDef, ...]) -> tuple[VariableDef, ...]:
+        seen: set[str] = set()
+        for var in value:
+            if var.name in seen:
+                raise ValueError(f"variable {var.name!r} is defined twice")
+            seen.add(var.name)
+        return value
+
+
+class Queue(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    priority: int = Field(default=1, ge=1, le=100, description="higher is served first")
+    max_ring_seconds: int = Field(default=20, ge=3, le=300)
+    teams: tuple[Ident, ...] = Field(min_length=1)
+
+
+class EntryPoint(_Model):
+    number: Digits
+    label: str = Field(min_length=1, max_length=80)
+    flow: Ident
+    queue: Ident
+
+
+class Team(_Model):
+    name: str = Field(min_length=1, max_length=80)
+
+
+class DialPlan(_Model):
+    """Profile dial plan applied after the dial-number rules (DN-4)."""
+
+    allow: tuple[str, ...] = (r"^\+?[0-9]+$",)
+    deny_prefixes: tuple[str, ...] = ()
+    deny_lengths: tuple[int, ...] = ()
+
+    @field_validator("allow")
+    @classmethod
+    def _patterns_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
+        return value
+
+
+class Profile(_Model):
+    outdial: bool = False
+    keypad: bool = False
+    dial_plan: DialPlan = DialPlan()
+    anis: tuple[Digits, ...] = ()
+    recording: bool = False
+    privacy_shield: bool = False
+
+
+class Agent(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    extension: Extension
+    team: Ident
+    profile: Ident
+
+
+class AddressBookEntry(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    number: Digits
+
+
+class AfterWrapUp(StrEnum):
+    AVAILABLE = "available"
+    IDLE = "idle"
+
+
+class Tenant(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    datacenter: Ident
+    max_concurrent_calls: int = Field(ge=1)
+    default_ani: Digits | None = None
+    recording: bool = False
+    privacy_shield_seconds: int = Field(default=30, ge=1, le=3600)
+    after_wrap_up: AfterWrapUp = AfterWrapUp.AVAILABLE
+    auto_wrap_up_seconds: int = Field(default=0, ge=0, le=3600, description="0 = never")
+    wrap_up_reasons: dict[Ident, str] = Field(min_length=1)
+    idle_reasons: dict[Ident, str] = Field(min_length=1)
+    flows: dict[Ident, Flow] = Field(default_factory=dict)
+    queues: dict[Ident, Queue] = Field(default_factory=dict)
+    entry_points: dict[Ident, EntryPoint] = Field(default_factory=dict)
+    teams: dict[Ident, Team] = Field(default_factory=dict)
+    profiles: dict[Ident, Profile] = Field(default_factory=dict)
+    agents: dict[Ident, Agent] = Field(default_factory=dict)
+    address_book: tuple[AddressBookEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Self:
+        for qid, queue in self.queues.items():
+            for team in queue.teams:
+                if team not in self.teams:
+                    raise ValueError(f"queues.{qid}.teams: unknown team {team!r}")
+        for eid, entry in self.entry_points.items():
+            if entry.flow not in self.flows:
+                raise ValueError(f"entry_points.{eid}.flow: unknown flow {entry.flow!r}")
+            if entry.queue not in self.queues:
+                raise ValueError(f"entry_points.{eid}.queue: unknown queue {entry.queue!r}")
+        for aid, agent in self.agents.items():
+            if agent.team not in self.teams:
+                raise ValueError(f"agents.{aid}.team: unknown team {agent.team!r}")
+            if agent.profile not in self.profiles:
+                raise ValueError(f"agents.{aid}.profile: unknown profile {agent.profile!r}")
+        return self
+
+
+class AsteriskNode(_Model):
+    name: Ident
+    ari_url: str = Field(pattern=r"^https?://")
+    ari_user: str = Field(min_length=1)
+    ari_password: str = Field(min_length=1)
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_user: str = Field(min_length=1)
+    ami_secret: str = Field(min_length=1)
+    app: str = Field(default="controlplane", pattern=r"^[A-Za-z0-9_-]+$")
+    moh_class: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]+$")
+    agent_endpoint: str = Field(
+        default="PJSIP/{extension}",
+        description="dial string of an agent's phone; {extension} is replaced",
+    )
+    outbound_endpoint: str = Field(
+        default="Local/{number}@pstn-sim",
+        description="dial string of a customer leg; {number} is a validated number",
+    )
+
+
+class Datacenter(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    max_concurrent_calls: int = Field(ge=1)
+    asterisk: tuple[AsteriskNode, ...] = Field(min_length=1)
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Token(_Model):
+    """An API bearer token, stored as its SHA-256 so the file holds no secret."""
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    role: Role
+    tenant: Ident
+    agent: Ident | None = None
+
+    @model_validator(mode="after")
+    def _agent_role_needs_agent(self) -> Self:
+        if self.role is Role.AGENT and self.agent is None:
+            raise ValueError("an agent token names its agent")
+        if self.role is not Role.AGENT and self.agent is not None:
+            raise ValueError(f"a {self.role} token names no agent")
+        return self
+
+
+class Service(_Model):
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    datacenter: Ident
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Model):
+    service: Service
+    datacenters: dict[Ident, Datacenter] = Field(min_length=1)
+    tenants: dict[Ident, Tenant] = Field(min_length=1)
+    tokens: tuple[Token, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        if self.service.datacenter not in self.datacenters:
+            raise ValueError(f"service.datacenter: unknown datacenter {self.service.datacenter!r}")
+        numbers: dict[str, str] = {}
+        extensions: dict[str, str] = {}
+        for tid, tenant in self.tenants.items():
+            if tenant.datacenter not in self.datacenters:
+                raise ValueError(
+                    f"tenants.{tid}.datacenter: unknown datacenter {tenant.datacenter!r}"
+                )
+            for eid, entry in tenant.entry_points.items():
+                where = f"tenants.{tid}.entry_points.{eid}"
+                key = normalise_number(entry.number)
+                if key in numbers:
+                    raise ValueError(f"{where}.number: {entry.number} is used by {numbers[key]}")
+                numbers[key] = where
+            for aid, agent in tenant.agents.items():
+                where = f"tenants.{tid}.agents.{aid}"
+                if agent.extension in extensions:
+                    raise ValueError(
+                        f"{where}.extension: {agent.extension} is used by "
+                        f"{extensions[agent.extension]}"
+                    )
+                extensions[agent.extension] = where
+        hashes: set[str] = set()
+        for i, token in enumerate(self.tokens):
+            where = f"tokens[{i}]"
+            if token.sha256 in hashes:
+                raise ValueError(f"{where}.sha256: the same token is listed twice")
+            hashes.add(token.sha256)
+            tenant_cfg = self.tenants.get(token.tenant)
+            if tenant_cfg is None:
+                raise ValueError(f"{where}.tenant: unknown tenant {token.tenant!r}")
+            if token.agent is not None and token.agent not in tenant_cfg.agents:
+                raise ValueError(f"{where}.agent: unknown agent {token.agent!r}")
+        return self
+
+    # Look-ups used by the service -------------------------------------------------
+
+    @property
+    def datacenter(self) -> Datacenter:
+        return self.datacenters[self.service.datacenter]
+
+    def local_tenants(self) -> dict[str, Tenant]:
+        """Tenants homed in this service's datacenter."""
+        return {k: t for k, t in self.tenants.items() if t.datacenter == self.service.datacenter}
+
+    def entry_point_by_number(self, number: str) -> tuple[str, str, EntryPoint] | None:
+        """(tenant id, entry point id, entry point) for a dialled number, if any."""
+        key = normalise_number(number)
+        for tid, tenant in self.tenants.items():
+            for eid, entry in tenant.entry_points.items():
+                if normalise_number(entry.number) == key:
+                    return tid, eid, entry
+        return None
+
+    def agent_by_extension(self, extension: str) -> tuple[str, str, Agent] | None:
+        for tid, tenant in self.tenants.items():
+            for aid, agent in tenant.agents.items():
+                if agent.extension == extension:
+                    return tid, aid, agent
+        return None
+
+    def token(self, presented: str) -> Token | None:
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        for token in self.tokens:
+            if token.sha256 == digest:
+                return token
+        return None
+
+
+def normalise_number(number: str) -> str:
+    """The comparable form of a number: digits only, without a leading '+'."""
+    return number.lstrip("+")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message says where and why."""
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+_NESTED_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_.\[\]-]+): (?P<msg>.*)$", re.DOTALL)
+
+
+def parse_config(data: Mapping[str, object], source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _format_location(tuple(err["loc"]))
+            msg = err["msg"].removeprefix("Value error, ")
+            nested = _NESTED_KEY.match(msg)
+            if nested:
+                loc = f"{loc}.{nested['key']}" if loc else nested["key"]
+                msg = nested["msg"]
+            problems.append(f"{source}: {loc or '(top level)'}: {msg}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))

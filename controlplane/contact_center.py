@@ -1,0 +1,488 @@
+"""The contact center: applies the rules of `controlplane.domain` to what
+happens in Asterisk (Stasis events) and to what agents ask for (API actions).
+
+Everything about one interaction runs in order through a per-interaction
+serializer; shared state lives in Redis so that any replica can take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import partial
+from typing import Any
+
+from controlplane.adapters.ari import AriClient, AriError, Event
+from controlplane.adapters.store import AgentRecord, Store
+from controlplane.config import Config, Tenant
+from controlplane.domain import agent as agent_rules
+from controlplane.domain import interaction as ix_rules
+from controlplane.domain.agent import AgentState, Transition, Trigger
+from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
+from controlplane.domain.interaction import Direction, EndCause, Interaction, Status, now_ms
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer, TaskGroup
+
+log = logging.getLogger(__name__)
+
+# Agent legs get a channel ID of ours: "<interaction id>-a<offer number>".
+_AGENT_LEG = re.compile(r"^(?P<ix>[0-9a-f]{32})-a(?P<n>[0-9]+)$")
+
+# Hang-up causes of an agent leg that mean the agent did not take the offer.
+_CAUSE_TEXT = {
+    16: "normal clearing",
+    17: "busy",
+    18: "no user responding",
+    19: "no answer",
+    21: "call rejected",
+}
+
+
+class ContactCenter:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ari: AriClient,
+        notifier: Notifier,
+        tasks: TaskGroup,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ari = ari
+        self.notifier = notifier
+        self.tasks = tasks
+        self.serial = KeyedSerializer(tasks)
+        self.node = config.datacenter.asterisk[0]
+        # channel id -> interaction id, for the channels this replica has seen
+        self._channels: dict[str, str] = {}
+
+    # Look-ups ------------------------------------------------------------------------
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        try:
+            return self.config.tenants[tenant_id]
+        except KeyError:
+            raise NotFound(f"unknown tenant {tenant_id!r}") from None
+
+    def _agent_cfg(self, tenant_id: str, agent_id: str) -> Any:
+        tenant = self.tenant(tenant_id)
+        cfg = tenant.agents.get(agent_id)
+        if cfg is None:
+            raise NotFound(f"unknown agent {agent_id!r}", agent=agent_id)
+        return cfg
+
+    async def agent(self, tenant_id: str, agent_id: str) -> AgentRecord:
+        self._agent_cfg(tenant_id, agent_id)
+        return await self.store.agent(tenant_id, agent_id)
+
+    async def interaction(self, tenant_id: str, ix_id: str) -> Interaction:
+        ix = await self.store.interaction(ix_id) if re.fullmatch(r"[0-9a-f]{32}", ix_id) else None
+        if ix is None or ix.tenant != tenant_id:
+            raise NotFound(f"unknown interaction {ix_id!r}", interaction=ix_id)
+        return ix
+
+    # Agent state ---------------------------------------------------------------------
+
+    async def _apply(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        change: Transition,
+        *,
+        offer: str | None = None,
+        keep_available_since: bool = False,
+        fields: dict[str, str] | None = None,
+        **event_extra: Any,
+    ) -> bool:
+        """Apply a checked transition atomically; publish it if it took effect."""
+        team = self._agent_cfg(tenant_id, agent_id).team
+        at = now_ms()
+        applied, current = await self.store.transition_agent(
+            tenant_id,
+            agent_id,
+            team,
+            expected=(change.previous,),
+            new=change.state,
+            reason=change.reason,
+            now=at,
+            offer=offer,
+            keep_available_since=keep_available_since,
+            fields=fields,
+        )
+        if applied:
+            log.info(
+                "agent %s/%s: %s -> %s (%s)",
+                tenant_id,
+                agent_id,
+                change.previous.value,
+                change.state.value,
+                change.reason,
+            )
+            await self.notifier.agent_state(tenant_id, agent_id, change, at, **event_extra)
+        return applied
+
+    async def login(self, tenant_id: str, agent_id: str, extension: str) -> AgentRecord:
+        cfg = self._agent_cfg(tenant_id, agent_id)
+        if extension != cfg.extension:
+            raise InvalidInput(
+                f"extension {extension!r} is not the extension of agent {agent_id!r}",
+                rule="ST-1",
+                field="extension",
+            )
+        current = await self.store.agent(tenant_id, agent_id)
+        change = agent_rules.login(current.state)
+        if not await self._apply(tenant_id, agent_id, change, fields={"extension": extension}):
+            raise InvalidTransition("the agent's state changed meanwhile; try again", rule="ST-1")
+        return await self.store.agent(tenant_id, agent_id)
+
+    async def change_state(
+        self, tenant_id: str, agent_id: str, wanted: AgentState, reason: str | None
+    ) -> AgentRecord:
+        tenant = self.tenant(tenant_id)
+        current = await self.agent(tenant_id, agent_id)
+        change = agent_rules.change_by_agent(current.state, wanted, reason, tenant.idle_reasons)
+        fields = {"extension": ""} if change.state is AgentState.LOGGED_OUT else None
+        if not await self._apply(tenant_id, agent_id, change, fields=fields):
+            raise InvalidTransition("the agent's state changed meanwhile; try again", rule="ST-1")
+        if change.state is AgentState.AVAILABLE:
+            await self.dispatch(tenant_id)
+        return await self.store.agent(tenant_id, agent_id)
+
+    async def wrap_up(self, tenant_id: str, agent_id: str, ix_id: str, reason: str) -> AgentRecord:
+        """END-2: the agent applies one of the tenant's wrap-up reasons."""
+        tenant = self.tenant(tenant_id)
+        ix_rules.require_wrap_up_reason(reason, tenant.wrap_up_reasons)
+
+        async def job() -> AgentRecord:
+            ix = await self.interaction(tenant_id, ix_id)
+            current = await self.agent(tenant_id, agent_id)
+            if ix.agent != agent_id or current.interaction != ix.id:
+                raise RuleViolation(
+                    "this interaction is not in the agent's wrap-up", rule="END-2"
+                )
+            change = agent_rules.finish_wrap_up(current.state, tenant.after_wrap_up.value)
+            ix.wrap_up_reason = reason
+            await self.store.save_interaction(ix)
+            if not await self._apply(
+                tenant_id, agent_id, change, fields={"interaction": ""}, interaction=ix.id
+            ):
+                raise InvalidTransition("the agent's state changed meanwhile", rule="END-2")
+            await self.store.add_history(tenant_id, agent_id, ix.id)
+            await self.notifier.publish(
+                "interaction.wrapped_up", tenant_id, ix.public(), agent=agent_id
+            )
+            return await self.store.agent(tenant_id, agent_id)
+
+        record: AgentRecord = await self.serial.run(ix_id, job)
+        if record.state is AgentState.AVAILABLE:
+            await self.dispatch(tenant_id)
+        return record
+
+    async def end(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """END-1: the agent ends the call."""
+
+        async def job() -> Interaction:
+            ix = await self.interaction(tenant_id, ix_id)
+            if ix.agent != agent_id:
+                raise RuleViolation("the agent is not on this interaction", rule="END-1")
+            if ix.status is not Status.CONNECTED:
+                raise InvalidTransition(
+                    f"only a connected call can be ended (it is {ix.status.value})",
+                    rule="END-1",
+                    status=ix.status.value,
+                )
+            await self._finish(ix, EndCause.AGENT_END)
+            return ix
+
+        result: Interaction = await self.serial.run(ix_id, job)
+        return result
+
+    # Routing -------------------------------------------------------------------------
+
+    def _queue_specs(self, tenant: Tenant) -> list[tuple[str, int, tuple[str, ...]]]:
+        return [(qid, q.priority, q.teams) for qid, q in tenant.queues.items()]
+
+    async def dispatch(self, tenant_id: str) -> None:
+        """Offer waiting calls to available agents until one side runs out (IN-3)."""
+        tenant = self.tenant(tenant_id)
+        specs = self._queue_specs(tenant)
+        while True:
+            res = await self.store.reserve_next(tenant_id, specs, now_ms())
+            if res is None:
+                return
+            ix_id, agent_id = res.interaction, res.agent
+            change = agent_rules.system_transition(AgentState.AVAILABLE, Trigger.OFFER)
+            await self.notifier.agent_state(
+                tenant_id, agent_id, change, now_ms(), interaction=ix_id
+            )
+            self.serial.submit(ix_id, partial(self._offer, ix_id, agent_id))
+
+    async def _offer(self, ix_id: str, agent_id: str) -> None:
+        """IN-1: ring the reserved agent's phone and show the offer on the desktop."""
+        ix = await self.store.interaction(ix_id)
+        if ix is None or ix.status is not Status.RINGING or ix.agent != agent_id:
+            log.info("offer of %s to %s no longer stands", ix_id, agent_id)
+            await self._release_reservation(ix, ix_id, agent_id)
+            return
+        tenant = self.tenant(ix.tenant)
+        queue = tenant.queues[ix.queue]
+        record = await self.store.agent(ix.tenant, agent_id)
+        extension = record.extension or tenant.agents[agent_id].extension
+        channel_id = f"{ix.id}-a{ix.offers}"
+        ix.agent_channel = channel_id
+        await self.store.save_interaction(ix)
+        await self.store.index_channel(channel_id, ix.id)
+        self._channels[channel_id] = ix.id
+        endpoint = self.node.agent_endpoint.format(extension=extension)
+        try:
+            await self.ari.originate(
+                endpoint,
+                channel_id=channel_id,
+                app_args=f"agent,{ix.id}",
+                caller_id=f'"{_quote(ix.label)}" <{ix.ani}>',
+                timeout=queue.max_ring_seconds,
+                variables={"CP_INTERACTION": ix.id},
+            )
+        except AriError as exc:
+            log.warning("cannot ring agent %s at %s: %s", agent_id, endpoint, exc)
+            await self._offer_failed(ix, agent_id, "device_unreachable")
+            return
+        flow = tenant.flows[ix.flow]
+        payload = ix_rules.offer(ix, ix_rules.displayed_variables(flow, {}))
+        await self.notifier.publish("interaction.offered", ix.tenant, payload, agent=agent_id)
+
+    async def _release_reservation(self, ix: Interaction | None, ix_id: str, agent_id: str) -> None:
+        """An offer that cannot be made: give the agent back their place."""
+        tenant_id = ix.tenant if ix else None
+        if tenant_id is None:
+            return
+        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
+        if await self._apply(
+            tenant_id, agent_id, change, offer=ix_id, keep_available_since=True,
+            fields={"offer": ""},
+        ):
+            await self.dispatch(tenant_id)
+
+    async def _offer_failed(self, ix: Interaction, agent_id: str, reason: str) -> None:
+        """RONA-1: the agent did not take the offer. The call goes back to its queue
+        ahead of later calls; the agent goes to `rona`; the next agent is tried."""
+        tenant_id = ix.tenant
+        await self.store.enqueue(ix)
+        ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
+        change = Transition(AgentState.RESERVED, AgentState.RONA, Trigger.RING_NO_ANSWER, reason)
+        if await self._apply(
+            tenant_id, agent_id, change, offer=ix.id, fields={"offer": ""}, interaction=ix.id
+        ):
+            await self.notifier.publish(
+                "interaction.offer_withdrawn",
+                tenant_id,
+                {"interaction_id": ix.id, "reason": reason, "choices": ["available", "idle"]},
+                agent=agent_id,
+            )
+        await self.dispatch(tenant_id)
+
+    # Asterisk events -----------------------------------------------------------------
+
+    async def on_ari_event(self, event: Event) -> None:
+        """Called in Asterisk's order for every event; hands work to the
+        interaction's serializer and returns at once."""
+        kind = event.get("type")
+        channel = event.get("channel") or {}
+        channel_id = channel.get("id")
+        if not channel_id:
+            return
+        if kind == "StasisStart":
+            args = event.get("args") or []
+            if args[:1] == ["inbound"] and len(args) >= 2:
+                new_id = ix_rules.new_interaction_id()
+                self._channels[channel_id] = new_id
+                self.serial.submit(new_id, partial(self._inbound, new_id, channel, str(args[1])))
+                return
+            if args[:1] == ["agent"] and len(args) >= 2:
+                ix_arg = str(args[1])
+                self.serial.submit(ix_arg, partial(self._agent_answered, ix_arg, channel_id))
+                return
+            log.warning("StasisStart with unknown arguments %r: hanging up", args)
+            self.tasks.spawn(f"hangup:{channel_id}", self.ari.hangup(channel_id))
+            return
+        if kind in ("StasisEnd", "ChannelDestroyed"):
+            ix_id = self._channels.get(channel_id)
+            if ix_id is None:
+                m = _AGENT_LEG.match(channel_id)
+                if m is None:
+                    return
+                ix_id = m["ix"]
+            cause = int(event.get("cause") or 0)
+            self.serial.submit(ix_id, partial(self._leg_gone, ix_id, channel_id, kind, cause))
+
+    async def reconcile(self) -> None:
+        """After every (re)connection of the event stream: events missed meanwhile
+        are not replayed, so compare Redis with what Asterisk still has."""
+        live = {c["id"] for c in await self.ari.channels()}
+        for ix_id in await self.store.active_interactions():
+            ix = await self.store.interaction(ix_id)
+            if ix is None or ix.status is Status.ENDED:
+                continue
+            for channel_id in (ix.customer_channel, ix.agent_channel):
+                if channel_id:
+                    self._channels[channel_id] = ix.id
+            if ix.customer_channel not in live:
+                self.serial.submit(
+                    ix.id, partial(self._leg_gone, ix.id, ix.customer_channel, "reconcile", 0)
+                )
+            elif ix.status is Status.RINGING and ix.agent_channel and (
+                ix.agent_channel not in live
+            ):
+                self.serial.submit(
+                    ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
+                )
+
+    async def _inbound(self, ix_id: str, channel: dict[str, Any], dnis: str) -> None:
+        """IN-1: a customer called an entry point: run its flow and queue the call."""
+        channel_id = str(channel["id"])
+        found = self.config.entry_point_by_number(dnis)
+        if found is None or self.config.tenants[found[0]].datacenter != (
+            self.config.service.datacenter
+        ):
+            log.info("call to unknown entry point %s: rejected", dnis)
+            self._channels.pop(channel_id, None)
+            await self.ari.hangup(channel_id, reason="unallocated")
+            return
+        tenant_id, entry_id, entry = found
+        tenant = self.config.tenants[tenant_id]
+        queue = tenant.queues[entry.queue]
+        caller = channel.get("caller") or {}
+        ix = Interaction(
+            id=ix_id,
+            tenant=tenant_id,
+            direction=Direction.INBOUND,
+            label=entry.label,
+            ani=str(caller.get("number") or "anonymous"),
+            dnis=dnis,
+            entry_point=entry_id,
+            flow=entry.flow,
+            queue=entry.queue,
+            queue_name=queue.name,
+            node=self.node.name,
+            customer_channel=channel_id,
+        )
+        await self.store.save_interaction(ix)
+        await self.store.index_channel(channel_id, ix.id)
+        try:
+            await self.ari.answer(channel_id)
+            await self.ari.start_moh(channel_id, self.node.moh_class)
+        except AriError as exc:
+            log.info("customer channel %s gone before queueing: %s", channel_id, exc)
+            await self._finish(ix, EndCause.ABANDONED)
+            return
+        await self.store.enqueue(ix)
+        log.info("interaction %s queued in %s/%s from %s", ix.id, tenant_id, ix.queue, ix.ani)
+        await self.notifier.publish("interaction.queued", tenant_id, ix.public())
+        await self.dispatch(tenant_id)
+
+    async def _agent_answered(self, ix_id: str, channel_id: str) -> None:
+        """IN-2: the agent answered: bridge customer and agent."""
+        ix = await self.store.interaction(ix_id)
+        if (
+            ix is None
+            or ix.status is not Status.RINGING
+            or ix.agent_channel != channel_id
+            or ix.agent is None
+        ):
+            log.info("agent leg %s answered an offer that no longer stands", channel_id)
+            await self.ari.hangup(channel_id)
+            return
+        agent_id = ix.agent
+        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
+        if not await self._apply(
+            ix.tenant,
+            agent_id,
+            change,
+            offer=ix.id,
+            fields={"offer": "", "interaction": ix.id},
+            interaction=ix.id,
+        ):
+            await self.ari.hangup(channel_id)
+            return
+        try:
+            await self.ari.create_bridge(ix.id, name=f"ix-{ix.id}")
+            ix.bridge = ix.id
+            await self.ari.stop_moh(ix.customer_channel)
+            await self.ari.add_to_bridge(ix.id, [ix.customer_channel, channel_id])
+        except AriError as exc:
+            log.warning("bridging %s failed: %s", ix.id, exc)
+            await self._finish(ix, EndCause.SYSTEM)
+            return
+        ix_rules.connect(ix, now_ms())
+        await self.store.save_interaction(ix)
+        log.info("interaction %s connected to agent %s", ix.id, agent_id)
+        await self.notifier.publish("interaction.connected", ix.tenant, ix.public(), agent=agent_id)
+
+    async def _leg_gone(self, ix_id: str, channel_id: str, kind: str, cause: int) -> None:
+        self._channels.pop(channel_id, None)
+        ix = await self.store.interaction(ix_id)
+        if ix is None or ix.status is Status.ENDED:
+            await self.store.forget_channel(channel_id)
+            return
+        if channel_id == ix.customer_channel:
+            if ix.status is Status.CONNECTED:
+                await self._finish(ix, EndCause.CUSTOMER_HANGUP)
+            else:
+                await self._finish(ix, EndCause.ABANDONED)
+        elif channel_id == ix.agent_channel and ix.agent is not None:
+            if ix.status is Status.RINGING:
+                reason = "ring_no_answer" if cause in (0, 18, 19) else "declined"
+                log.info(
+                    "agent %s did not take %s (%s, cause %s %s)",
+                    ix.agent,
+                    ix.id,
+                    kind,
+                    cause,
+                    _CAUSE_TEXT.get(cause, ""),
+                )
+                await self._offer_failed(ix, ix.agent, reason)
+            elif ix.status is Status.CONNECTED:
+                await self._finish(ix, EndCause.AGENT_HANGUP)
+        await self.store.forget_channel(channel_id)
+
+    async def _finish(self, ix: Interaction, cause: EndCause) -> None:
+        """End an interaction: tear down what Asterisk still has of it, free or
+        move the agent on (END-2), and keep the record."""
+        was = ix.status
+        if not ix_rules.end(ix, cause, now_ms()):
+            return
+        if was is Status.QUEUED:
+            await self.store.dequeue(ix)
+        await self.store.save_interaction(ix)
+        for channel_id in (ix.customer_channel, ix.agent_channel):
+            if channel_id:
+                try:
+                    await self.ari.hangup(channel_id)
+                except AriError as exc:
+                    log.warning("hang-up of %s failed: %s", channel_id, exc)
+        if ix.bridge:
+            try:
+                await self.ari.destroy_bridge(ix.bridge)
+            except AriError as exc:
+                log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
+        if ix.agent is not None:
+            if was is Status.RINGING:
+                change = agent_rules.system_transition(
+                    AgentState.RESERVED, Trigger.OFFER_WITHDRAWN
+                )
+                if await self._apply(
+                    ix.tenant, ix.agent, change, offer=ix.id, keep_available_since=True,
+                    fields={"offer": ""}, interaction=ix.id,
+                ):
+                    await self.dispatch(ix.tenant)
+            elif was is Status.CONNECTED:
+                change = agent_rules.system_transition(AgentState.CONNECTED, Trigger.CALL_ENDED)
+                await self._apply(ix.tenant, ix.agent, change, interaction=ix.id)
+        log.info("interaction %s ended: %s", ix.id, cause.value)
+        await self.notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)
+
+
+def _quote(text: str) -> str:
+    """A caller ID name safe inside double quotes."""
+    return re.sub(r'["\\\r\n]', "", text)[:40]

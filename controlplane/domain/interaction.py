@@ -1,0 +1,193 @@
+"""Interactions: one customer contact with its legs (IN-1, IN-2, END-1, END-2).
+
+Pure rules and records: no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from controlplane.config import Flow, VariableDef
+from controlplane.domain.errors import InvalidInput, InvalidTransition
+
+MAX_DISPLAYED_VARIABLES = 30  # CAD-2
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RINGING = "ringing"  # offered to an agent whose phone rings (IN-1)
+    CONNECTED = "connected"  # customer and agent bridged (IN-2)
+    ENDED = "ended"
+
+
+class EndCause(StrEnum):
+    CUSTOMER_HANGUP = "customer_hangup"
+    AGENT_HANGUP = "agent_hangup"  # the agent hung up the phone
+    AGENT_END = "agent_end"  # the agent pressed End
+    ABANDONED = "abandoned"  # the customer left before an agent answered
+    UNKNOWN_ENTRY_POINT = "unknown_entry_point"
+    SYSTEM = "system"  # the control plane could not go on (Asterisk error)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def new_interaction_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Interaction:
+    """The state of one interaction as the store keeps it."""
+
+    id: str
+    tenant: str
+    direction: Direction
+    label: str
+    ani: str
+    dnis: str
+    entry_point: str
+    flow: str
+    queue: str
+    queue_name: str
+    node: str
+    customer_channel: str
+    status: Status = Status.QUEUED
+    entered_at: int = field(default_factory=now_ms)
+    connected_at: int | None = None
+    ended_at: int | None = None
+    agent: str | None = None
+    agent_channel: str | None = None
+    bridge: str | None = None
+    end_cause: EndCause | None = None
+    wrap_up_reason: str | None = None
+    offers: int = 0
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string form for a Redis hash; None is left out."""
+        out: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if value is not None:
+                out[key] = str(value)
+        return out
+
+    @classmethod
+    def from_fields(cls, raw: dict[str, str]) -> Interaction:
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value = raw[f.name]
+            if f.name in ("entered_at", "connected_at", "ended_at", "offers"):
+                kwargs[f.name] = int(value)
+            elif f.name == "direction":
+                kwargs[f.name] = Direction(value)
+            elif f.name == "status":
+                kwargs[f.name] = Status(value)
+            elif f.name == "end_cause":
+                kwargs[f.name] = EndCause(value)
+            else:
+                kwargs[f.name] = value
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def public(self) -> dict[str, object]:
+        """The interaction as the API shows it."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "direction": self.direction.value,
+            "label": self.label,
+            "ani": self.ani,
+            "dnis": self.dnis,
+            "entry_point": self.entry_point,
+            "queue": self.queue,
+            "queue_name": self.queue_name,
+            "status": self.status.value,
+            "entered_at": iso(self.entered_at),
+            "connected_at": iso(self.connected_at),
+            "ended_at": iso(self.ended_at),
+            "agent": self.agent,
+            "end_cause": self.end_cause.value if self.end_cause else None,
+            "wrap_up_reason": self.wrap_up_reason,
+        }
+
+
+def displayed_variables(flow: Flow, values: dict[str, str]) -> list[dict[str, object]]:
+    """CAD-1/CAD-2: the flow's variables for display, in configured order, at most 30."""
+    ordered: list[VariableDef] = sorted(flow.variables, key=lambda v: (v.order, v.name))
+    out: list[dict[str, object]] = []
+    for var in ordered[:MAX_DISPLAYED_VARIABLES]:
+        out.append(
+            {
+                "name": var.name,
+                "label": var.label,
+                "type": var.type.value,
+                "editable": var.editable,
+                "secure": var.secure,
+                "value": values.get(var.name, var.default),
+            }
+        )
+    return out
+
+
+def offer(ix: Interaction, variables: list[dict[str, object]]) -> dict[str, object]:
+    """IN-1: what the chosen agent's desktop is shown while the phone rings."""
+    return {
+        "interaction_id": ix.id,
+        "direction": ix.direction.value,
+        "label": ix.label,
+        "ani": ix.ani,
+        "dnis": ix.dnis,
+        "queue": ix.queue,
+        "queue_name": ix.queue_name,
+        "variables": variables,
+        "status": Status.RINGING.value,
+        "entered_at": iso(ix.entered_at),
+    }
+
+
+def connect(ix: Interaction, at: int) -> None:
+    """IN-2: the agent answered; customer and agent are bridged."""
+    if ix.status is not Status.RINGING:
+        raise InvalidTransition(
+            f"interaction is {ix.status.value}, not ringing", rule="IN-2", status=ix.status.value
+        )
+    ix.status = Status.CONNECTED
+    ix.connected_at = at
+
+
+def end(ix: Interaction, cause: EndCause, at: int) -> bool:
+    """END-1: end the interaction. Returns False when it had already ended."""
+    if ix.status is Status.ENDED:
+        return False
+    ix.status = Status.ENDED
+    ix.end_cause = cause
+    ix.ended_at = at
+    return True
+
+
+def require_wrap_up_reason(reason: str, reasons: dict[str, str]) -> None:
+    """END-2: only one of the tenant's wrap-up reasons may be applied."""
+    if reason not in reasons:
+        raise InvalidInput(
+            f"unknown wrap-up reason {reason!r}",
+            rule="END-2",
+            field="reason",
+            allowed=sorted(reasons),
+        )

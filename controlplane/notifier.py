@@ -1,0 +1,60 @@
+"""The one place that publishes events.
+
+Desktop events go to Redis (pub/sub), from where every replica fans them out
+to its WebSocket clients; agent state changes also go to AMI as UserEvents
+for operators' dashboards.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from controlplane.adapters.ami import AmiClient, AmiError
+from controlplane.adapters.store import Store
+from controlplane.domain.agent import Transition
+from controlplane.domain.interaction import iso, now_ms
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, store: Store, ami: AmiClient | None) -> None:
+        self._store = store
+        self._ami = ami
+
+    async def publish(
+        self, kind: str, tenant: str, data: dict[str, Any], *, agent: str | None = None
+    ) -> None:
+        """An event for the agent named (if any) and the tenant's supervisors."""
+        event = {"type": kind, "tenant": tenant, "agent": agent, "at": iso(now_ms()), "data": data}
+        await self._store.publish(event)
+
+    async def agent_state(
+        self, tenant: str, agent: str, change: Transition, at: int, **extra: Any
+    ) -> None:
+        """ST-1: every change carries previous state, new state, reason and time."""
+        data = {
+            "agent": agent,
+            "previous": change.previous.value,
+            "state": change.state.value,
+            "reason": change.reason,
+            "timestamp": iso(at),
+            **extra,
+        }
+        await self.publish("agent.state", tenant, data, agent=agent)
+        if self._ami is not None and self._ami.logged_in:
+            try:
+                await self._ami.user_event(
+                    "CPAgentState",
+                    {
+                        "Tenant": tenant,
+                        "Agent": agent,
+                        "Previous": change.previous.value,
+                        "State": change.state.value,
+                        "Reason": change.reason or "",
+                        "Timestamp": iso(at) or "",
+                    },
+                )
+            except AmiError as exc:
+                log.warning("AMI UserEvent not sent: %s", exc)

@@ -1,0 +1,93 @@
+"""Background work: every task named, tracked and cancelled on shutdown, and
+per-key serial execution so that everything about one interaction happens
+in order while different interactions proceed concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class TaskGroup:
+    """Named background tasks that are all cancelled (with a timeout) on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self, timeout: float = 5.0) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*tasks, return_exceptions=True), timeout=timeout
+                )
+
+
+class KeyedSerializer:
+    """Runs jobs one at a time per key, in submission order."""
+
+    def __init__(self, tasks: TaskGroup) -> None:
+        self._tasks = tasks
+        self._queues: dict[str, deque[Job]] = {}
+
+    def submit(self, key: str, job: Job) -> None:
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(job)
+            return
+        self._queues[key] = deque([job])
+        self._tasks.spawn(f"serial:{key}", self._drain(key))
+
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                job = queue[0]
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("job for %s failed", key)
+                queue.popleft()
+        finally:
+            self._queues.pop(key, None)
+
+    async def run(self, key: str, job: Callable[[], Awaitable[Any]]) -> Any:
+        """Submit a job and wait for its result (for API actions)."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def wrapped() -> None:
+            try:
+                fut.set_result(await job())
+            except Exception as exc:
+                fut.set_exception(exc)
+
+        self.submit(key, wrapped)
+        return await fut
+
+    @property
+    def pending(self) -> int:
+        return sum(len(q) for q in self._queues.values())
