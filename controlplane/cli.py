@@ -6,10 +6,12 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import click
 
+from controlplane import devstack
 from controlplane.adapters.ami import AmiError
 from controlplane.adapters.ari import AriError
 from controlplane.adapters.store import Store
@@ -98,7 +100,9 @@ async def _doctor(config: Config) -> list[tuple[str, bool, str]]:
         ws_url = node.ari_url.replace("http", "ws", 1).rstrip("/") + "/events"
         try:
             async with ari.session.ws_connect(
-                ws_url, params={"app": f"{node.app}-doctor"}, timeout=aiohttp.ClientWSTimeout(ws_close=2)
+                ws_url,
+                params={"app": f"{node.app}-doctor"},
+                timeout=aiohttp.ClientWSTimeout(ws_close=2),
             ):
                 pass
             results.append(("Stasis WebSocket", True, ws_url))
@@ -108,8 +112,13 @@ async def _doctor(config: Config) -> list[tuple[str, bool, str]]:
             await ari.request("GET", f"/applications/{node.app}")
             results.append((f"Stasis app {node.app!r}", True, "registered (the service is up)"))
         except AriError:
-            results.append((f"Stasis app {node.app!r}", True,
-                            "not registered: no service is connected (informational)"))
+            results.append(
+                (
+                    f"Stasis app {node.app!r}",
+                    True,
+                    "not registered: no service is connected (informational)",
+                )
+            )
     except AriError as exc:
         results.append(("ARI", False, str(exc)))
     finally:
@@ -141,15 +150,24 @@ def dev() -> None:
 @config_option
 def dev_up(config_path: Path) -> None:
     """Start Asterisk, Redis and the service with the given config (demo by default)."""
-    from controlplane import localstack
-
     config = _load(config_path)
-    localstack.up(config, config_path)
+    redis_port = urlsplit(config.service.redis_url).port or 6379
+    try:
+        summary = devstack.up(
+            config_path, redis_port=redis_port, service_port=config.service.listen_port
+        )
+    except devstack.DevStackError as exc:
+        click.echo(f"dev up failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(summary)
 
 
 @dev.command("down")
 def dev_down() -> None:
     """Stop the local stack."""
-    from controlplane import localstack
-
-    localstack.down()
+    try:
+        devstack.down()
+    except devstack.DevStackError as exc:
+        click.echo(f"dev down failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo("local stack stopped")

@@ -98,7 +98,7 @@ class ContactCenter:
         """Apply a checked transition atomically; publish it if it took effect."""
         team = self._agent_cfg(tenant_id, agent_id).team
         at = now_ms()
-        applied, current = await self.store.transition_agent(
+        applied, _ = await self.store.transition_agent(
             tenant_id,
             agent_id,
             team,
@@ -158,9 +158,7 @@ class ContactCenter:
             ix = await self.interaction(tenant_id, ix_id)
             current = await self.agent(tenant_id, agent_id)
             if ix.agent != agent_id or current.interaction != ix.id:
-                raise RuleViolation(
-                    "this interaction is not in the agent's wrap-up", rule="END-2"
-                )
+                raise RuleViolation("this interaction is not in the agent's wrap-up", rule="END-2")
             change = agent_rules.finish_wrap_up(current.state, tenant.after_wrap_up.value)
             ix.wrap_up_reason = reason
             await self.store.save_interaction(ix)
@@ -259,7 +257,11 @@ class ContactCenter:
             return
         change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
         if await self._apply(
-            tenant_id, agent_id, change, offer=ix_id, keep_available_since=True,
+            tenant_id,
+            agent_id,
+            change,
+            offer=ix_id,
+            keep_available_since=True,
             fields={"offer": ""},
         ):
             await self.dispatch(tenant_id)
@@ -331,8 +333,8 @@ class ContactCenter:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.customer_channel, "reconcile", 0)
                 )
-            elif ix.status is Status.RINGING and ix.agent_channel and (
-                ix.agent_channel not in live
+            elif (
+                ix.status is Status.RINGING and ix.agent_channel and (ix.agent_channel not in live)
             ):
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
@@ -468,12 +470,15 @@ class ContactCenter:
                 log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
         if ix.agent is not None:
             if was is Status.RINGING:
-                change = agent_rules.system_transition(
-                    AgentState.RESERVED, Trigger.OFFER_WITHDRAWN
-                )
+                change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
                 if await self._apply(
-                    ix.tenant, ix.agent, change, offer=ix.id, keep_available_since=True,
-                    fields={"offer": ""}, interaction=ix.id,
+                    ix.tenant,
+                    ix.agent,
+                    change,
+                    offer=ix.id,
+                    keep_available_since=True,
+                    fields={"offer": ""},
+                    interaction=ix.id,
                 ):
                     await self.dispatch(ix.tenant)
             elif was is Status.CONNECTED:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from panoramisk import Manager
@@ -31,6 +31,7 @@ class AmiClient:
         self._user = user
         self._secret = secret
         self._reconnect_seconds = reconnect_seconds
+        self._listeners: list[tuple[str, Callable[[dict[str, str]], None]]] = []
 
     @property
     def logged_in(self) -> bool:
@@ -56,6 +57,8 @@ class AmiClient:
         )
         # Asterisk's own test events are noise for a control plane.
         self._manager.register_event("TestEvent", lambda *_: None)
+        for pattern, callback in self._listeners:
+            self._register(pattern, callback)
         self._manager.connect()
         try:
             await asyncio.wait_for(self._logged_in.wait(), timeout=timeout)
@@ -64,6 +67,18 @@ class AmiClient:
             raise AmiError(
                 f"AMI login to {self._host}:{self._port} as {self._user!r} did not succeed"
             ) from None
+
+    def on_event(self, pattern: str, callback: Callable[[dict[str, str]], None]) -> None:
+        """Call `callback` with every AMI event whose name matches `pattern` (glob)."""
+        self._listeners.append((pattern, callback))
+        if self._manager is not None:
+            self._register(pattern, callback)
+
+    def _register(self, pattern: str, callback: Callable[[dict[str, str]], None]) -> None:
+        def relay(_manager: Any, message: Any) -> None:
+            callback({str(k): str(v) for k, v in dict(message).items()})
+
+        self._manager.register_event(pattern, relay)
 
     def _on_login(self, _manager: Any) -> None:
         log.info("AMI logged in to %s:%s", self._host, self._port)

@@ -188,9 +188,7 @@ class AriClient:
         return True
 
     async def start_moh(self, channel_id: str, moh_class: str) -> None:
-        await self.request(
-            "POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class}
-        )
+        await self.request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
 
     async def stop_moh(self, channel_id: str) -> None:
         await self.request("DELETE", f"/channels/{channel_id}/moh")
@@ -318,7 +316,10 @@ class AriEventStream:
     async def _connect_once(self) -> None:
         params = {"app": self._client.app, "subscribeAll": "false"}
         async with self._client.session.ws_connect(
-            self._ws_url(), params=params, heartbeat=self._heartbeat, timeout=aiohttp.ClientWSTimeout(ws_close=2)
+            self._ws_url(),
+            params=params,
+            heartbeat=self._heartbeat,
+            timeout=aiohttp.ClientWSTimeout(ws_close=2),
         ) as ws:
             self._ws = ws
             log.info("ARI event stream connected (app %s)", self._client.app)

@@ -16,7 +16,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from controlplane.domain.agent import AgentState
-from controlplane.domain.interaction import Interaction, Status
+from controlplane.domain.interaction import Interaction, Status, iso
 
 HISTORY_LIMIT = 500
 
@@ -38,8 +38,6 @@ class AgentRecord:
     interaction: str | None
 
     def public(self) -> dict[str, object]:
-        from controlplane.domain.interaction import iso
-
         return {
             "id": self.agent,
             "tenant": self.tenant,
@@ -187,7 +185,7 @@ class Store:
         key = self.ix_key(ix.id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
-            pipe.hset(key, mapping=dict[str | bytes, str | bytes](ix.to_fields()))
+            pipe.hset(key, mapping=cast(dict[Any, Any], ix.to_fields()))
             if ix.status is Status.ENDED:
                 pipe.srem(self.active_key(), ix.id)
             else:
@@ -220,7 +218,9 @@ class Store:
             await pipe.execute()
 
     async def history(self, tenant: str, agent: str, limit: int = 50) -> list[str]:
-        return cast(list[str], await self.redis.lrange(self.history_key(tenant, agent), 0, limit - 1))
+        return cast(
+            list[str], await self.redis.lrange(self.history_key(tenant, agent), 0, limit - 1)
+        )
 
     # Events --------------------------------------------------------------------------
 

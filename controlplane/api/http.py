@@ -9,16 +9,17 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.api.auth import Principal, authenticate
 from controlplane.api.openapi import build_openapi
+from controlplane.api.schemas import Body, LoginRequest, StateRequest, WrapUpRequest
 from controlplane.config import Config
 from controlplane.contact_center import ContactCenter
 from controlplane.domain.agent import AgentState
@@ -29,29 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 
 
-# Request bodies -------------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LoginRequest(_Body):
-    extension: str = Field(pattern=r"^[0-9]{2,8}$", description="the agent's phone extension")
-
-
-class StateRequest(_Body):
-    state: Literal["available", "idle", "logged_out"]
-    reason: str | None = Field(
-        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="idle reason code"
-    )
-
-
-class WrapUpRequest(_Body):
-    reason: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="wrap-up reason code")
-
-
-B = TypeVar("B", bound=_Body)
+B = TypeVar("B", bound=Body)
 
 
 # Event fan-out --------------------------------------------------------------------
@@ -124,7 +103,9 @@ SERVICES = web.AppKey("services", Services)
 PRINCIPAL = "principal"
 
 
-def error_response(status: int, error_id: str, message: str, details: dict[str, Any]) -> web.Response:
+def error_response(
+    status: int, error_id: str, message: str, details: dict[str, Any]
+) -> web.Response:
     body = {"status": status, "error_id": error_id, "message": message, "details": details}
     return web.json_response(body, status=status)
 
@@ -204,8 +185,9 @@ async def health(request: web.Request) -> web.Response:
         checks["ari"] = f"down: {type(exc).__name__}"
     checks["ami"] = "ok" if s.ami.logged_in else "down: not logged in"
     ok = all(v == "ok" for v in checks.values())
-    return web.json_response({"status": "ok" if ok else "degraded", "checks": checks},
-                             status=200 if ok else 503)
+    return web.json_response(
+        {"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503
+    )
 
 
 async def openapi(request: web.Request) -> web.Response:

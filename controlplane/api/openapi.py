@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from controlplane import __version__
+from controlplane.api.schemas import LoginRequest, StateRequest, WrapUpRequest
 
 _ISO = {"type": ["string", "null"], "format": "date-time"}
 
@@ -82,8 +83,13 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
-def _op(summary: str, ok: dict[str, Any], *codes: int, body: str | None = None,
-        params: list[str] | None = None) -> dict[str, Any]:
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *codes: int,
+    body: str | None = None,
+    params: list[str] | None = None,
+) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(*codes)}}
     if body:
         op["requestBody"] = {
@@ -100,8 +106,6 @@ def _op(summary: str, ok: dict[str, Any], *codes: int, body: str | None = None,
 
 @cache
 def build_openapi() -> dict[str, Any]:
-    from controlplane.api.http import LoginRequest, StateRequest, WrapUpRequest
-
     schemas: dict[str, Any] = {"Agent": AGENT, "Interaction": INTERACTION, "Error": ERROR}
     for model in (LoginRequest, StateRequest, WrapUpRequest):
         schemas[model.__name__] = model.model_json_schema()
@@ -117,14 +121,22 @@ def build_openapi() -> dict[str, Any]:
             }
         },
         "/openapi.json": {
-            "get": {"summary": "this document", "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3.1"}}}
+            "get": {
+                "summary": "this document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }
         },
         "/v1/agents": {
             "get": _op(
                 "agents of the caller's tenant (an agent sees only themself)",
-                _json({"type": "object", "properties": {
-                    "agents": {"type": "array", "items": _ref("Agent")}}}, "agents"),
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {"agents": {"type": "array", "items": _ref("Agent")}},
+                    },
+                    "agents",
+                ),
                 401,
             )
         },
@@ -132,22 +144,47 @@ def build_openapi() -> dict[str, Any]:
             "get": _op("an agent's state", agent_ok, 401, 403, 404, params=a)
         },
         "/v1/agents/{agent_id}/login": {
-            "post": _op("log in with the phone's extension (-> idle)", agent_ok,
-                        400, 401, 403, 404, 409, body="LoginRequest", params=a)
+            "post": _op(
+                "log in with the phone's extension (-> idle)",
+                agent_ok,
+                400,
+                401,
+                403,
+                404,
+                409,
+                body="LoginRequest",
+                params=a,
+            )
         },
         "/v1/agents/{agent_id}/state": {
-            "put": _op("change to available, idle (with a reason) or logged_out", agent_ok,
-                       400, 401, 403, 404, 409, body="StateRequest", params=a)
+            "put": _op(
+                "change to available, idle (with a reason) or logged_out",
+                agent_ok,
+                400,
+                401,
+                403,
+                404,
+                409,
+                body="StateRequest",
+                params=a,
+            )
         },
-        "/v1/interactions/{ix_id}": {
-            "get": _op("an interaction", ix_ok, 401, 403, 404, params=i)
-        },
+        "/v1/interactions/{ix_id}": {"get": _op("an interaction", ix_ok, 401, 403, 404, params=i)},
         "/v1/interactions/{ix_id}/end": {
             "post": _op("end the call (END-1)", ix_ok, 401, 403, 404, 409, 502, params=i)
         },
         "/v1/interactions/{ix_id}/wrap-up": {
-            "post": _op("apply a wrap-up reason (END-2)", agent_ok, 400, 401, 403, 404, 409,
-                        body="WrapUpRequest", params=i)
+            "post": _op(
+                "apply a wrap-up reason (END-2)",
+                agent_ok,
+                400,
+                401,
+                403,
+                404,
+                409,
+                body="WrapUpRequest",
+                params=i,
+            )
         },
         "/v1/events": {
             "get": {
@@ -159,15 +196,17 @@ def build_openapi() -> dict[str, Any]:
                     "interaction.queued, interaction.offered, interaction.offer_withdrawn, "
                     "interaction.connected, interaction.ended, interaction.wrapped_up."
                 ),
-                "responses": {"101": {"description": "switching protocols"},
-                              **_errors(401)},
+                "responses": {"101": {"description": "switching protocols"}, **_errors(401)},
             }
         },
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "controlplane", "version": __version__,
-                 "description": "Contact-center voice control plane for Asterisk."},
+        "info": {
+            "title": "controlplane",
+            "version": __version__,
+            "description": "Contact-center voice control plane for Asterisk.",
+        },
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -26,7 +26,11 @@ def refused(data: dict[str, Any]) -> str:
 def test_the_demo_config_is_valid() -> None:
     config = load_config(DEMO)
     assert config.entry_point_by_number("+8005550100") is not None
-    assert config.agent_by_extension("1001") == ("acme", "alice", config.tenants["acme"].agents["alice"])
+    assert config.agent_by_extension("1001") == (
+        "acme",
+        "alice",
+        config.tenants["acme"].agents["alice"],
+    )
 
 
 def test_unknown_key_is_refused_with_its_path() -> None:
@@ -71,7 +75,7 @@ def test_missing_section_is_named() -> None:
 def test_invalid_toml_is_refused_with_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[service\n")
-    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
         load_config(path)
 
 

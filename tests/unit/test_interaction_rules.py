@@ -12,10 +12,19 @@ from controlplane.domain.interaction import Direction, EndCause, Interaction, St
 
 def make() -> Interaction:
     return Interaction(
-        id=rules.new_interaction_id(), tenant="acme", direction=Direction.INBOUND,
-        label="Acme Support", ani="+15551230000", dnis="8005550100", entry_point="support",
-        flow="support", queue="support", queue_name="Support", node="ast1",
-        customer_channel="123.4", entered_at=1_700_000_000_000,
+        id=rules.new_interaction_id(),
+        tenant="acme",
+        direction=Direction.INBOUND,
+        label="Acme Support",
+        ani="+15551230000",
+        dnis="8005550100",
+        entry_point="support",
+        flow="support",
+        queue="support",
+        queue_name="Support",
+        node="ast1",
+        customer_channel="123.4",
+        entered_at=1_700_000_000_000,
     )
 
 
@@ -24,18 +33,24 @@ def test_offer_carries_every_field_the_desktop_shows() -> None:
     ix = make()
     offer = rules.offer(ix, [])
     assert offer == {
-        "interaction_id": ix.id, "direction": "inbound", "label": "Acme Support",
-        "ani": "+15551230000", "dnis": "8005550100", "queue": "support",
-        "queue_name": "Support", "variables": [], "status": "ringing",
+        "interaction_id": ix.id,
+        "direction": "inbound",
+        "label": "Acme Support",
+        "ani": "+15551230000",
+        "dnis": "8005550100",
+        "queue": "support",
+        "queue_name": "Support",
+        "variables": [],
+        "status": "ringing",
         "entered_at": "2023-11-14T22:13:20.000+00:00",
     }
 
 
 @pytest.mark.spec("CAD-2")
 def test_at_most_thirty_variables_in_configured_order() -> None:
-    flow = Flow(variables=tuple(
-        VariableDef(name=f"v{i}", label=f"V{i}", order=40 - i) for i in range(40)
-    ))
+    flow = Flow(
+        variables=tuple(VariableDef(name=f"v{i}", label=f"V{i}", order=40 - i) for i in range(40))
+    )
     shown = rules.displayed_variables(flow, {"v39": "x"})
     assert len(shown) == 30
     assert shown[0]["name"] == "v39" and shown[0]["value"] == "x"

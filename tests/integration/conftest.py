@@ -1,0 +1,147 @@
+"""The integration stack: a real Asterisk 22 (chrooted rootfs), a real Redis,
+the service as its own process, and real SIP phones.
+
+After every test: no channel and no bridge is left in Asterisk, and no agent
+is left `reserved`; then the shared state is reset for the next test.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from controlplane import devstack
+from controlplane.adapters.ami import AmiClient
+from controlplane.adapters.ari import AriClient
+from tests.support.asterisk import AmiEvents, wait_until
+from tests.support.phones import PhoneFactory
+
+REPO = devstack.REPO_ROOT
+RUN_DIR = REPO / "build" / "test-run"
+SERVICE_PORT = 8099
+REDIS_PORT = 6399
+DC_PREFIX = "cp:{dc1}:"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml_value(v)}' for k, v in value.items()) + " }"
+    raise TypeError(type(value))
+
+
+def write_test_config(path: Path) -> Path:
+    """The demo config, pointed at the test Redis and the test HTTP port."""
+    data = tomllib.loads((REPO / "config" / "demo.toml").read_text())
+    data["service"]["redis_url"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    data["service"]["listen_port"] = SERVICE_PORT
+    data["service"]["log_level"] = "DEBUG"
+    # Short ring time so that ring-no-answer tests are quick.
+    for queue in data["tenants"]["acme"]["queues"].values():
+        queue["max_ring_seconds"] = 4
+    lines: list[str] = []
+    for key, value in data.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Stack:
+    def __init__(
+        self,
+        asterisk: devstack.AsteriskRunner,
+        redis_runner: devstack.RedisRunner,
+        service: devstack.ServiceRunner,
+    ) -> None:
+        self.asterisk = asterisk
+        self.redis = redis_runner
+        self.service = service
+        self.url = f"http://127.0.0.1:{SERVICE_PORT}"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    rootfs = devstack.ensure_rootfs()
+    redis_runner = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT)
+    asterisk = devstack.AsteriskRunner(rootfs, RUN_DIR)
+    config = write_test_config(RUN_DIR / "test.toml")
+    service = devstack.ServiceRunner(config, RUN_DIR, port=SERVICE_PORT)
+    redis_runner.start()
+    try:
+        asterisk.start()
+        try:
+            service.start()
+            try:
+                yield Stack(asterisk, redis_runner, service)
+            finally:
+                service.stop()
+        finally:
+            asterisk.stop()
+    finally:
+        redis_runner.stop()
+
+
+@pytest.fixture
+async def ari(stack: Stack) -> AsyncIterator[AriClient]:
+    client = AriClient(devstack.ARI_URL, devstack.ARI_USERNAME, devstack.ARI_PASSWORD, "tests")
+    await client.start()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def ami_events(stack: Stack) -> AsyncIterator[AmiEvents]:
+    client = AmiClient("127.0.0.1", devstack.AMI_PORT, devstack.AMI_USERNAME, devstack.AMI_SECRET)
+    events = AmiEvents(client)
+    await client.start()
+    yield events
+    await client.close()
+
+
+@pytest.fixture
+async def phones(stack: Stack, tmp_path: Path) -> AsyncIterator[PhoneFactory]:
+    factory = PhoneFactory(tmp_path / "phones")
+    try:
+        yield factory
+    finally:
+        await factory.close_all()
+
+
+@pytest.fixture(autouse=True)
+async def nothing_left_behind(stack: Stack, ari: AriClient) -> AsyncIterator[None]:
+    """After each test: no channel, no bridge, no reserved agent; then reset."""
+    yield
+    await wait_until(
+        lambda: _empty(ari), timeout=10, what="Asterisk to have no channels and no bridges"
+    )
+    client = aioredis.Redis.from_url(stack.redis.url, decode_responses=True)
+    try:
+        reserved = []
+        async for key in client.scan_iter(f"{DC_PREFIX}agent:*"):
+            if await client.hget(key, "state") == "reserved":
+                reserved.append(key)
+        assert not reserved, f"agents left reserved: {reserved}"
+        async for key in client.scan_iter(f"{DC_PREFIX}*"):
+            if ":owner:" not in key:
+                await client.delete(key)
+    finally:
+        await client.aclose()
+
+
+async def _empty(ari: AriClient) -> bool:
+    channels = await ari.channels()
+    bridges = await ari.bridges()
+    return not channels and not bridges
