@@ -60,7 +60,9 @@ class SpecCoverage:
             self.outcomes[report.nodeid] = "passed"
 
     def summary(self) -> dict[str, Any]:
-        rules: dict[str, dict[str, Any]] = {rid: {"tests": [], "passed": False} for rid in self.known}
+        rules: dict[str, dict[str, Any]] = {
+            rid: {"tests": [], "passed": False} for rid in self.known
+        }
         for nodeid, ids in self.tests.items():
             outcome = self.outcomes.get(nodeid, "not run")
             for rid in ids:
@@ -87,9 +89,7 @@ class SpecCoverage:
         if not self.tests:
             return
         s = self.summary()
-        failing = sorted(
-            r for r, e in s["rules"].items() if e["tests"] and not e["passed"]
-        )
+        failing = sorted(r for r, e in s["rules"].items() if e["tests"] and not e["passed"])
         line = (
             f"spec coverage: {s['rules_passed']} of {s['rules_total']} rules proven by "
             f"passing tests ({OUTPUT.relative_to(REPO)})"

@@ -163,6 +163,7 @@ async def test_given_ringing_offer_when_customer_hangs_up_then_agent_is_availabl
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
         await alice.login("1001")
         await alice.available()
+        await alice.state_event("available")
         customer = await phones.customer(CUSTOMER)
         await customer.dial(SUPPORT)
         await alice.event("interaction.offered")
@@ -170,8 +171,10 @@ async def test_given_ringing_offer_when_customer_hangs_up_then_agent_is_availabl
         await customer.hangup()
         ended = (await alice.event("interaction.ended"))["data"]
         assert ended["end_cause"] == "abandoned"
-        ev = await alice.state_event("available")
+        await alice.state_event("reserved")
+        ev = await alice.state_event("available")  # the second one, after the offer
         assert ev["data"]["previous"] == "reserved"
+        assert ev["data"]["reason"] == "offer_withdrawn"
         await phone.wait_for("closed")
 
 

@@ -28,7 +28,7 @@ class Desktop:
         self.token = token
         self.agent = agent
         self.events: list[Event] = []
-        self._seen = 0
+        self._consumed: set[int] = set()
         self._new = asyncio.Condition()
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -68,26 +68,31 @@ class Desktop:
     async def event(
         self, kind: str, where: Callable[[Event], bool] = lambda _e: True, timeout: float = 10.0
     ) -> Event:
-        """The next event of that kind (after the last one returned) matching `where`."""
+        """The oldest event of that kind matching `where` that no earlier call
+        returned (events are kept from the start, so order of waiting is free)."""
+        found: list[Event] = []
 
-        def find() -> Event | None:
-            for i in range(self._seen, len(self.events)):
-                ev = self.events[i]
-                if ev["type"] == kind and where(ev):
-                    self._seen = i + 1
-                    return ev
-            return None
+        def find() -> bool:
+            for i, ev in enumerate(self.events):
+                if i not in self._consumed and ev["type"] == kind and where(ev):
+                    self._consumed.add(i)
+                    found.append(ev)
+                    return True
+            return False
 
         async with self._new:
             try:
-                await asyncio.wait_for(self._new.wait_for(lambda: find() is not None), timeout)
+                await asyncio.wait_for(self._new.wait_for(find), timeout)
             except TimeoutError:
-                kinds = [e["type"] for e in self.events[self._seen :]]
+                pending = [
+                    (e["type"], e["data"].get("state"))
+                    for i, e in enumerate(self.events)
+                    if i not in self._consumed
+                ]
                 raise AssertionError(
-                    f"no {kind} event within {timeout}s; events since: {kinds}"
+                    f"no {kind} event within {timeout}s; unread events: {pending}"
                 ) from None
-        # wait_for evaluated find() and advanced _seen on success
-        return self.events[self._seen - 1]
+        return found[0]
 
     async def state_event(self, state: str, timeout: float = 10.0) -> Event:
         return await self.event("agent.state", lambda e: e["data"]["state"] == state, timeout)
