@@ -8,7 +8,13 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack
-from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.asterisk import (
+    AmiEvents,
+    audio_flows,
+    channel_by_endpoint,
+    channels_of_bridge,
+    wait_until,
+)
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
@@ -53,10 +59,13 @@ async def test_given_available_agent_when_customer_calls_then_offered_bridged_an
         # The customer waited with music on hold on the Asterisk side ...
         interaction = await alice.call("GET", f"/v1/interactions/{ix_id}")
         assert interaction["status"] == "ringing"
+        customer_leg = await channel_by_endpoint(ari, "PJSIP/carrier-")
+        assert customer_leg is not None and customer_leg["state"] == "Up"
         moh = await ami_events.wait_for(
-            "MusicOnHoldStart", lambda e: e.get("Uniqueid") and "carrier" in e.get("Channel", "")
+            "MusicOnHoldStart", lambda e: e.get("Uniqueid") == customer_leg["id"]
         )
         assert moh["Class"] == "default"
+        await customer.wait_for_audio()  # the customer really hears the music
 
         # ... and the agent's phone really rings, showing the customer's number.
         incoming = await phone.wait_for("incoming")
@@ -75,6 +84,11 @@ async def test_given_available_agent_when_customer_calls_then_offered_bridged_an
         assert bridge.get("technology") in ("simple_bridge", "softmix", "native_rtp")
         assert "mixing" in bridge.get("bridge_type", "")
         assert await audio_flows(ari, sorted(bridge_channels))
+        await ami_events.wait_for(
+            "MusicOnHoldStop", lambda e: e.get("Uniqueid") == customer_leg["id"]
+        )
+        await phone.wait_for_audio()  # each side hears the other's tone
+        await customer.wait_for_audio()
 
         # The customer hangs up: the agent is in wrap-up ...
         await customer.hangup()
@@ -185,3 +199,18 @@ async def test_a_number_that_is_no_entry_point_is_refused(
     await customer.dial("8009999999")
     closed = await customer.wait_for("closed")
     assert closed.status_code == 404 or "404" in (closed.reason or "")
+
+
+async def test_given_no_control_plane_when_customer_calls_then_announcement_not_silence(
+    stack: Stack, phones: PhoneFactory
+) -> None:
+    stack.service.stop()
+    try:
+        customer = await phones.customer(CUSTOMER)
+        await customer.dial(SUPPORT)
+        await customer.wait_for("established")
+        await customer.wait_for_audio()  # "all circuits are busy now ..."
+        closed = await customer.wait_for("closed", timeout=15)
+        assert closed.ended_by_peer
+    finally:
+        stack.service.start()
