@@ -19,6 +19,7 @@ from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
 from controlplane.notifier import Notifier
 from controlplane.tasks import TaskGroup
+from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def build(config: Config) -> web.Application:
     ami = make_ami(node)
     tasks = TaskGroup()
     notifier = Notifier(store, ami)
-    cc = ContactCenter(config, store, ari, notifier, tasks)
+    timers = Timers(store)
+    cc = ContactCenter(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
     hub = EventHub(store)
     app = build_app(Services(config=config, cc=cc, store=store, ari=ari, ami=ami, hub=hub))
 
@@ -131,6 +133,7 @@ def build(config: Config) -> web.Application:
         tasks.spawn("event-hub", hub.run())
         tasks.spawn("event-stream-owner", owner.run())
         tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())))
+        tasks.spawn("timers", timers.run())
         yield
         await owner.release()
         await tasks.close()

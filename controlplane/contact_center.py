@@ -22,6 +22,7 @@ from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound
 from controlplane.domain.interaction import Direction, EndCause, Interaction, Status, now_ms
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer, TaskGroup
+from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,19 @@ class ContactCenter:
     def __init__(
         self,
         config: Config,
+        *,
         store: Store,
         ari: AriClient,
         notifier: Notifier,
         tasks: TaskGroup,
+        timers: Timers,
     ) -> None:
         self.config = config
         self.store = store
         self.ari = ari
         self.notifier = notifier
         self.tasks = tasks
+        self.timers = timers
         self.serial = KeyedSerializer(tasks)
         self.node = config.datacenter.asterisk[0]
         # channel id -> interaction id, for the channels this replica has seen
@@ -248,7 +252,9 @@ class ContactCenter:
             return
         flow = tenant.flows[ix.flow]
         payload = ix_rules.offer(ix, ix_rules.displayed_variables(flow, {}))
-        await self.notifier.publish("interaction.offered", ix.tenant, payload, agent=agent_id)
+        await self.notifier.publish(
+            "interaction.offered", ix.tenant, payload, agent=agent_id, private=True
+        )
 
     async def _release_reservation(self, ix: Interaction | None, ix_id: str, agent_id: str) -> None:
         """An offer that cannot be made: give the agent back their place."""

@@ -24,10 +24,25 @@ class Notifier:
         self._ami = ami
 
     async def publish(
-        self, kind: str, tenant: str, data: dict[str, Any], *, agent: str | None = None
+        self,
+        kind: str,
+        tenant: str,
+        data: dict[str, Any],
+        *,
+        agent: str | None = None,
+        private: bool = False,
     ) -> None:
-        """An event for the agent named (if any) and the tenant's supervisors."""
-        event = {"type": kind, "tenant": tenant, "agent": agent, "at": iso(now_ms()), "data": data}
+        """An event for the agent named (if any) and the tenant's supervisors;
+        a private event (one that may carry secure values) only for that agent."""
+        event: dict[str, Any] = {
+            "type": kind,
+            "tenant": tenant,
+            "agent": agent,
+            "at": iso(now_ms()),
+            "data": data,
+        }
+        if private:
+            event["private"] = True
         await self._store.publish(event)
 
     async def agent_state(

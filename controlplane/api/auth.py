@@ -24,11 +24,13 @@ class Principal:
     tenant: str
     agent: str | None
 
-    def may_see_event(self, tenant: str, agent: str | None) -> bool:
+    def may_see_event(self, tenant: str, agent: str | None, private: bool = False) -> bool:
+        """Agents see their own events; supervisors their tenant's, except
+        private ones (which may carry secure values: CAD-6)."""
         if tenant != self.tenant:
             return False
-        if self.role is Role.AGENT:
-            return agent == self.agent
+        if self.role is Role.AGENT or private:
+            return self.role is Role.AGENT and agent == self.agent
         return True
 
     def require_agent_access(self, agent_id: str) -> None:

@@ -79,7 +79,9 @@ class EventHub:
         except ValueError:
             return
         for principal, queue in list(self._clients.values()):
-            if principal.may_see_event(event.get("tenant", ""), event.get("agent")):
+            if principal.may_see_event(
+                event.get("tenant", ""), event.get("agent"), bool(event.get("private"))
+            ):
                 if queue.full():
                     log.warning("a WebSocket client is too slow; dropping an event for it")
                     continue

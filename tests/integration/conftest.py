@@ -7,6 +7,7 @@ is left `reserved`; then the shared state is reset for the next test.
 
 from __future__ import annotations
 
+import fcntl
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ RUN_DIR = REPO / "build" / "test-run"
 SERVICE_PORT = 8099
 REDIS_PORT = 6399
 DC_PREFIX = "cp:{dc1}:"
+LOCK_FILE = Path("/tmp/controlplane-integration.lock")
 
 
 def _toml_value(value: Any) -> str:
@@ -74,6 +76,18 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
+    # One integration run at a time per machine: the stack uses fixed ports
+    # and one Asterisk rootfs.
+    lock = LOCK_FILE.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield from _run_stack()
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def _run_stack() -> Iterator[Stack]:
     rootfs = devstack.ensure_rootfs()
     redis_runner = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT)
     asterisk = devstack.AsteriskRunner(rootfs, RUN_DIR)
