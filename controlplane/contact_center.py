@@ -413,19 +413,24 @@ class ContactCenter:
         ):
             await self.ari.hangup(channel_id)
             return
+        await self._bridge_and_connect(ix, channel_id)
+
+    async def _bridge_and_connect(self, ix: Interaction, agent_channel: str) -> None:
+        """IN-2: put the customer and the agent's leg in the interaction's mixing
+        bridge; the interaction is `connected` from now on."""
         try:
             await self.ari.create_bridge(ix.id, name=f"ix-{ix.id}")
             ix.bridge = ix.id
             await self.ari.stop_moh(ix.customer_channel)
-            await self.ari.add_to_bridge(ix.id, [ix.customer_channel, channel_id])
+            await self.ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel])
         except AriError as exc:
             log.warning("bridging %s failed: %s", ix.id, exc)
             await self._finish(ix, EndCause.SYSTEM)
             return
         ix_rules.connect(ix, now_ms())
         await self.store.save_interaction(ix)
-        log.info("interaction %s connected to agent %s", ix.id, agent_id)
-        await self.notifier.publish("interaction.connected", ix.tenant, ix.public(), agent=agent_id)
+        log.info("interaction %s connected to agent %s", ix.id, ix.agent)
+        await self.notifier.publish("interaction.connected", ix.tenant, ix.public(), agent=ix.agent)
 
     async def _leg_gone(self, ix_id: str, channel_id: str, kind: str, cause: int) -> None:
         self._channels.pop(channel_id, None)
