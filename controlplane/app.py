@@ -17,6 +17,7 @@ from controlplane.adapters.store import Store
 from controlplane.api.http import EventHub, Services, build_app
 from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
+from controlplane.devices import DeviceTracker
 from controlplane.notifier import Notifier
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
@@ -118,6 +119,7 @@ def build(config: Config) -> web.Application:
     timers = Timers(store)
     cc = ContactCenter(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
     hub = EventHub(store)
+    DeviceTracker(config, cc, ami)
     app = build_app(Services(config=config, cc=cc, store=store, ari=ari, ami=ami, hub=hub))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

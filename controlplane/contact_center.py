@@ -102,7 +102,7 @@ class ContactCenter:
         """Apply a checked transition atomically; publish it if it took effect."""
         team = self._agent_cfg(tenant_id, agent_id).team
         at = now_ms()
-        applied, _ = await self.store.transition_agent(
+        applied, _, seq = await self.store.transition_agent(
             tenant_id,
             agent_id,
             team,
@@ -123,7 +123,7 @@ class ContactCenter:
                 change.state.value,
                 change.reason,
             )
-            await self.notifier.agent_state(tenant_id, agent_id, change, at, **event_extra)
+            await self.notifier.agent_state(tenant_id, agent_id, change, at, seq, **event_extra)
         return applied
 
     async def login(self, tenant_id: str, agent_id: str, extension: str) -> AgentRecord:
@@ -216,7 +216,7 @@ class ContactCenter:
             ix_id, agent_id = res.interaction, res.agent
             change = agent_rules.system_transition(AgentState.AVAILABLE, Trigger.OFFER)
             await self.notifier.agent_state(
-                tenant_id, agent_id, change, now_ms(), interaction=ix_id
+                tenant_id, agent_id, change, now_ms(), res.seq, interaction=ix_id
             )
             self.serial.submit(ix_id, partial(self._offer, ix_id, agent_id))
 
@@ -328,6 +328,11 @@ class ContactCenter:
         """After every (re)connection of the event stream: events missed meanwhile
         are not replayed, so compare Redis with what Asterisk still has."""
         live = {c["id"] for c in await self.ari.channels()}
+        # ST-4: which agent phones are off-hook right now.
+        for endpoint in await self.ari.endpoints("PJSIP"):
+            extension = endpoint.get("resource", "")
+            if self.config.agent_by_extension(extension) is not None:
+                await self.store.set_device_busy(extension, bool(endpoint.get("channel_ids")))
         for ix_id in await self.store.active_interactions():
             ix = await self.store.interaction(ix_id)
             if ix is None or ix.status is Status.ENDED:

@@ -46,11 +46,14 @@ class Notifier:
         await self._store.publish(event)
 
     async def agent_state(
-        self, tenant: str, agent: str, change: Transition, at: int, **extra: Any
+        self, tenant: str, agent: str, change: Transition, at: int, seq: int, **extra: Any
     ) -> None:
-        """ST-1: every change carries previous state, new state, reason and time."""
+        """ST-1: every change carries previous state, new state, reason and time;
+        `seq` numbers an agent's changes, so a client can order events that
+        reached it out of order (they may come from different replicas)."""
         data = {
             "agent": agent,
+            "seq": seq,
             "previous": change.previous.value,
             "state": change.state.value,
             "reason": change.reason,

@@ -58,6 +58,21 @@ class RtpStatistics(TypedDict, total=False):
     rxoctetcount: int
 
 
+class LiveRecording(TypedDict, total=False):
+    name: str
+    format: str
+    state: str  # queued, recording, paused, done, failed, canceled
+    target_uri: str
+    duration: int
+    silence_duration: int
+    talking_duration: int
+
+
+class StoredRecording(TypedDict, total=False):
+    name: str
+    format: str
+
+
 class AriError(Exception):
     """ARI answered with an error status (or could not be reached: status 0)."""
 
@@ -238,6 +253,13 @@ class AriClient:
             params={"channel": ",".join(channel_ids)},
         )
 
+    async def remove_from_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self.request(
+            "POST",
+            f"/bridges/{bridge_id}/removeChannel",
+            params={"channel": ",".join(channel_ids)},
+        )
+
     async def destroy_bridge(self, bridge_id: str) -> bool:
         try:
             await self.request("DELETE", f"/bridges/{bridge_id}")
@@ -247,7 +269,48 @@ class AriClient:
             raise
         return True
 
+    # Recordings ----------------------------------------------------------------------
+
+    async def record_bridge(self, bridge_id: str, name: str, fmt: str = "wav") -> LiveRecording:
+        """Record what the bridge mixes into the file `name`.`fmt` (until stopped)."""
+        params: dict[str, str | int] = {
+            "name": name,
+            "format": fmt,
+            "ifExists": "overwrite",
+            "beep": "false",
+            "terminateOn": "none",
+            "maxDurationSeconds": 0,
+            "maxSilenceSeconds": 0,
+        }
+        return cast(
+            LiveRecording,
+            await self.request("POST", f"/bridges/{bridge_id}/record", params=params),
+        )
+
+    async def live_recording(self, name: str) -> LiveRecording:
+        return cast(LiveRecording, await self.request("GET", f"/recordings/live/{name}"))
+
+    async def stop_recording(self, name: str) -> bool:
+        """Stop a live recording and keep its file. False when it was not live."""
+        try:
+            await self.request("POST", f"/recordings/live/{name}/stop")
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def mute_recording(self, name: str, muted: bool) -> None:
+        """Write silence to the recording (muted) or the audio again."""
+        await self.request("POST" if muted else "DELETE", f"/recordings/live/{name}/mute")
+
+    async def stored_recordings(self) -> list[StoredRecording]:
+        return cast(list[StoredRecording], await self.request("GET", "/recordings/stored"))
+
     # Endpoints -----------------------------------------------------------------------
+
+    async def endpoints(self, tech: str) -> list[Endpoint]:
+        return cast(list[Endpoint], await self.request("GET", f"/endpoints/{tech}"))
 
     async def endpoint(self, tech: str, resource: str) -> Endpoint:
         return cast(Endpoint, await self.request("GET", f"/endpoints/{tech}/{resource}"))

@@ -56,6 +56,7 @@ class Reservation:
     interaction: str
     agent: str
     queue: str
+    seq: int
 
 
 class Store:
@@ -132,8 +133,9 @@ class Store:
         offer: str | None = None,
         keep_available_since: bool = False,
         fields: dict[str, str] | None = None,
-    ) -> tuple[bool, AgentState]:
-        """Compare-and-set an agent's state. Returns (applied, state before)."""
+    ) -> tuple[bool, AgentState, int]:
+        """Compare-and-set an agent's state. Returns (applied, state before, the
+        agent's state sequence number)."""
         argv: list[str] = [
             agent,
             ",".join(s.value for s in expected),
@@ -148,7 +150,22 @@ class Store:
         res = await self._transition(
             keys=[self.agent_key(tenant, agent), self.avail_key(tenant, team)], args=argv
         )
-        return bool(int(res[0])), AgentState(res[1])
+        return bool(int(res[0])), AgentState(res[1]), int(res[2])
+
+    # Devices (ST-4) -----------------------------------------------------------------
+
+    def busy_devices_key(self) -> str:
+        return f"{self.prefix}busy_devices"
+
+    async def set_device_busy(self, extension: str, busy: bool) -> bool:
+        """Record whether an agent's phone is off-hook; True when that changed."""
+        key = self.busy_devices_key()
+        if busy:
+            return bool(await self.redis.sadd(key, extension))
+        return bool(await self.redis.srem(key, extension))
+
+    async def device_busy(self, extension: str) -> bool:
+        return bool(await self.redis.sismember(self.busy_devices_key(), extension))
 
     # Queues and routing --------------------------------------------------------------
 
@@ -177,7 +194,7 @@ class Store:
         res = await self._dispatch(keys=[], args=argv)
         if not res:
             return None
-        return Reservation(interaction=res[0], agent=res[1], queue=res[2])
+        return Reservation(interaction=res[0], agent=res[1], queue=res[2], seq=int(res[3]))
 
     # Interactions --------------------------------------------------------------------
 

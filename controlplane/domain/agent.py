@@ -149,6 +149,15 @@ def system_transition(current: AgentState, trigger: Trigger) -> Transition:
     return Transition(current, next_state(current, trigger), trigger, trigger.value)
 
 
+# Asterisk device states in which a phone is off-hook or ringing (ST-4).
+BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
+
+
+def device_is_busy(device_state: str) -> bool:
+    """ST-4: a phone that is in use, ringing or on hold gets no new offer."""
+    return device_state.upper() in BUSY_DEVICE_STATES
+
+
 def may_receive_offer(state: AgentState) -> bool:
     """ST-2: only `available` agents are offered work."""
     return state is S.AVAILABLE

@@ -7,7 +7,9 @@
 -- ARGV[3] expected offer ('' = any), ARGV[4] new state, ARGV[5] reason,
 -- ARGV[6] now (ms), ARGV[7] '1' = keep the earlier available-since,
 -- ARGV[8..] field/value pairs to set ('' value = delete the field)
--- Returns {1, previous state} or {0, current state}.
+-- Returns {1, previous state, sequence number of this change} or
+-- {0, current state, current sequence number}. The sequence number orders an
+-- agent's state events however they travel.
 local current = redis.call('HGET', KEYS[1], 'state') or 'logged_out'
 local ok = false
 for s in string.gmatch(ARGV[2], '[^,]+') do
@@ -17,7 +19,7 @@ if ok and ARGV[3] ~= '' then
   ok = (redis.call('HGET', KEYS[1], 'offer') or '') == ARGV[3]
 end
 if not ok then
-  return {0, current}
+  return {0, current, tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')}
 end
 local new = ARGV[4]
 redis.call('HSET', KEYS[1], 'state', new, 'previous', current, 'reason', ARGV[5], 'since', ARGV[6])
@@ -38,4 +40,5 @@ if new == 'available' then
 else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
-return {1, current}
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+return {1, current, seq}

@@ -1,14 +1,16 @@
 -- IN-3: pick the next (call, agent) pair and reserve both in one atomic step.
 -- Calls: highest queue priority first, then the longest waiting (lowest score
 -- = entered the contact center first). Agents: among `available` members of
--- the queue's teams, the one available the longest. The call leaves its queue,
--- the agent becomes `reserved` with the offer, the interaction `ringing`.
+-- the queue's teams whose phone is idle (ST-4), the one available the longest.
+-- The call leaves its queue, the agent becomes `reserved` with the offer, the
+-- interaction `ringing`.
 --
 -- KEYS: none fixed; every key is built from ARGV[1], the datacenter's prefix
 -- with its hash tag, so all of them live in one cluster slot.
 -- ARGV[1] key prefix ('cp:{dc}:'), ARGV[2] tenant, ARGV[3] now (ms),
 -- ARGV[4] number of queues, then per queue: id, priority, team count, teams...
--- Returns {interaction id, agent id, queue id} or an empty array.
+-- Returns {interaction id, agent id, queue id, the agent's state sequence
+-- number} or an empty array.
 local prefix, tenant, now = ARGV[1], ARGV[2], ARGV[3]
 local nqueues = tonumber(ARGV[4])
 local candidates = {}
@@ -27,28 +29,54 @@ table.sort(candidates, function(a, b)
   if a.prio ~= b.prio then return a.prio > b.prio end
   return a.score < b.score
 end)
-for _, c in ipairs(candidates) do
-  while true do
-    local best, best_score, best_team = nil, nil, nil
-    for _, team in ipairs(c.teams) do
-      local top = redis.call('ZRANGE', prefix .. 'avail:' .. tenant .. ':' .. team, 0, 0, 'WITHSCORES')
-      if #top > 0 and (best_score == nil or tonumber(top[2]) < best_score) then
-        best, best_score, best_team = top[1], tonumber(top[2]), team
+-- The agent available the longest among the teams, skipping agents whose
+-- phone is still busy (ST-4); stale members (state changed without the set
+-- being updated) are dropped on the way.
+local function longest_available(teams)
+  local best, best_score, best_team = nil, nil, nil
+  for _, team in ipairs(teams) do
+    local akey_set = prefix .. 'avail:' .. tenant .. ':' .. team
+    local offset = 0
+    while true do
+      local page = redis.call('ZRANGE', akey_set, offset, offset + 19, 'WITHSCORES')
+      if #page == 0 then break end
+      local found = false
+      for j = 1, #page, 2 do
+        local agent, score = page[j], tonumber(page[j + 1])
+        local akey = prefix .. 'agent:' .. tenant .. ':' .. agent
+        local state = redis.call('HGET', akey, 'state')
+        if state ~= 'available' then
+          redis.call('ZREM', akey_set, agent)
+          offset = offset - 1
+        elseif redis.call('SISMEMBER', prefix .. 'busy_devices',
+            redis.call('HGET', akey, 'extension') or '') == 0 then
+          if best_score == nil or score < best_score then
+            best, best_score, best_team = agent, score, team
+          end
+          found = true
+          break
+        end
       end
+      if found then break end
+      offset = offset + 20
     end
-    if best == nil then break end
-    local akey = prefix .. 'agent:' .. tenant .. ':' .. best
-    redis.call('ZREM', prefix .. 'avail:' .. tenant .. ':' .. best_team, best)
-    if redis.call('HGET', akey, 'state') == 'available' then
-      local ixkey = prefix .. 'ix:' .. c.ix
-      redis.call('ZREM', prefix .. 'queue:' .. tenant .. ':' .. c.qid, c.ix)
-      redis.call('HSET', akey, 'state', 'reserved', 'previous', 'available', 'reason', 'offer',
-        'since', now, 'offer', c.ix)
-      redis.call('HSET', ixkey, 'status', 'ringing', 'agent', best)
-      redis.call('HINCRBY', ixkey, 'offers', 1)
-      return {c.ix, best, c.qid}
-    end
-    -- a stale member (state changed without the set being updated): drop it, look again
+  end
+  return best, best_team
+end
+
+for _, c in ipairs(candidates) do
+  local agent, team = longest_available(c.teams)
+  if agent ~= nil then
+    local akey = prefix .. 'agent:' .. tenant .. ':' .. agent
+    local ixkey = prefix .. 'ix:' .. c.ix
+    redis.call('ZREM', prefix .. 'avail:' .. tenant .. ':' .. team, agent)
+    redis.call('ZREM', prefix .. 'queue:' .. tenant .. ':' .. c.qid, c.ix)
+    redis.call('HSET', akey, 'state', 'reserved', 'previous', 'available', 'reason', 'offer',
+      'since', now, 'offer', c.ix)
+    redis.call('HSET', ixkey, 'status', 'ringing', 'agent', agent)
+    redis.call('HINCRBY', ixkey, 'offers', 1)
+    local seq = redis.call('HINCRBY', akey, 'seq', 1)
+    return {c.ix, agent, c.qid, seq}
   end
 end
 return {}

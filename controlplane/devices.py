@@ -1,0 +1,44 @@
+"""Agent phones' device state (ST-4), from AMI DeviceStateChange events.
+
+An agent whose phone is still off-hook (in use, ringing, on hold) gets no
+offer: the routing script skips extensions in the busy set. When a phone
+goes idle, waiting calls are offered again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from controlplane.adapters.ami import AmiClient
+from controlplane.config import Config
+from controlplane.contact_center import ContactCenter
+from controlplane.domain.agent import device_is_busy
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "PJSIP/"
+
+
+class DeviceTracker:
+    def __init__(self, config: Config, cc: ContactCenter, ami: AmiClient) -> None:
+        self._config = config
+        self._cc = cc
+        ami.on_event("DeviceStateChange", self._on_event)
+
+    def _on_event(self, event: dict[str, str]) -> None:
+        device = event.get("Device", "")
+        if not device.startswith(_PREFIX):
+            return
+        extension = device.removeprefix(_PREFIX)
+        found = self._config.agent_by_extension(extension)
+        if found is None:
+            return
+        busy = device_is_busy(event.get("State", ""))
+        self._cc.tasks.spawn(f"device:{extension}", self._update(found[0], extension, busy))
+
+    async def _update(self, tenant: str, extension: str, busy: bool) -> None:
+        changed = await self._cc.store.set_device_busy(extension, busy)
+        if changed:
+            log.info("phone %s is %s", extension, "busy" if busy else "idle")
+            if not busy:
+                await self._cc.dispatch(tenant)
