@@ -66,6 +66,7 @@ class Store:
         self.events_channel = f"{self.prefix}events"
         self._transition = client.register_script(_script("agent_transition.lua"))
         self._dispatch = client.register_script(_script("dispatch.lua"))
+        self._admit = client.register_script(_script("admit.lua"))
 
     @classmethod
     def from_url(cls, url: str, datacenter: str) -> Store:
@@ -166,6 +167,46 @@ class Store:
 
     async def device_busy(self, extension: str) -> bool:
         return bool(await self.redis.sismember(self.busy_devices_key(), extension))
+
+    # Concurrent-call limits (LIM) ---------------------------------------------------
+
+    def dc_slots_key(self) -> str:
+        return f"{self.prefix}slots:dc"
+
+    def tenant_slots_key(self, tenant: str) -> str:
+        return f"{self.prefix}slots:tenant:{tenant}"
+
+    async def admit(
+        self, call_id: str, tenant: str, *, dc_limit: int, tenant_limit: int, now: int,
+        lease_ms: int,
+    ) -> int:
+        """0 when the call holds a slot now; else the refusal code (26 or 27)."""
+        res = await self._admit(
+            keys=[self.dc_slots_key(), self.tenant_slots_key(tenant)],
+            args=[call_id, now, now + lease_ms, dc_limit, tenant_limit],
+        )
+        return int(res)
+
+    async def release(self, call_id: str, tenant: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.dc_slots_key(), call_id)
+            pipe.zrem(self.tenant_slots_key(tenant), call_id)
+            await pipe.execute()
+
+    async def renew(self, call_ids: list[tuple[str, str]], *, expiry: int) -> None:
+        """Extend the leases of live calls ((call id, tenant) pairs) that hold one."""
+        if not call_ids:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id, tenant in call_ids:
+                pipe.zadd(self.dc_slots_key(), {call_id: expiry}, xx=True)
+                pipe.zadd(self.tenant_slots_key(tenant), {call_id: expiry}, xx=True)
+            await pipe.execute()
+
+    async def slots_used(self, tenant: str | None, now: int) -> int:
+        """Unexpired slots of the datacenter (tenant None) or of one tenant."""
+        key = self.dc_slots_key() if tenant is None else self.tenant_slots_key(tenant)
+        return int(await self.redis.zcount(key, now + 1, "+inf"))
 
     # Queues and routing --------------------------------------------------------------
 
