@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from controlplane import metrics
 from controlplane.adapters.ami import AmiClient, AmiError
 from controlplane.adapters.ari import AriClient, AriEventStream
 from controlplane.adapters.store import Store
@@ -18,7 +19,9 @@ from controlplane.api.http import EventHub, Services, build_app
 from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
 from controlplane.devices import DeviceTracker
+from controlplane.domain.limits import SLOT_LEASE_MS
 from controlplane.notifier import Notifier
+from controlplane.opsevents import OpsEvents
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
 
@@ -91,6 +94,13 @@ class EventStreamOwner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await stream_task
 
+    async def is_owner(self) -> bool:
+        """True while this replica holds the event-stream lease."""
+        try:
+            return bool(await self._store.redis.get(self._key) == self.replica)
+        except Exception:
+            return False
+
     async def release(self) -> None:
         with contextlib.suppress(Exception):
             if await self._store.redis.get(self._key) == self.replica:
@@ -106,6 +116,16 @@ async def _dispatch_tick(cc: ContactCenter, tenants: list[str]) -> None:
                 await cc.dispatch(tenant)
             except Exception as exc:
                 log.warning("dispatch tick for %s failed: %s", tenant, exc)
+
+
+async def _renew_slots(cc: ContactCenter) -> None:
+    """LIM-3: keep the leases of live calls; a dead owner's lapse."""
+    while True:
+        await asyncio.sleep(SLOT_LEASE_MS / 3000)
+        try:
+            await cc.renew_slots()
+        except Exception as exc:
+            log.warning("slot leases not renewed: %s", exc)
 
 
 def build(config: Config) -> web.Application:
@@ -132,10 +152,13 @@ def build(config: Config) -> web.Application:
             log.warning("%s; the service runs on and AMI keeps retrying", exc)
         stream = AriEventStream(ari, cc.on_ari_event, on_connect=cc.reconcile)
         owner = EventStreamOwner(store, node, stream)
+        metrics.watch_event_stream(stream.connected.is_set)
         tasks.spawn("event-hub", hub.run())
         tasks.spawn("event-stream-owner", owner.run())
         tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())))
         tasks.spawn("timers", timers.run())
+        tasks.spawn("slot-leases", _renew_slots(cc))
+        tasks.spawn("ops-events", OpsEvents(config, store, ami, owner.is_owner).run())  # OPS-1
         yield
         await owner.release()
         await tasks.close()

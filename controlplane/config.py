@@ -54,6 +54,17 @@ class VariableDef(_Model):
     secure: bool = False
     default: str | None = Field(default=None, max_length=256)
 
+    @model_validator(mode="after")
+    def _default_fits_type(self) -> Self:
+        # imported here: the CAD rules import this module
+        from controlplane.domain.variables import check_default  # noqa: PLC0415
+
+        try:
+            check_default(self)
+        except ValueError as exc:
+            raise ValueError(f"default: not a valid {self.type.value}: {exc}") from None
+        return self
+
 
 class Flow(_Model):
     variables: tuple[VariableDef, ...] = ()
@@ -74,6 +85,19 @@ class Queue(_Model):
     priority: int = Field(default=1, ge=1, le=100, description="higher is served first")
     max_ring_seconds: int = Field(default=20, ge=3, le=300)
     teams: tuple[Ident, ...] = Field(min_length=1)
+    recording: bool = Field(default=True, description="REC-1: this queue's calls may be recorded")
+    callback_retries: int = Field(
+        default=2, ge=0, le=10, description="CB-3: attempts after the first to reach a customer"
+    )
+    callback_retry_seconds: int = Field(
+        default=60, ge=1, le=86400, description="CB-3: wait before a callback returns to its queue"
+    )
+    callback_ring_seconds: int = Field(
+        default=30, ge=3, le=300, description="CB-3: how long the customer's phone may ring"
+    )
+    callback_key: Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] | None = (
+        Field(default=None, description="CB-1: DTMF key a waiting caller presses for a callback")
+    )
 
 
 class EntryPoint(_Model):
@@ -137,7 +161,9 @@ class Tenant(_Model):
     max_concurrent_calls: int = Field(ge=1)
     default_ani: Digits | None = None
     recording: bool = False
-    privacy_shield_seconds: int = Field(default=30, ge=1, le=3600)
+    privacy_shield_seconds: int = Field(
+        default=30, ge=0, le=3600, description="REC-2: 0 = no privacy shield"
+    )
     after_wrap_up: AfterWrapUp = AfterWrapUp.AVAILABLE
     auto_wrap_up_seconds: int = Field(default=0, ge=0, le=3600, description="0 = never")
     wrap_up_reasons: dict[Ident, str] = Field(min_length=1)

@@ -12,22 +12,33 @@ import re
 from functools import partial
 from typing import Any
 
+from redis.exceptions import RedisError
+
+from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.adapters.store import AgentRecord, Store
+from controlplane.callbacks import Callbacks
 from controlplane.config import Config, Tenant
 from controlplane.domain import agent as agent_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Transition, Trigger
-from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
-from controlplane.domain.interaction import Direction, EndCause, Interaction, Status, now_ms
+from controlplane.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    RuleViolation,
+    Unavailable,
+)
+from controlplane.domain.interaction import Direction, EndCause, Interaction, Kind, Status, now_ms
+from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
+from controlplane.media import MediaService
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer, TaskGroup
 from controlplane.timers import Timers
+from controlplane.variables import CallVariables
 
 log = logging.getLogger(__name__)
 
-# Agent legs get a channel ID of ours: "<interaction id>-a<offer number>".
-_AGENT_LEG = re.compile(r"^(?P<ix>[0-9a-f]{32})-a(?P<n>[0-9]+)$")
 
 # Hang-up causes of an agent leg that mean the agent did not take the offer.
 _CAUSE_TEXT = {
@@ -60,6 +71,9 @@ class ContactCenter:
         self.node = config.datacenter.asterisk[0]
         # channel id -> interaction id, for the channels this replica has seen
         self._channels: dict[str, str] = {}
+        self.media = MediaService(self)  # hold, recording, auto wrap-up
+        self.variables = CallVariables(config, store, notifier)  # CAD
+        self.callbacks = Callbacks(self)  # CB-1..CB-3
 
     # Look-ups ------------------------------------------------------------------------
 
@@ -153,10 +167,14 @@ class ContactCenter:
             await self.dispatch(tenant_id)
         return await self.store.agent(tenant_id, agent_id)
 
-    async def wrap_up(self, tenant_id: str, agent_id: str, ix_id: str, reason: str) -> AgentRecord:
-        """END-2: the agent applies one of the tenant's wrap-up reasons."""
+    async def wrap_up(
+        self, tenant_id: str, agent_id: str, ix_id: str, reason: str, *, by_system: bool = False
+    ) -> AgentRecord:
+        """END-2: the agent applies one of the tenant's wrap-up reasons (or the
+        system its reserved one: auto wrap-up)."""
         tenant = self.tenant(tenant_id)
-        ix_rules.require_wrap_up_reason(reason, tenant.wrap_up_reasons)
+        if not by_system:
+            ix_rules.require_wrap_up_reason(reason, tenant.wrap_up_reasons)
 
         async def job() -> AgentRecord:
             ix = await self.interaction(tenant_id, ix_id)
@@ -194,6 +212,7 @@ class ContactCenter:
                     rule="END-1",
                     status=ix.status.value,
                 )
+            self.media.require_may_end(ix)
             await self._finish(ix, EndCause.AGENT_END)
             return ix
 
@@ -231,7 +250,7 @@ class ContactCenter:
         queue = tenant.queues[ix.queue]
         record = await self.store.agent(ix.tenant, agent_id)
         extension = record.extension or tenant.agents[agent_id].extension
-        channel_id = f"{ix.id}-a{ix.offers}"
+        channel_id = ix_rules.leg_id(ix.id, "a", ix.offers)
         ix.agent_channel = channel_id
         await self.store.save_interaction(ix)
         await self.store.index_channel(channel_id, ix.id)
@@ -250,8 +269,8 @@ class ContactCenter:
             log.warning("cannot ring agent %s at %s: %s", agent_id, endpoint, exc)
             await self._offer_failed(ix, agent_id, "device_unreachable")
             return
-        flow = tenant.flows[ix.flow]
-        payload = ix_rules.offer(ix, ix_rules.displayed_variables(flow, {}))
+        metrics.offer_made(ix.tenant, ix.queue)
+        payload = ix_rules.offer(ix, await self.variables.for_offer(ix))
         await self.notifier.publish(
             "interaction.offered", ix.tenant, payload, agent=agent_id, private=True
         )
@@ -276,6 +295,7 @@ class ContactCenter:
         """RONA-1: the agent did not take the offer. The call goes back to its queue
         ahead of later calls; the agent goes to `rona`; the next agent is tried."""
         tenant_id = ix.tenant
+        metrics.rona(tenant_id, ix.queue, reason)
         await self.store.enqueue(ix)
         ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
         change = Transition(AgentState.RESERVED, AgentState.RONA, Trigger.RING_NO_ANSWER, reason)
@@ -296,6 +316,8 @@ class ContactCenter:
         """Called in Asterisk's order for every event; hands work to the
         interaction's serializer and returns at once."""
         kind = event.get("type")
+        if kind in Callbacks.EVENTS:
+            self.callbacks.on_ari_event(event)
         channel = event.get("channel") or {}
         channel_id = channel.get("id")
         if not channel_id:
@@ -311,16 +333,20 @@ class ContactCenter:
                 ix_arg = str(args[1])
                 self.serial.submit(ix_arg, partial(self._agent_answered, ix_arg, channel_id))
                 return
+            if args[:1] == ["customer"] and len(args) >= 2:  # CB-3: a callback's customer
+                ix_arg = str(args[1])
+                job = partial(self.callbacks.customer_answered, ix_arg, channel_id)
+                self.serial.submit(ix_arg, job)
+                return
             log.warning("StasisStart with unknown arguments %r: hanging up", args)
             self.tasks.spawn(f"hangup:{channel_id}", self.ari.hangup(channel_id))
             return
         if kind in ("StasisEnd", "ChannelDestroyed"):
             ix_id = self._channels.get(channel_id)
             if ix_id is None:
-                m = _AGENT_LEG.match(channel_id)
-                if m is None:
+                ix_id = ix_rules.leg_interaction(channel_id)
+                if ix_id is None:
                     return
-                ix_id = m["ix"]
             cause = int(event.get("cause") or 0)
             self.serial.submit(ix_id, partial(self._leg_gone, ix_id, channel_id, kind, cause))
 
@@ -340,16 +366,48 @@ class ContactCenter:
             for channel_id in (ix.customer_channel, ix.agent_channel):
                 if channel_id:
                     self._channels[channel_id] = ix.id
-            if ix.customer_channel not in live:
+            # (a callback has no customer leg until its customer is dialled)
+            if ix.customer_channel and ix.customer_channel not in live:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.customer_channel, "reconcile", 0)
                 )
             elif (
-                ix.status is Status.RINGING and ix.agent_channel and (ix.agent_channel not in live)
+                ix.status in (Status.RINGING, Status.DIALING)
+                and ix.agent_channel
+                and (ix.agent_channel not in live)
             ):
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
                 )
+
+    async def admit(self, ix: Interaction) -> None:
+        """LIM-1..3: take a concurrent-call slot for the interaction, or raise
+        LimitReached (26 datacenter, 27 tenant). Without Redis nothing is
+        admitted: refusing is safer than going over a limit."""
+        tenant = self.tenant(ix.tenant)
+        try:
+            code = await self.store.admit(
+                ix.id,
+                ix.tenant,
+                dc_limit=self.config.datacenter.max_concurrent_calls,
+                tenant_limit=tenant.max_concurrent_calls,
+                now=now_ms(),
+                lease_ms=SLOT_LEASE_MS,
+            )
+        except RedisError as exc:
+            raise Unavailable(f"admission is not possible right now: {exc}", rule="LIM-3") from exc
+        metrics.admission(ix.tenant, code)
+        if code:
+            raise LimitReached(LimitCode(code))
+
+    async def renew_slots(self) -> None:
+        """Extend the slot leases of the interactions still going on."""
+        live: list[tuple[str, str]] = []
+        for ix_id in await self.store.active_interactions():
+            ix = await self.store.interaction(ix_id)
+            if ix is not None and ix.status is not Status.ENDED:
+                live.append((ix.id, ix.tenant))
+        await self.store.renew(live, expiry=now_ms() + SLOT_LEASE_MS)
 
     async def _inbound(self, ix_id: str, channel: dict[str, Any], dnis: str) -> None:
         """IN-1: a customer called an entry point: run its flow and queue the call."""
@@ -380,6 +438,18 @@ class ContactCenter:
             node=self.node.name,
             customer_channel=channel_id,
         )
+        try:
+            await self.admit(ix)
+        except RuleViolation as refused:
+            # LIM-2: refused at the entry point, before any queue.
+            log.info("inbound call to %s refused: %s", dnis, refused.message)
+            self._channels.pop(channel_id, None)
+            await self.ari.hangup(channel_id, reason="congestion")
+            await self.notifier.publish(
+                "interaction.refused", tenant_id, {**ix.public(), **refused.details}
+            )
+            return
+        await self.variables.initialise(ix)
         await self.store.save_interaction(ix)
         await self.store.index_channel(channel_id, ix.id)
         try:
@@ -406,6 +476,9 @@ class ContactCenter:
             log.info("agent leg %s answered an offer that no longer stands", channel_id)
             await self.ari.hangup(channel_id)
             return
+        if ix.kind is Kind.CALLBACK:  # CB-2: dial the customer first
+            await self.callbacks.agent_answered(ix, channel_id)
+            return
         agent_id = ix.agent
         change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
         if not await self._apply(
@@ -426,6 +499,7 @@ class ContactCenter:
         try:
             await self.ari.create_bridge(ix.id, name=f"ix-{ix.id}")
             ix.bridge = ix.id
+            await self.media.connecting(ix)  # REC-1: the recorder joins first
             await self.ari.stop_moh(ix.customer_channel)
             await self.ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel])
         except AriError as exc:
@@ -441,6 +515,10 @@ class ContactCenter:
         self._channels.pop(channel_id, None)
         ix = await self.store.interaction(ix_id)
         if ix is None or ix.status is Status.ENDED:
+            await self.store.forget_channel(channel_id)
+            return
+        if ix.status is Status.DIALING:  # CB-3: a callback's customer was being dialled
+            await self.callbacks.leg_gone(ix, channel_id, cause)
             await self.store.forget_channel(channel_id)
             return
         if channel_id == ix.customer_channel:
@@ -472,6 +550,8 @@ class ContactCenter:
             return
         if was is Status.QUEUED:
             await self.store.dequeue(ix)
+        await self.store.release(ix.id, ix.tenant)  # LIM-3
+        await self.media.ended(ix, was)  # REC-1, END-2
         await self.store.save_interaction(ix)
         for channel_id in (ix.customer_channel, ix.agent_channel):
             if channel_id:
@@ -485,7 +565,7 @@ class ContactCenter:
             except AriError as exc:
                 log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
         if ix.agent is not None:
-            if was is Status.RINGING:
+            if was in (Status.RINGING, Status.DIALING):  # not connected yet: still reserved
                 change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
                 if await self._apply(
                     ix.tenant,
@@ -501,6 +581,7 @@ class ContactCenter:
                 change = agent_rules.system_transition(AgentState.CONNECTED, Trigger.CALL_ENDED)
                 await self._apply(ix.tenant, ix.agent, change, interaction=ix.id)
         log.info("interaction %s ended: %s", ix.id, cause.value)
+        metrics.call_ended(ix.tenant, cause.value)
         await self.notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)
 
 

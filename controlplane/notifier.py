@@ -12,6 +12,7 @@ from typing import Any
 
 from controlplane.adapters.ami import AmiClient, AmiError
 from controlplane.adapters.store import Store
+from controlplane.audit import AuditLog
 from controlplane.domain.agent import Transition
 from controlplane.domain.interaction import iso, now_ms
 
@@ -22,6 +23,7 @@ class Notifier:
     def __init__(self, store: Store, ami: AmiClient | None) -> None:
         self._store = store
         self._ami = ami
+        self.audit = AuditLog(store)  # every change also goes to the audit trail
 
     async def publish(
         self,
@@ -44,6 +46,8 @@ class Notifier:
         if private:
             event["private"] = True
         await self._store.publish(event)
+        if kind != "agent.state":  # (recorded with its trigger by agent_state)
+            await self.audit.event(kind, tenant, agent, data)
 
     async def agent_state(
         self, tenant: str, agent: str, change: Transition, at: int, seq: int, **extra: Any
@@ -61,6 +65,7 @@ class Notifier:
             **extra,
         }
         await self.publish("agent.state", tenant, data, agent=agent)
+        await self.audit.agent_state(tenant, agent, change, at, seq)
         if self._ami is not None and self._ami.logged_in:
             try:
                 await self._ami.user_event(
@@ -71,7 +76,9 @@ class Notifier:
                         "Previous": change.previous.value,
                         "State": change.state.value,
                         "Reason": change.reason or "",
-                        "Timestamp": iso(at) or "",
+                        # (not "Timestamp": AMI adds its own header of that name)
+                        "ChangedAt": iso(at) or "",
+                        "Seq": str(seq),
                     },
                 )
             except AmiError as exc:

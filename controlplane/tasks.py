@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -24,7 +25,8 @@ class TaskGroup:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro, name=name)
+        # A fresh context: background work acts on no API caller's behalf (audit).
+        task = asyncio.create_task(coro, name=name, context=contextvars.Context())
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
@@ -77,11 +79,13 @@ class KeyedSerializer:
 
     async def run(self, key: str, job: Callable[[], Awaitable[Any]]) -> Any:
         """Submit a job and wait for its result (for API actions)."""
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        caller = contextvars.copy_context()  # the job acts for the caller (audit)
 
         async def wrapped() -> None:
             try:
-                fut.set_result(await job())
+                fut.set_result(await loop.create_task(_call(job), context=caller))
             except Exception as exc:
                 fut.set_exception(exc)
 
@@ -91,3 +95,7 @@ class KeyedSerializer:
     @property
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
+
+
+async def _call(job: Callable[[], Awaitable[Any]]) -> Any:
+    return await job()

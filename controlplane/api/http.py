@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ValidationError
 
 from controlplane.adapters.ami import AmiClient
@@ -102,6 +102,7 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 PRINCIPAL = "principal"
 
 
@@ -133,7 +134,7 @@ async def errors_middleware(
         return error_response(500, "internal-error", "internal error", {"reference": error})
 
 
-PUBLIC_PATHS = {"/health", "/openapi.json"}
+PUBLIC_PATHS = {"/health", "/openapi.json", "/metrics"}
 
 
 @web.middleware
@@ -263,6 +264,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     s, p = request.app[SERVICES], principal(request)
     ws = web.WebSocketResponse(heartbeat=15)
     await ws.prepare(request)
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
     key, queue = s.hub.subscribe(p)
     await ws.send_str(json.dumps({"type": "hello", "tenant": p.tenant, "agent": p.agent}))
 
@@ -276,6 +279,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if msg.type is WSMsgType.ERROR:
                 break
     finally:
+        sockets.discard(ws)
         s.hub.unsubscribe(key)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -283,11 +287,22 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown, close the event WebSockets so that clients reconnect to
+    another replica at once and the process stops without waiting on them."""
+    open_sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(open_sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
 def build_app(services: Services) -> web.Application:
     app = web.Application(
         middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY
     )
     app[SERVICES] = services
+    sockets: set[web.WebSocketResponse] = set()
+    app[SOCKETS] = sockets
+    app.on_shutdown.append(_close_sockets)
     app.router.add_get("/health", health)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/v1/agents", list_agents)
@@ -298,4 +313,16 @@ def build_app(services: Services) -> web.Application:
     app.router.add_post("/v1/interactions/{ix_id}/end", end_interaction)
     app.router.add_post("/v1/interactions/{ix_id}/wrap-up", wrap_up)
     app.router.add_get("/v1/events", events)
+    from controlplane.api import media  # noqa: PLC0415 (it imports this module)
+
+    media.add_routes(app)
+    from controlplane.api import variables  # noqa: PLC0415 (it imports this module)
+
+    variables.add_routes(app)
+    from controlplane.api import callbacks  # noqa: PLC0415 (it imports this module)
+
+    callbacks.add_routes(app)
+    from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
+
+    ops.add_routes(app)  # /metrics, /v1/audit; metrics and audit middlewares
     return app

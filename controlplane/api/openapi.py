@@ -40,13 +40,28 @@ INTERACTION = {
         "entry_point": {"type": "string"},
         "queue": {"type": "string"},
         "queue_name": {"type": "string"},
-        "status": {"enum": ["queued", "ringing", "connected", "ended"]},
+        "status": {
+            "enum": ["queued", "ringing", "dialing", "connected", "scheduled", "ended"],
+            "description": "dialing: a callback's customer rings; scheduled: it waits to retry",
+        },
         "entered_at": _ISO,
         "connected_at": _ISO,
         "ended_at": _ISO,
         "agent": {"type": ["string", "null"]},
         "end_cause": {"type": ["string", "null"]},
         "wrap_up_reason": {"type": ["string", "null"]},
+        "held": {"type": "boolean", "description": "the customer is on hold (HOLD-1)"},
+        "recording": {"enum": ["recording", "paused", "off"], "description": "REC-1, REC-2"},
+        "recording_name": {
+            "type": ["string", "null"],
+            "description": "name of the recording file (`<name>.wav`), if recorded",
+        },
+        "kind": {"enum": ["call", "callback"], "description": "CB-2: a callback is labelled"},
+        "attempts": {"type": "integer", "description": "CB-3: a callback's dial attempts"},
+        "last_outcome": {
+            "type": ["string", "null"],
+            "description": "CB-3: no_answer, busy, congestion, rejected, invalid_number, failed",
+        },
     },
     "required": ["id", "tenant", "direction", "status"],
 }
@@ -79,6 +94,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "not found in the caller's tenant",
         409: "refused by a rule in the current state",
         502: "Asterisk refused the action",
+        503: "Asterisk cannot carry out the action right now",
     }
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
@@ -171,7 +187,51 @@ def build_openapi() -> dict[str, Any]:
         },
         "/v1/interactions/{ix_id}": {"get": _op("an interaction", ix_ok, 401, 403, 404, params=i)},
         "/v1/interactions/{ix_id}/end": {
-            "post": _op("end the call (END-1)", ix_ok, 401, 403, 404, 409, 502, params=i)
+            "post": _op(
+                "end the call (END-1; refused while held)", ix_ok, 401, 403, 404, 409, 502, params=i
+            )
+        },
+        "/v1/interactions/{ix_id}/hold": {
+            "post": _op(
+                "put the customer on music on hold (HOLD-1)",
+                ix_ok,
+                401,
+                403,
+                404,
+                409,
+                503,
+                params=i,
+            )
+        },
+        "/v1/interactions/{ix_id}/resume": {
+            "post": _op(
+                "take the customer off hold (HOLD-2)", ix_ok, 401, 403, 404, 409, 503, params=i
+            )
+        },
+        "/v1/interactions/{ix_id}/recording/pause": {
+            "post": _op(
+                "privacy shield: pause the recording for the tenant's privacy_shield_seconds "
+                "(REC-2)",
+                ix_ok,
+                401,
+                403,
+                404,
+                409,
+                503,
+                params=i,
+            )
+        },
+        "/v1/interactions/{ix_id}/recording/resume": {
+            "post": _op(
+                "resume a paused recording before the shield ends (REC-2)",
+                ix_ok,
+                401,
+                403,
+                404,
+                409,
+                503,
+                params=i,
+            )
         },
         "/v1/interactions/{ix_id}/wrap-up": {
             "post": _op(
@@ -194,12 +254,25 @@ def build_openapi() -> dict[str, Any]:
                     "for browsers, `?token=`. Each message is JSON: "
                     "`{type, tenant, agent, at, data}`. Types: agent.state, "
                     "interaction.queued, interaction.offered, interaction.offer_withdrawn, "
-                    "interaction.connected, interaction.ended, interaction.wrapped_up."
+                    "interaction.connected, interaction.held, interaction.resumed, "
+                    "interaction.recording_paused, interaction.recording_resumed, "
+                    "interaction.variables_updated (private: the interaction's agent), "
+                    "interaction.dialing, interaction.callback_failed (CB-3), "
+                    "interaction.ended, interaction.wrapped_up."
                 ),
                 "responses": {"101": {"description": "switching protocols"}, **_errors(401)},
             }
         },
     }
+    from controlplane.api import variables  # noqa: PLC0415 (it imports this module)
+
+    variables.document(paths, schemas)
+    from controlplane.api import callbacks  # noqa: PLC0415 (it imports this module)
+
+    callbacks.document(paths, schemas)
+    from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
+
+    ops.document(paths, schemas)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -5,8 +5,10 @@ Pure rules and records: no I/O.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,7 +28,22 @@ class Status(StrEnum):
     QUEUED = "queued"
     RINGING = "ringing"  # offered to an agent whose phone rings (IN-1)
     CONNECTED = "connected"  # customer and agent bridged (IN-2)
+    DIALING = "dialing"  # CB-2: the agent took a callback; the customer's phone rings
+    SCHEDULED = "scheduled"  # CB-3: a callback waits for its next attempt
     ENDED = "ended"
+
+
+class Kind(StrEnum):
+    CALL = "call"  # the customer called in
+    CALLBACK = "callback"  # CB-1: the system calls the customer back
+
+
+class Recording(StrEnum):
+    """REC-1/REC-2: whether the conversation is being recorded."""
+
+    OFF = "off"
+    RECORDING = "recording"
+    PAUSED = "paused"  # privacy shield: silence goes to the file
 
 
 class EndCause(StrEnum):
@@ -36,6 +53,8 @@ class EndCause(StrEnum):
     ABANDONED = "abandoned"  # the customer left before an agent answered
     UNKNOWN_ENTRY_POINT = "unknown_entry_point"
     SYSTEM = "system"  # the control plane could not go on (Asterisk error)
+    CALLBACK_REQUESTED = "callback_requested"  # CB-1: the caller asked to be called back
+    NOT_REACHED = "customer_not_reached"  # CB-3: a callback's attempts ran out
 
 
 def now_ms() -> int:
@@ -50,6 +69,23 @@ def iso(ms: int | None) -> str | None:
 
 def new_interaction_id() -> str:
     return uuid.uuid4().hex
+
+
+# Every leg the control plane creates has a channel ID of ours,
+# "<interaction id>-<role letter><number>" (a: agent offer, c: callback
+# customer, ...), so that its events lead back to the interaction even after
+# a restart, and a retried originate cannot place a second call.
+_LEG_ID = re.compile(r"^(?P<ix>[0-9a-f]{32})-(?P<role>[a-z])(?P<n>[0-9]+)$")
+
+
+def leg_id(ix_id: str, role: str, number: int) -> str:
+    return f"{ix_id}-{role}{number}"
+
+
+def leg_interaction(channel_id: str) -> str | None:
+    """The interaction a leg of ours belongs to (None for other channels)."""
+    m = _LEG_ID.match(channel_id)
+    return m["ix"] if m else None
 
 
 @dataclass(slots=True)
@@ -78,6 +114,12 @@ class Interaction:
     end_cause: EndCause | None = None
     wrap_up_reason: str | None = None
     offers: int = 0
+    held: bool = False  # HOLD-1: the customer is on music on hold
+    recording: Recording = Recording.OFF  # REC-1/REC-2
+    recording_name: str | None = None  # the live recording (and file) name
+    kind: Kind = Kind.CALL  # CB-2
+    attempts: int = 0  # CB-3: a callback's dial attempts to the customer that counted
+    last_outcome: str | None = None  # CB-3: how a callback's last attempt ended
 
     def to_fields(self) -> dict[str, str]:
         """Flat string form for a Redis hash; None is left out."""
@@ -94,7 +136,7 @@ class Interaction:
             if f.name not in raw:
                 continue
             value = raw[f.name]
-            if f.name in ("entered_at", "connected_at", "ended_at", "offers"):
+            if f.name in ("entered_at", "connected_at", "ended_at", "offers", "attempts"):
                 kwargs[f.name] = int(value)
             elif f.name == "direction":
                 kwargs[f.name] = Direction(value)
@@ -102,6 +144,12 @@ class Interaction:
                 kwargs[f.name] = Status(value)
             elif f.name == "end_cause":
                 kwargs[f.name] = EndCause(value)
+            elif f.name == "held":
+                kwargs[f.name] = value == "True"
+            elif f.name == "recording":
+                kwargs[f.name] = Recording(value)
+            elif f.name == "kind":
+                kwargs[f.name] = Kind(value)
             else:
                 kwargs[f.name] = value
         return cls(**kwargs)  # type: ignore[arg-type]
@@ -125,10 +173,18 @@ class Interaction:
             "agent": self.agent,
             "end_cause": self.end_cause.value if self.end_cause else None,
             "wrap_up_reason": self.wrap_up_reason,
+            "held": self.held,
+            "recording": self.recording.value,
+            "recording_name": self.recording_name,
+            "kind": self.kind.value,
+            "attempts": self.attempts,
+            "last_outcome": self.last_outcome,
         }
 
 
-def displayed_variables(flow: Flow, values: dict[str, str]) -> list[dict[str, object]]:
+def displayed_variables(
+    flow: Flow, values: Mapping[str, str | None]
+) -> list[dict[str, object]]:
     """CAD-1/CAD-2: the flow's variables for display, in configured order, at most 30."""
     ordered: list[VariableDef] = sorted(flow.variables, key=lambda v: (v.order, v.name))
     out: list[dict[str, object]] = []
@@ -159,12 +215,14 @@ def offer(ix: Interaction, variables: list[dict[str, object]]) -> dict[str, obje
         "variables": variables,
         "status": Status.RINGING.value,
         "entered_at": iso(ix.entered_at),
+        "kind": ix.kind.value,
     }
 
 
 def connect(ix: Interaction, at: int) -> None:
-    """IN-2: the agent answered; customer and agent are bridged."""
-    if ix.status is not Status.RINGING:
+    """IN-2: the agent answered; customer and agent are bridged (CB-3: for a
+    callback, when the customer answered)."""
+    if ix.status not in (Status.RINGING, Status.DIALING):
         raise InvalidTransition(
             f"interaction is {ix.status.value}, not ringing", rule="IN-2", status=ix.status.value
         )

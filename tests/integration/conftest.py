@@ -29,6 +29,43 @@ REDIS_PORT = 6399
 DC_PREFIX = "cp:{dc1}:"
 LOCK_FILE = Path("/tmp/controlplane-integration.lock")
 
+# CB-3: short callback timings (acme's queues), so that retries are quick to see.
+CALLBACK_RETRIES = 1
+CALLBACK_RETRY_SECONDS = 2
+CALLBACK_RING_SECONDS = 4
+
+# REC-2: a short privacy shield, so that its automatic end is quick to see.
+PRIVACY_SHIELD_SECONDS = 3
+# END-2: auto wrap-up is tested on a tenant of its own, so that no other
+# test's wrap-up is cut short. Its agent Beth has the token "test-beth-token".
+BETA_AUTO_WRAP_UP_SECONDS = 2
+BETA_ENTRY_POINT = "8005550200"
+BETA_TENANT: dict[str, Any] = {
+    "name": "Beta Ltd",
+    "datacenter": "dc1",
+    "max_concurrent_calls": 5,
+    "after_wrap_up": "idle",
+    "auto_wrap_up_seconds": BETA_AUTO_WRAP_UP_SECONDS,
+    "wrap_up_reasons": {"done": "Done"},
+    "idle_reasons": {"break": "Break"},
+    "flows": {"main": {}},
+    "queues": {"main": {"name": "Beta", "max_ring_seconds": 4, "teams": ["crew"]}},
+    "entry_points": {
+        "main": {"number": BETA_ENTRY_POINT, "label": "Beta", "flow": "main", "queue": "main"}
+    },
+    "teams": {"crew": {"name": "Crew"}},
+    "profiles": {"basic": {}},
+    "agents": {
+        "beth": {"name": "Beth Brown", "extension": "1010", "team": "crew", "profile": "basic"}
+    },
+}
+BETA_TOKEN = {
+    "sha256": "0ab92dccb30d77cf329e4b4c6fa272bd6dcf7be0f9a6df97934c0444ab8970b1",
+    "role": "agent",
+    "tenant": "beta",
+    "agent": "beth",
+}
+
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
@@ -53,6 +90,12 @@ def write_test_config(path: Path) -> Path:
     # Short ring time so that ring-no-answer tests are quick.
     for queue in data["tenants"]["acme"]["queues"].values():
         queue["max_ring_seconds"] = 4
+        queue["callback_retries"] = CALLBACK_RETRIES
+        queue["callback_retry_seconds"] = CALLBACK_RETRY_SECONDS
+        queue["callback_ring_seconds"] = CALLBACK_RING_SECONDS
+    data["tenants"]["acme"]["privacy_shield_seconds"] = PRIVACY_SHIELD_SECONDS
+    data["tenants"]["beta"] = BETA_TENANT
+    data["tokens"].append(BETA_TOKEN)
     lines: list[str] = []
     for key, value in data.items():
         lines.append(f"{key} = {_toml_value(value)}")

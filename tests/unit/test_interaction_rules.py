@@ -43,6 +43,7 @@ def test_offer_carries_every_field_the_desktop_shows() -> None:
         "variables": [],
         "status": "ringing",
         "entered_at": "2023-11-14T22:13:20.000+00:00",
+        "kind": "call",
     }
 
 

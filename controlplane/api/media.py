@@ -1,0 +1,40 @@
+"""API of hold and resume (HOLD-1, HOLD-2) and of the privacy shield (REC-2).
+
+Only the agent connected to the interaction may act; each action answers
+with the interaction as it is afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from controlplane.api.http import SERVICES, principal
+from controlplane.domain.interaction import Interaction
+from controlplane.media import MediaService
+
+Action = Callable[[MediaService, str, str, str], Awaitable[Interaction]]
+
+
+def _handler(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        s, p = request.app[SERVICES], principal(request)
+        ix_id = request.match_info["ix_id"]
+        ix = await s.cc.interaction(p.tenant, ix_id)
+        p.require_self(ix.agent or "")
+        ix = await action(s.cc.media, p.tenant, ix.agent or "", ix_id)
+        return web.json_response(ix.public())
+
+    return handle
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/interactions/{ix_id}/hold", _handler(MediaService.hold))
+    app.router.add_post("/v1/interactions/{ix_id}/resume", _handler(MediaService.resume))
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/recording/pause", _handler(MediaService.pause_recording)
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/recording/resume", _handler(MediaService.resume_recording)
+    )

@@ -1,0 +1,256 @@
+"""Hold and resume, recording with the privacy shield, auto wrap-up
+(HOLD-1, HOLD-2, REC-1..REC-3, END-1, END-2).
+
+Everything about one interaction runs in its serializer (`cc.serial`), in
+order with the Stasis events of its channels. The end of a privacy shield and
+the auto wrap-up are durable timers (`cc.timers`): they happen even when the
+service restarts meanwhile, and re-check the interaction when they fire.
+
+Asterisk side:
+
+* Hold takes the customer's channel out of the interaction's mixing bridge
+  (it stays in the Stasis app) and starts music on hold on it; the agent is
+  left alone in the bridge and hears nothing. Resume stops the music and puts
+  the customer back.
+* Recording is an ARI live recording of the mixing bridge, named by the
+  interaction ID (`<id>.wav`, 8 kHz 16-bit mono, in Asterisk's recording
+  directory). The privacy shield mutes it: Asterisk writes silence for the
+  paused stretch, so the file keeps the call's timeline and shows where the
+  shield was, but holds none of the conversation from that stretch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from controlplane.adapters.ari import AriError
+from controlplane.config import Profile, Tenant
+from controlplane.domain import media as rules
+from controlplane.domain.errors import RuleViolation, Unavailable
+from controlplane.domain.interaction import Interaction, Recording, Status, iso
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+SHIELD_TIMER = "privacy_shield"
+AUTO_WRAP_UP_TIMER = "auto_wrap_up"
+# A shield whose end could not reach Asterisk is tried again after this long.
+RETRY_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+class MediaService:
+    def __init__(self, cc: ContactCenter) -> None:
+        self._cc = cc
+        cc.timers.on(SHIELD_TIMER, self._shield_over)
+        cc.timers.on(AUTO_WRAP_UP_TIMER, self._auto_wrap_up)
+
+    # Hooks of the contact center ------------------------------------------------------
+
+    async def connecting(self, ix: Interaction) -> None:
+        """REC-1: the interaction's bridge exists and customer and agent are
+        about to join it: record the bridge if tenant, queue and profile allow
+        it. Sets the interaction's recording fields; the caller saves them.
+
+        The recorder joins before the two parties: a bridge that grows from
+        two channels to three changes from relaying the phones' RTP packets
+        (their sequence numbers included) to mixing, and a phone whose
+        incoming sequence numbers jump backwards may drop all further audio.
+        With the recorder in first, the bridge mixes from the start."""
+        if ix.agent is None:
+            return
+        tenant = self._cc.tenant(ix.tenant)
+        profile = self._profile(tenant, ix.agent)
+        queue = tenant.queues.get(ix.queue)
+        if profile is None or not rules.recording_enabled(tenant, queue, profile):
+            return
+        try:
+            await self._cc.ari.record_bridge(ix.bridge or ix.id, ix.id)
+        except AriError as exc:
+            log.warning("recording of interaction %s did not start: %s", ix.id, exc)
+            return
+        ix.recording, ix.recording_name = Recording.RECORDING, ix.id
+        log.info("interaction %s: recording", ix.id)
+
+    def require_may_end(self, ix: Interaction) -> None:
+        """END-1: the agent cannot end a held call."""
+        rules.require_may_end(ix)
+
+    async def ended(self, ix: Interaction, was: Status) -> None:
+        """The interaction is ending (its state is not saved yet): stop its
+        recording, so the file is complete, and start the auto wrap-up timer
+        when the agent goes to wrap-up (END-2)."""
+        if ix.recording is not Recording.OFF and ix.recording_name:
+            await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+            try:
+                await self._cc.ari.stop_recording(ix.recording_name)
+            except AriError as exc:
+                log.warning("stopping recording %s failed: %s", ix.recording_name, exc)
+            ix.recording = Recording.OFF
+        ix.held = False
+        if was is Status.CONNECTED and ix.agent is not None:
+            seconds = rules.auto_wrap_up_seconds(self._cc.tenant(ix.tenant))
+            if seconds is not None:
+                await self._cc.timers.schedule_in(AUTO_WRAP_UP_TIMER, ix.id, seconds)
+
+    # Hold (HOLD-1, HOLD-2) -------------------------------------------------------------
+
+    async def hold(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """HOLD-1: the customer leaves the talk path and hears music on hold."""
+
+        async def job() -> Interaction:
+            ix = await self._cc.interaction(tenant_id, ix_id)
+            rules.require_may_hold(ix, agent_id)
+            bridge, customer = ix.bridge or ix.id, ix.customer_channel
+            try:
+                await self._cc.ari.remove_from_bridge(bridge, [customer])
+            except AriError as exc:
+                raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
+            try:
+                await self._cc.ari.start_moh(customer, self._cc.node.moh_class)
+            except AriError as exc:
+                with contextlib.suppress(AriError):
+                    await self._cc.ari.add_to_bridge(bridge, [customer])
+                raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
+            ix.held = True
+            await self._cc.store.save_interaction(ix)
+            log.info("interaction %s held by %s", ix.id, agent_id)
+            await self._publish("interaction.held", ix)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def resume(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """HOLD-2: the customer is back in the talk path."""
+
+        async def job() -> Interaction:
+            ix = await self._cc.interaction(tenant_id, ix_id)
+            rules.require_may_resume(ix, agent_id)
+            customer = ix.customer_channel
+            try:
+                await self._cc.ari.stop_moh(customer)
+                await self._cc.ari.add_to_bridge(ix.bridge or ix.id, [customer])
+            except AriError as exc:
+                raise Unavailable("the call cannot be resumed", rule="HOLD-2") from exc
+            ix.held = False
+            await self._cc.store.save_interaction(ix)
+            log.info("interaction %s resumed by %s", ix.id, agent_id)
+            await self._publish("interaction.resumed", ix)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    # Privacy shield (REC-2, REC-3) -----------------------------------------------------
+
+    async def pause_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """REC-2: silence goes to the file until the tenant's shield time is
+        over or the agent resumes."""
+        tenant = self._cc.tenant(tenant_id)
+
+        async def job() -> Interaction:
+            ix = await self._cc.interaction(tenant_id, ix_id)
+            profile = self._profile(tenant, agent_id) or Profile()
+            rules.require_may_pause_recording(ix, agent_id, tenant, profile)
+            name = ix.recording_name or ix.id
+            # The timer first: should the service die right after muting, the
+            # timer still unmutes.
+            due = await self._cc.timers.schedule_in(
+                SHIELD_TIMER, ix.id, tenant.privacy_shield_seconds
+            )
+            try:
+                await self._cc.ari.mute_recording(name, True)
+            except AriError as exc:
+                await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+                raise Unavailable("the recording cannot be paused", rule="REC-2") from exc
+            ix.recording = Recording.PAUSED
+            await self._cc.store.save_interaction(ix)
+            log.info("interaction %s: recording paused by %s", ix.id, agent_id)
+            await self._publish("interaction.recording_paused", ix, resume_at=iso(due))
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def resume_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """REC-2: the agent ends the privacy shield early."""
+
+        async def job() -> Interaction:
+            ix = await self._cc.interaction(tenant_id, ix_id)
+            rules.require_may_resume_recording(ix, agent_id)
+            try:
+                await self._cc.ari.mute_recording(ix.recording_name or ix.id, False)
+            except AriError as exc:
+                raise Unavailable("the recording cannot be resumed", rule="REC-2") from exc
+            await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+            ix.recording = Recording.RECORDING
+            await self._cc.store.save_interaction(ix)
+            log.info("interaction %s: recording resumed by %s", ix.id, agent_id)
+            await self._publish("interaction.recording_resumed", ix, by="agent")
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def _shield_over(self, ix_id: str) -> None:
+        """REC-2: the privacy shield's time is over: record again."""
+
+        async def job() -> None:
+            ix = await self._cc.store.interaction(ix_id)
+            if (
+                ix is None
+                or ix.status is not Status.CONNECTED
+                or ix.recording is Recording.OFF
+                or not ix.recording_name
+            ):
+                return
+            try:
+                # also when the state says `recording`: the service may have
+                # stopped between muting and saving `paused`
+                await self._cc.ari.mute_recording(ix.recording_name, False)
+            except AriError as exc:
+                if exc.status != 404:
+                    log.warning("privacy shield of %s not ended yet: %s", ix.id, exc)
+                    await self._cc.timers.schedule_in(SHIELD_TIMER, ix.id, RETRY_SECONDS)
+                return
+            if ix.recording is Recording.PAUSED:
+                ix.recording = Recording.RECORDING
+                await self._cc.store.save_interaction(ix)
+                log.info("interaction %s: privacy shield over, recording again", ix.id)
+                await self._publish("interaction.recording_resumed", ix, by="timer")
+
+        await self._cc.serial.run(ix_id, job)
+
+    # Auto wrap-up (END-2) --------------------------------------------------------------
+
+    async def _auto_wrap_up(self, ix_id: str) -> None:
+        """END-2: the agent chose no wrap-up reason in time: the system applies
+        the reserved reason `auto`; the agent goes on as after any wrap-up."""
+        ix = await self._cc.store.interaction(ix_id)
+        if ix is None or ix.agent is None or ix.wrap_up_reason is not None:
+            return
+        try:
+            await self._cc.wrap_up(
+                ix.tenant, ix.agent, ix.id, rules.AUTO_WRAP_UP_REASON, by_system=True
+            )
+        except RuleViolation as exc:
+            log.debug("no auto wrap-up for %s: %s", ix_id, exc.message)
+            return
+        log.info("interaction %s: auto wrap-up for %s", ix.id, ix.agent)
+
+    # Helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _profile(tenant: Tenant, agent_id: str) -> Profile | None:
+        agent = tenant.agents.get(agent_id)
+        return tenant.profiles.get(agent.profile) if agent is not None else None
+
+    async def _serial(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
+        result: T = await self._cc.serial.run(ix_id, job)
+        return result
+
+    async def _publish(self, kind: str, ix: Interaction, **extra: object) -> None:
+        await self._cc.notifier.publish(kind, ix.tenant, {**ix.public(), **extra}, agent=ix.agent)
