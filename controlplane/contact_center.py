@@ -310,6 +310,40 @@ class ContactCenter:
             )
         await self.dispatch(tenant_id)
 
+    async def _withdraw_offer(self, ix_id: str) -> None:
+        """REL-1: an offer still ringing when the event stream was (re)connected
+        may have been answered while nobody listened. Withdraw it cleanly and
+        requeue the call; the agent is not to blame (available again, same place)."""
+        ix = await self.store.interaction(ix_id)
+        if ix is None or ix.status is not Status.RINGING or ix.agent is None:
+            return
+        agent_id, channel_id = ix.agent, ix.agent_channel
+        await self.store.enqueue(ix)
+        ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
+        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
+        if await self._apply(
+            ix.tenant,
+            agent_id,
+            change,
+            offer=ix.id,
+            keep_available_since=True,
+            fields={"offer": ""},
+            interaction=ix.id,
+        ):
+            await self.notifier.publish(
+                "interaction.offer_withdrawn",
+                ix.tenant,
+                {"interaction_id": ix.id, "reason": "service_takeover", "choices": []},
+                agent=agent_id,
+            )
+        if channel_id:
+            try:
+                await self.ari.hangup(channel_id)
+            except AriError as exc:
+                log.warning("withdrawn offer's leg %s: %s", channel_id, exc)
+        log.info("offer of %s to %s withdrawn after reconnection; requeued", ix.id, agent_id)
+        await self.dispatch(ix.tenant)
+
     # Asterisk events -----------------------------------------------------------------
 
     async def on_ari_event(self, event: Event) -> None:
@@ -371,11 +405,9 @@ class ContactCenter:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.customer_channel, "reconcile", 0)
                 )
-            elif (
-                ix.status in (Status.RINGING, Status.DIALING)
-                and ix.agent_channel
-                and (ix.agent_channel not in live)
-            ):
+            elif ix.status is Status.RINGING:
+                self.serial.submit(ix.id, partial(self._withdraw_offer, ix.id))
+            elif ix.status is Status.DIALING and ix.agent_channel and ix.agent_channel not in live:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
                 )
