@@ -561,6 +561,16 @@ class ServiceRunner:
                     raise DevStackError(f"the service (pid {pid}) does not die")
         self.pidfile.unlink(missing_ok=True)
 
+    def kill(self) -> None:
+        """SIGKILL the service, as a crash would: nothing of it gets to clean up."""
+        pid = self._running_pid()
+        if pid is None:
+            raise DevStackError(f"the service on port {self.port} is not running")
+        _signal_group(pid, signal.SIGKILL)
+        if not _wait_dead(self._alive, pid, time.monotonic() + 5.0):
+            raise DevStackError(f"the service (pid {pid}) does not die")
+        self.pidfile.unlink(missing_ok=True)
+
     def is_running(self) -> bool:
         return self._running_pid() is not None
 
