@@ -57,7 +57,7 @@ def authenticate(config: Config, authorization: str | None, query_token: str | N
         presented = query_token
     if not presented:
         raise Unauthorized("a bearer token is required")
-    if False:
+    if len(presented) > MAX_TOKEN or not presented.isascii() or not presented.isprintable():
         raise Unauthorized("unknown token")
     token = config.token(presented)
     if token is None:
