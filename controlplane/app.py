@@ -27,7 +27,9 @@ from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
-EVENT_STREAM_LEASE_MS = 3000
+EVENT_STREAM_LEASE_MS = 2000
+# Renew (and, when free, try to take) the lease four times per lease time.
+LEASE_POLL_SECONDS = EVENT_STREAM_LEASE_MS / 4000
 DISPATCH_TICK_SECONDS = 1.0
 
 # Renew a lease only if we still hold it.
@@ -71,13 +73,13 @@ class EventStreamOwner:
             if got:
                 log.info("replica %s owns the event stream of %s", self.replica, self._key)
                 await self._own()
-            await asyncio.sleep(EVENT_STREAM_LEASE_MS / 3000)
+            await asyncio.sleep(LEASE_POLL_SECONDS)
 
     async def _own(self) -> None:
         stream_task = asyncio.create_task(self._stream.run(), name="ari-events")
         try:
             while not stream_task.done():
-                await asyncio.sleep(EVENT_STREAM_LEASE_MS / 3000)
+                await asyncio.sleep(LEASE_POLL_SECONDS)
                 try:
                     kept = await self._renew(
                         keys=[self._key], args=[self.replica, EVENT_STREAM_LEASE_MS]
