@@ -1,0 +1,55 @@
+"""The same load against Asterisk's own Queue() (app_queue) and against the
+control plane, on the same machine, in the same run: the same SIPp customers
+(to the bench queue's number, then to the control plane's entry point), the
+same SIPp agent phones (the queue's static members), a fresh Asterisk before
+each. No control plane runs during the app_queue part. Prints both and the
+ratios of answer latency and CPU (Asterisk's from /proc; the control plane's
+separately).
+
+    .venv/bin/python -m bench.app_queue                 # ~100 concurrent, 5 calls/s, 60 s
+    .venv/bin/python -m bench.app_queue --full          # ~300 concurrent, 15 calls/s
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.load import agents_for, control_plane_run, level_of, parse_args
+from bench.loadrun import compare, run_load
+from bench.stack import QUEUE_NUMBER, BenchStack, log, machine_lock
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv, doc=__doc__)
+    level = level_of(args)
+    agents = agents_for(args, level)
+    reports: list[str] = []
+    with machine_lock():
+        stack = BenchStack(agents=agents)
+        try:
+            stack.start_base()
+            baseline = asyncio.run(
+                run_load(
+                    stack,
+                    target="app_queue",
+                    number=QUEUE_NUMBER,
+                    level=level,
+                    with_desktops=False,
+                    profile=args.profile,
+                )
+            )
+            reports.append(baseline.report())
+            print(reports[-1], flush=True)
+            ours = asyncio.run(control_plane_run(stack, level, 1, args.profile))
+            reports.append(ours.report())
+            print(reports[-1], flush=True)
+            reports.append(compare(baseline, ours))
+        finally:
+            log("stopping the stack")
+            stack.close()
+    print()
+    print("\n\n".join(reports))
+
+
+if __name__ == "__main__":
+    main()

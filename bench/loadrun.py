@@ -1,0 +1,418 @@
+"""One load run: SIPp customers at a steady rate to one number, SIPp agent
+phones answering with RTP echo, the agents' desktops wrapping up at once (the
+control plane's runs), and the figures taken during the steady part of the
+run (after the first calls' hold time, while calls still arrive)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import redis
+
+from bench import sipp
+from bench.desktops import Desktops
+from bench.measure import (
+    AmiTimeline,
+    CallTimes,
+    CpuMeter,
+    ms,
+    p50_p99,
+    percentile,
+    values,
+)
+from bench.stack import AMI_SECRET, AMI_USER, RUN_DIR, BenchStack, extensions, log
+from controlplane import devstack
+
+
+@dataclass(frozen=True)
+class Level:
+    rate: float  # calls per second
+    duration: float  # seconds of new calls
+    hold: float  # seconds from the customer's answer to their hang-up
+    ring_ms: int = 0  # how long an agent phone rings before it answers
+
+    @property
+    def total(self) -> int:
+        return max(1, round(self.rate * self.duration))
+
+    @property
+    def concurrent(self) -> int:
+        return math.ceil(self.rate * self.hold)
+
+    def describe(self) -> str:
+        return (
+            f"{self.rate:g} calls/s for {self.duration:g} s, {self.hold:g} s per call "
+            f"(~{self.concurrent} concurrent), agents answer after {self.ring_ms} ms"
+        )
+
+
+@dataclass
+class Result:
+    target: str
+    level: Level
+    agents: int
+    created: int = 0
+    successful: int = 0
+    failed: int = 0
+    calls: list[CallTimes] = field(default_factory=list)
+    window: tuple[float, float] = (0.0, 0.0)
+    concurrency: list[int] = field(default_factory=list)
+    cpu: CpuMeter | None = None
+    cpu_names: list[str] = field(default_factory=list)
+    desktop_counts: Counter[str] = field(default_factory=Counter)
+    desktop_errors: list[str] = field(default_factory=list)
+    rtp_channels: tuple[int, int] = (0, 0)  # (channels with RTP both ways, channels looked at)
+    leftovers: int = 0
+    profile: list[str] = field(default_factory=list)
+    redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
+
+    @property
+    def window_calls(self) -> list[CallTimes]:
+        return [c for c in self.calls if self.window[0] <= c.created < self.window[1]]
+
+    def entry_to_ringing(self) -> list[float]:
+        return values(c.entry_to_ringing() for c in self.window_calls)
+
+    def answer_to_bridged(self) -> list[float]:
+        return values(c.answer_to_bridged() for c in self.window_calls)
+
+    def offers_per_second(self) -> float:
+        start, end = self.window
+        rung = [c for c in self.calls if c.agent_ringing and start <= c.agent_ringing < end]
+        return len(rung) / (end - start) if end > start else math.nan
+
+    def not_bridged(self) -> int:
+        return sum(1 for c in self.calls if c.bridged is None)
+
+    def cpu_ms_per_call(self, name: str) -> float:
+        if self.cpu is None:
+            return math.nan
+        n = len(self.window_calls)
+        return 1000 * self.cpu.seconds.get(name, math.nan) / n if n else math.nan
+
+    def report(self) -> str:
+        entry = self.entry_to_ringing()
+        bridged = self.answer_to_bridged()
+        sustained = statistics.median(self.concurrency) if self.concurrency else math.nan
+        lines = [
+            f"== {self.target}: {self.level.describe()}, {self.agents} agents",
+            f"calls: {self.created} placed, {self.successful} completed, {self.failed} failed "
+            f"(SIPp); {self.not_bridged()} never bridged to an agent",
+            f"concurrent calls sustained: {sustained:g} "
+            f"(median, max {max(self.concurrency, default=0)})",
+            f"offers per second: {self.offers_per_second():.2f}",
+            f"call entry (Stasis/Queue) -> agent phone ringing: {p50_p99(entry)}",
+            f"agent answer -> customer bridged: {p50_p99(bridged)}",
+            f"RTP both ways on {self.rtp_channels[0]}/{self.rtp_channels[1]} channels sampled",
+        ]
+        if self.cpu is not None:
+            parts = []
+            for name in self.cpu_names:
+                parts.append(
+                    f"{name} {self.cpu.percent(name):.1f}% "
+                    f"({self.cpu_ms_per_call(name):.2f} ms/call)"
+                )
+            lines.append(
+                f"CPU over the {self.cpu.wall:.0f} s steady window ({len(self.window_calls)} "
+                f"calls), % of one core: " + ", ".join(parts)
+            )
+            lines.append(f"box CPU: {self.cpu.percent('box'):.0f}% of 200%")
+        if self.redis_commands:
+            n = len(self.window_calls) or 1
+            top = ", ".join(f"{k} {v / n:.1f}" for k, v in self.redis_commands.most_common(8))
+            lines.append(
+                f"Redis commands per call: {sum(self.redis_commands.values()) / n:.1f} ({top})"
+            )
+        if self.desktop_counts:
+            c = self.desktop_counts
+            lines.append(
+                f"desktops: {c['wrapped_up']} wrap-ups, {c['wrap_up_failed']} failed, "
+                f"{c['rona']} RONA, {len(self.desktop_errors)} API errors"
+            )
+        if self.leftovers:
+            lines.append(f"channels left in Asterisk after the run: {self.leftovers}")
+        lines += self.profile
+        return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _redis_commands(stack: BenchStack) -> Counter[str]:
+    """Redis's count of calls per command so far (INFO commandstats)."""
+    client = redis.Redis.from_url(stack.redis.url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+
+
+def _rtp_flowing(stack: BenchStack) -> tuple[int, int]:
+    """Channels whose RTP counters show packets both ways (``pjsip show channelstats``)."""
+    try:
+        out = stack.asterisk.cli("pjsip show channelstats")
+    except devstack.DevStackError:
+        return (0, 0)
+    (RUN_DIR / "channelstats.txt").write_text(out)
+    both = looked = 0
+    for line in out.splitlines():
+        # [BridgeId] ChannelId UpTime Codec | Rx: Count Lost Pct Jitter | Tx: Count ...
+        fields = line.split()
+        codec = next((i for i, f in enumerate(fields) if f in ("ulaw", "alaw")), None)
+        if codec != 3 or len(fields) < codec + 6:  # bridged channels only (a BridgeId first)
+            continue
+        looked += 1
+        if int(fields[codec + 1]) > 0 and int(fields[codec + 5]) > 0:
+            both += 1
+    return (both, looked)
+
+
+async def _profile(pid: int, seconds: float, out: Path) -> list[str]:
+    """py-spy on the service for the window: the functions it spent most time in."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return ["(py-spy not found on PATH: no profile)"]
+    proc = await asyncio.create_subprocess_exec(
+        spy, "record", "-p", str(pid), "-d", str(max(1, int(seconds))), "-r", "200",
+        "-f", "raw", "-o", str(out), "--nonblocking",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    await proc.wait()
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    with contextlib.suppress(FileNotFoundError):
+        text = await asyncio.to_thread(out.read_text)
+        for line in text.splitlines():
+            stack_text, _, count_text = line.rpartition(" ")
+            if not count_text.isdigit():
+                continue
+            count = int(count_text)
+            frames = stack_text.split(";")
+            samples += count
+            own[frames[-1]] += count
+            for frame in set(frames):
+                total[frame] += count
+    if not samples:
+        return ["(py-spy recorded nothing)"]
+    lines = [f"py-spy, service pid {pid}, {samples} samples ({out}); own time:"]
+    lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in own.most_common(12)]
+    lines.append("  inclusive time:")
+    interesting = [
+        (f, n)
+        for f, n in total.most_common(60)
+        if "controlplane" in f or "redis" in f or "aiohttp" in f or "panoramisk" in f
+    ]
+    lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in interesting[:15]]
+    return lines
+
+
+async def _perf(pid: int, seconds: float, out: Path) -> list[str]:
+    """perf on Asterisk for the window: where its CPU time goes, by module and
+    function. System-wide sampling, reported for Asterisk's PID alone
+    (attaching to the process fails on the threads it starts and ends per call)."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return ["(perf not found on PATH: no Asterisk profile)"]
+    with out.with_suffix(".log").open("wb") as perf_log:
+        record = await asyncio.create_subprocess_exec(
+            perf, "record", "-a", "-F", "499", "-o", str(out), "--", "sleep",
+            str(max(1, int(seconds))),
+            stdin=subprocess.DEVNULL, stdout=perf_log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        await record.wait()
+    report = await asyncio.create_subprocess_exec(
+        perf, "report", "-i", str(out), "--stdio", "--comm", "asterisk", "--sort", "sym",
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    text, _ = await report.communicate()
+    symbols: list[tuple[float, str, str]] = []  # (percent of all samples, [k]/[.], name)
+    for line in text.decode(errors="replace").splitlines():
+        parts = line.split(maxsplit=2)
+        if len(parts) == 3 and parts[0].endswith("%") and not line.startswith("#"):
+            symbols.append((float(parts[0].rstrip("%")), parts[1], parts[2].strip()))
+    total = sum(share for share, _, _ in symbols)
+    if not total:
+        return [f"(perf recorded nothing for Asterisk; see {out.with_suffix('.log')})"]
+    kernel = sum(share for share, where, _ in symbols if where == "[k]")
+    lines = [
+        f"perf, Asterisk (pid {pid}, {out}): {100 * kernel / total:.0f}% of its samples "
+        "in the kernel; top functions (% of Asterisk's samples):"
+    ]
+    lines += [
+        f"  {100 * share / total:5.1f}%  {where} {name}" for share, where, name in symbols[:12]
+    ]
+    return lines
+
+
+async def run_load(
+    stack: BenchStack,
+    *,
+    target: str,
+    number: str,
+    level: Level,
+    with_desktops: bool,
+    profile: bool = False,
+) -> Result:
+    """Runs one level against whatever answers ``number`` (Asterisk is fresh)."""
+    workdir = RUN_DIR / "sipp"
+    sipp.write_scenarios(workdir, ring_ms=level.ring_ms, ani_prefix="+1999")
+    exts = extensions(stack.agents)
+    result = Result(target=target, level=level, agents=len(exts))
+    log(f"{target}: registering {len(exts)} agent phones")
+    sipp.register_agents(workdir, exts, devstack.AGENT_PHONE_PASSWORD)
+    agents = sipp.agent_phones(workdir)
+    agents.start()
+    desktops: Desktops | None = None
+    timeline = AmiTimeline(devstack.LOOPBACK, devstack.AMI_PORT, AMI_USER, AMI_SECRET)
+    customers = sipp.customers(
+        workdir,
+        number=number,
+        rate=level.rate,
+        total=level.total,
+        limit=max(50, 3 * level.concurrent),
+        hold_ms=int(level.hold * 1000),
+    )
+    try:
+        await asyncio.sleep(0.5)
+        if not agents.running():
+            raise RuntimeError(f"the agents' SIPp exited; see {agents.log_path}")
+        if with_desktops:
+            desktops = Desktops(stack.urls, exts)
+            await desktops.start()
+            await desktops.ready_all()
+            log(f"{target}: {len(exts)} agents available")
+        await timeline.start()
+        log(f"{target}: {level.describe()}")
+        customers.start()
+        started = time.time()
+        ramp = level.hold + 2 if level.duration > level.hold + 10 else 2.0
+        result.window = (started + ramp, started + level.duration)
+        pids = {"asterisk": [stack.asterisk.daemon_pid() or 0]}
+        for index, pid in enumerate(stack.service_pids()):
+            pids[f"service{index + 1}" if len(stack.services) > 1 else "service"] = [pid]
+        pids["redis"] = [stack.redis_pid() or 0]
+        pids["sipp"] = [agents.pid, customers.pid]
+        cpu = CpuMeter(pids)
+        result.cpu, result.cpu_names = cpu, [n for n in pids if n != "redis" or stack.services]
+        await asyncio.sleep(max(0.0, result.window[0] - time.time()))
+        redis_before = _redis_commands(stack)
+        cpu.start()
+        profilers: list[asyncio.Task[list[str]]] = []
+        window = result.window[1] - result.window[0]
+        if profile and stack.services:
+            profilers.append(
+                asyncio.create_task(
+                    _profile(stack.service_pids()[0], window, RUN_DIR / "py-spy.txt")
+                )
+            )
+        if profile and pids["asterisk"][0]:
+            out = RUN_DIR / f"{_slug(target)}-perf.data"
+            profilers.append(asyncio.create_task(_perf(pids["asterisk"][0], window, out)))
+        half = (result.window[0] + result.window[1]) / 2
+        sampled_rtp = False
+        while time.time() < result.window[1]:
+            if not customers.running():
+                break
+            result.concurrency.append(timeline.active)
+            if not sampled_rtp and time.time() >= half:
+                result.rtp_channels = await asyncio.to_thread(_rtp_flowing, stack)
+                sampled_rtp = True
+            await asyncio.sleep(1.0)
+        cpu.stop()
+        if stack.services:
+            result.redis_commands = _redis_commands(stack) - redis_before
+        for profiler in profilers:
+            result.profile += await profiler
+        log(f"{target}: steady window over; waiting for the last calls to end")
+        code = await asyncio.to_thread(customers.wait, level.hold + 90)
+        if code is None:
+            log(f"{target}: customers still running after the time allowed; stopping them")
+            customers.stop()
+        result.created = customers.count("TotalCallCreated")
+        result.successful = customers.count("SuccessfulCall(C)")
+        result.failed = customers.count("FailedCall(C)")
+        deadline = time.monotonic() + 30
+        while timeline.active > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
+        result.leftovers = await _channels_left()
+        with contextlib.suppress(devstack.DevStackError):
+            text = await asyncio.to_thread(stack.asterisk.cli, "core show taskprocessors")
+            await asyncio.to_thread(
+                (RUN_DIR / f"{_slug(target)}-taskprocessors.txt").write_text, text
+            )
+        result.calls = list(timeline.calls.values())
+        if not timeline.newexten_seen:
+            log("no Newexten events: call entry falls back to channel creation")
+            for call in result.calls:
+                call.entered = call.created
+        if desktops is not None:
+            result.desktop_counts = desktops.counts
+            result.desktop_errors = desktops.errors
+    finally:
+        customers.stop()
+        agents.stop()
+        await timeline.close()
+        if desktops is not None:
+            await desktops.close()
+    return result
+
+
+async def _channels_left() -> int:
+    auth = aiohttp.BasicAuth(devstack.ARI_USERNAME, devstack.ARI_PASSWORD)
+    headers = {"Authorization": auth.encode()}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.get(f"{devstack.ARI_URL}/channels") as resp,
+    ):
+        channels = await resp.json()
+        return len(channels) if isinstance(channels, list) else -1
+
+
+def compare(base: Result, other: Result) -> str:
+    """Ratios of the control plane's figures to app_queue's."""
+
+    def r(a: float, b: float) -> str:
+        return "n/a" if math.isnan(a) or math.isnan(b) or b == 0 else f"{a / b:.2f}x"
+
+    e_b, e_o = base.entry_to_ringing(), other.entry_to_ringing()
+    lines = [
+        f"== {other.target} vs {base.target}",
+        f"entry -> ringing p50: {ms(percentile(e_o, 50))} vs {ms(percentile(e_b, 50))} "
+        f"({r(percentile(e_o, 50), percentile(e_b, 50))}); p99: {ms(percentile(e_o, 99))} "
+        f"vs {ms(percentile(e_b, 99))} ({r(percentile(e_o, 99), percentile(e_b, 99))})",
+    ]
+    b_b, b_o = base.answer_to_bridged(), other.answer_to_bridged()
+    lines.append(
+        f"answer -> bridged p50: {ms(percentile(b_o, 50))} vs {ms(percentile(b_b, 50))} "
+        f"({r(percentile(b_o, 50), percentile(b_b, 50))})"
+    )
+    if base.cpu is not None and other.cpu is not None:
+        ast_b = base.cpu_ms_per_call("asterisk")
+        ast_o = other.cpu_ms_per_call("asterisk")
+        cp_o = sum(
+            other.cpu_ms_per_call(n) for n in other.cpu_names if n.startswith("service")
+        ) + other.cpu_ms_per_call("redis")
+        lines.append(
+            f"Asterisk CPU per call: {ast_o:.2f} ms vs {ast_b:.2f} ms ({r(ast_o, ast_b)}); "
+            f"control plane (service + Redis) {cp_o:.2f} ms per call"
+        )
+        lines.append(
+            f"Asterisk + control plane CPU per call: {ast_o + cp_o:.2f} ms vs app_queue's "
+            f"Asterisk {ast_b:.2f} ms ({r(ast_o + cp_o, ast_b)})"
+        )
+    return "\n".join(lines)
