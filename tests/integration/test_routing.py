@@ -107,13 +107,15 @@ async def test_given_two_waiting_calls_when_agent_is_free_then_longest_waiting_f
         first_id = await queued(supervisor, "+15550000011")
         second = await phones.customer("+15550000012")
         await second.dial(SUPPORT)
-        await queued(supervisor, "+15550000012")
+        second_id = await queued(supervisor, "+15550000012")
 
         await ready(alice, "1001")
         offer = (await alice.event("interaction.offered"))["data"]
         assert offer["interaction_id"] == first_id
         await first.hangup()
         await second.hangup()
+        await supervisor.event("interaction.ended", lambda e: e["data"]["id"] == first_id)
+        await supervisor.event("interaction.ended", lambda e: e["data"]["id"] == second_id)
 
 
 @pytest.mark.spec("IN-3", "ST-2")
