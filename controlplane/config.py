@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from controlplane.domain.campaign import Campaign
+
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 """IDs of tenants, queues, agents...: lower-case, digits, '_' and '-'."""
 
@@ -68,6 +70,11 @@ class VariableDef(_Model):
 
 class Flow(_Model):
     variables: tuple[VariableDef, ...] = ()
+    consult_variables: tuple[str, ...] = Field(
+        default=(),
+        max_length=6,
+        description="CO-2: the flow's variables a consult offer carries (at most 6, in order)",
+    )
 
     @field_validator("variables")
     @classmethod
@@ -78,6 +85,16 @@ class Flow(_Model):
                 raise ValueError(f"variable {var.name!r} is defined twice")
             seen.add(var.name)
         return value
+
+    @model_validator(mode="after")
+    def _consult_variables_exist(self) -> Self:
+        names = {v.name for v in self.variables}
+        for name in self.consult_variables:
+            if name not in names:
+                raise ValueError(f"consult_variables: {name!r} is no variable of the flow")
+        if len(set(self.consult_variables)) != len(self.consult_variables):
+            raise ValueError("consult_variables: a variable is named twice")
+        return self
 
 
 class Queue(_Model):
@@ -175,9 +192,42 @@ class Tenant(_Model):
     profiles: dict[Ident, Profile] = Field(default_factory=dict)
     agents: dict[Ident, Agent] = Field(default_factory=dict)
     address_book: tuple[AddressBookEntry, ...] = ()
+    # Outdial (OD-4, OD-7) and preview campaigns (PC-1)
+    available_after_outdial: bool = Field(
+        default=False,
+        description="OD-7: after an outdial's wrap-up the agent is available, even if it "
+        "started from idle (else the agent returns to the state before the outdial)",
+    )
+    outdial_cancel: bool = Field(
+        default=False, description="OD-4: the agent may cancel an outdial while it rings"
+    )
+    outdial_agent_ring_seconds: int = Field(
+        default=20, ge=3, le=300, description="OD-4: how long the agent's phone rings"
+    )
+    outdial_customer_ring_seconds: int = Field(
+        default=30, ge=3, le=300, description="OD-5: how long the customer's phone rings"
+    )
+    campaigns: dict[Ident, Campaign] = Field(default_factory=dict)
+    # Blind transfer and consult (TR, CO)
+    transfer_ring_seconds: int = Field(
+        default=20, ge=3, le=300, description="TR, CO: how long a transfer or consult target rings"
+    )
+    transfer_no_answer: Literal["drop", "requeue"] = Field(
+        default="drop",
+        description="TR-2: a blind transfer whose target does not answer drops the call, or "
+        "(requeue) puts it back in the queue it came from",
+    )
+    outdial_transfer_to_queue: bool = Field(
+        default=False,
+        description="TR-7: an outdial may be transferred to a queue or an entry point",
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Self:
+        for cid, campaign in self.campaigns.items():
+            for team in campaign.teams:
+                if team not in self.teams:
+                    raise ValueError(f"campaigns.{cid}.teams: unknown team {team!r}")
         for qid, queue in self.queues.items():
             for team in queue.teams:
                 if team not in self.teams:

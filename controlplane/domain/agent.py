@@ -35,6 +35,8 @@ class Trigger(StrEnum):
     OFFER_WITHDRAWN = "offer_withdrawn"  # the customer left while the offer rang
     CALL_ENDED = "call_ended"  # END-2
     WRAP_UP_DONE = "wrap_up_done"  # END-2
+    OUTDIAL = "outdial"  # OD-4: the agent starts an outdial: the phone rings
+    OUTDIAL_FAILED = "outdial_failed"  # OD-5: the attempt ended before it connected
 
 
 S = AgentState

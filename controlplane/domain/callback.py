@@ -78,6 +78,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"  # the customer declined the call
     INVALID_NUMBER = "invalid_number"  # unallocated or malformed: calling again is useless
     FAILED = "failed"  # the system could not place the call
+    LIMIT_REACHED = "limit_reached"  # CB-4: over a concurrent-call limit, not dialled
 
 
 # Q.850 causes of a customer leg's end.
@@ -118,7 +119,14 @@ def outcome(dialstatus: str | None, cause: int) -> Outcome:
 
 
 RETRYABLE = frozenset(
-    {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.CONGESTION, Outcome.REJECTED, Outcome.FAILED}
+    {
+        Outcome.NO_ANSWER,
+        Outcome.BUSY,
+        Outcome.CONGESTION,
+        Outcome.REJECTED,
+        Outcome.FAILED,
+        Outcome.LIMIT_REACHED,
+    }
 )
 
 

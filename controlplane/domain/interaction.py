@@ -5,6 +5,7 @@ Pure rules and records: no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -36,6 +37,8 @@ class Status(StrEnum):
 class Kind(StrEnum):
     CALL = "call"  # the customer called in
     CALLBACK = "callback"  # CB-1: the system calls the customer back
+    OUTDIAL = "outdial"  # OD-1: the agent calls a customer
+    CAMPAIGN = "campaign"  # PC-3: the agent calls a preview campaign's contact
 
 
 class Recording(StrEnum):
@@ -53,8 +56,13 @@ class EndCause(StrEnum):
     ABANDONED = "abandoned"  # the customer left before an agent answered
     UNKNOWN_ENTRY_POINT = "unknown_entry_point"
     SYSTEM = "system"  # the control plane could not go on (Asterisk error)
+    LOST = "lost"  # its channels were gone when the control plane looked again (REL-2)
     CALLBACK_REQUESTED = "callback_requested"  # CB-1: the caller asked to be called back
     NOT_REACHED = "customer_not_reached"  # CB-3: a callback's attempts ran out
+    NOT_CONNECTED = "not_connected"  # OD-5: an outdial attempt failed before it connected
+    CANCELLED = "cancelled"  # OD-4: the agent cancelled an outdial while it rang
+    TRANSFER_NOT_ANSWERED = "transfer_not_answered"  # TR-2: the transfer target did not answer
+    PARTY_HANGUP = "party_hangup"  # TR-5/CO-4: the number that took over the call hung up
 
 
 def now_ms() -> int:
@@ -75,6 +83,8 @@ def new_interaction_id() -> str:
 # "<interaction id>-<role letter><number>" (a: agent offer, c: callback
 # customer, ...), so that its events lead back to the interaction even after
 # a restart, and a retried originate cannot place a second call.
+_JSON_FIELDS = frozenset({"legs", "wrap_ups"})  # kept as JSON in the Redis hash
+
 _LEG_ID = re.compile(r"^(?P<ix>[0-9a-f]{32})-(?P<role>[a-z])(?P<n>[0-9]+)$")
 
 
@@ -86,6 +96,63 @@ def leg_interaction(channel_id: str) -> str | None:
     """The interaction a leg of ours belongs to (None for other channels)."""
     m = _LEG_ID.match(channel_id)
     return m["ix"] if m else None
+
+
+class LegRole(StrEnum):
+    """TR, CO, CF: a leg beyond the customer's and the handling agent's."""
+
+    CONSULT = "consult"  # CO-1: the consulted party (an agent or a number)
+    TRANSFER = "transfer"  # TR-2, TR-5: a blind transfer's target while it rings
+    PARTY = "party"  # TR-5, CO-4: a number that took over the call (no agent)
+
+
+class LegState(StrEnum):
+    QUEUED = "queued"  # CO-1: a queue consult waits for an available agent
+    RINGING = "ringing"
+    CONSULTING = "consulting"  # CO-3: talks with the consulting agent; the customer is held
+    CONSULT_HELD = "consult_held"  # CO-3: on hold; the consulting agent is with the customer
+    CONFERENCE = "conference"  # CF-1: all legs in the interaction's bridge
+    CONNECTED = "connected"  # a number that took over the call
+
+
+@dataclass(slots=True)
+class Leg:
+    """A consult or blind-transfer leg, kept in the interaction's record so
+    that any replica (and a restarted service) knows every leg and its state."""
+
+    channel: str  # our channel ID: <interaction>-k<n> (consult), -x<n> (transfer)
+    role: LegRole
+    state: LegState
+    target: str  # how the party was chosen: agent, queue, dial_number
+    agent: str | None = None  # the agent on the leg (None: a number, or not chosen yet)
+    number: str | None = None  # the number dialled
+    post_dial: str | None = None  # DTMF sent once the number answers (DN-1)
+    queue: str | None = None  # CO-1: the queue a consult waits in
+    by: str | None = None  # the agent who started the consult or transfer
+    prior: str | None = None  # the offered agent's state before: "available", "idle:<reason>"
+    started_at: int = field(default_factory=now_ms)
+    connected_at: int | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> Leg:
+        data = dict(raw)
+        data["role"] = LegRole(str(data["role"]))
+        data["state"] = LegState(str(data["state"]))
+        return cls(**data)  # type: ignore[arg-type]
+
+    def public(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "role": self.role.value,
+            "state": self.state.value,
+            "target": self.target,
+            "agent": self.agent,
+            "number": self.number,
+            "queue": self.queue,
+            "by": self.by,
+            "started_at": iso(self.started_at),
+            "connected_at": iso(self.connected_at),
+        }
 
 
 @dataclass(slots=True)
@@ -120,12 +187,18 @@ class Interaction:
     kind: Kind = Kind.CALL  # CB-2
     attempts: int = 0  # CB-3: a callback's dial attempts to the customer that counted
     last_outcome: str | None = None  # CB-3: how a callback's last attempt ended
+    legs: list[Leg] = field(default_factory=list)  # TR, CO, CF: consult and transfer legs
+    leg_seq: int = 0  # numbers the consult and transfer legs (<id>-k<n>, <id>-x<n>)
+    wrap_ups: dict[str, str] = field(default_factory=dict)  # END-2, TR-6: agent -> reason
 
     def to_fields(self) -> dict[str, str]:
         """Flat string form for a Redis hash; None is left out."""
         out: dict[str, str] = {}
         for key, value in asdict(self).items():
-            if value is not None:
+            if key in _JSON_FIELDS:
+                if value:
+                    out[key] = json.dumps(value, separators=(",", ":"))
+            elif value is not None:
                 out[key] = str(value)
         return out
 
@@ -136,8 +209,19 @@ class Interaction:
             if f.name not in raw:
                 continue
             value = raw[f.name]
-            if f.name in ("entered_at", "connected_at", "ended_at", "offers", "attempts"):
+            if f.name in (
+                "entered_at",
+                "connected_at",
+                "ended_at",
+                "offers",
+                "attempts",
+                "leg_seq",
+            ):
                 kwargs[f.name] = int(value)
+            elif f.name == "legs":
+                kwargs[f.name] = [Leg.from_dict(leg) for leg in json.loads(value)]
+            elif f.name == "wrap_ups":
+                kwargs[f.name] = {str(k): str(v) for k, v in json.loads(value).items()}
             elif f.name == "direction":
                 kwargs[f.name] = Direction(value)
             elif f.name == "status":
@@ -179,12 +263,11 @@ class Interaction:
             "kind": self.kind.value,
             "attempts": self.attempts,
             "last_outcome": self.last_outcome,
+            "legs": [leg.public() for leg in self.legs],
         }
 
 
-def displayed_variables(
-    flow: Flow, values: Mapping[str, str | None]
-) -> list[dict[str, object]]:
+def displayed_variables(flow: Flow, values: Mapping[str, str | None]) -> list[dict[str, object]]:
     """CAD-1/CAD-2: the flow's variables for display, in configured order, at most 30."""
     ordered: list[VariableDef] = sorted(flow.variables, key=lambda v: (v.order, v.name))
     out: list[dict[str, object]] = []
