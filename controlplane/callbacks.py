@@ -192,6 +192,9 @@ class Callbacks:
         answers (CB-3)."""
         tenant = self.cc.tenant(ix.tenant)
         queue = tenant.queues[ix.queue]
+        if not await self.cc.outbound.admit_callback(ix):  # CB-4: over a limit (LIM-2)
+            await self._not_reached(ix, Outcome.LIMIT_REACHED)  # not dialled: does not count
+            return
         number = rules.callback_number(ix.ani)  # checked again: nothing else is dialled
         leg = rules.customer_leg_id(ix.id, ix.offers)
         ix.status = Status.DIALING
@@ -277,6 +280,7 @@ class Callbacks:
             ix.customer_channel = ""
             ix.attempts -= 1
             await self.cc.store.save_interaction(ix)
+            await self.cc.store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
             log.info("callback %s: agent %s cancelled the attempt", ix.id, ix.agent)
             await self._hang_up(leg)
             await self.cc._offer_failed(ix, ix.agent, "cancelled")
@@ -286,6 +290,7 @@ class Callbacks:
         their place in line: nothing to wrap up) and the callback returns to its
         queue after the queue's spacing, or ends when its attempts are used up."""
         queue = self.cc.tenant(ix.tenant).queues[ix.queue]
+        await self.cc.store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
         ix.last_outcome = result.value
         decision = rules.after_failed_attempt(
             result, ix.attempts, queue.callback_retries, queue.callback_retry_seconds
@@ -375,7 +380,8 @@ def _entry_point(tenant: Tenant, queue: str, given: str | None) -> tuple[str, En
                 allowed=sorted(tenant.entry_points),
             )
         return given, entry
-    for entry_id in sorted(tenant.entry_points):
+    # the first entry point of the configuration that feeds the queue
+    for entry_id in tenant.entry_points:
         if tenant.entry_points[entry_id].queue == queue:
             return entry_id, tenant.entry_points[entry_id]
     raise InvalidInput(

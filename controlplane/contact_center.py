@@ -18,10 +18,14 @@ from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.adapters.store import AgentRecord, Store
 from controlplane.callbacks import Callbacks
+from controlplane.campaigns import Campaigns
 from controlplane.config import Config, Tenant
+from controlplane.consult import ConsultService
 from controlplane.domain import agent as agent_rules
+from controlplane.domain import consult as consult_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Transition, Trigger
+from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.errors import (
     InvalidInput,
     InvalidTransition,
@@ -29,12 +33,22 @@ from controlplane.domain.errors import (
     RuleViolation,
     Unavailable,
 )
-from controlplane.domain.interaction import Direction, EndCause, Interaction, Kind, Status, now_ms
+from controlplane.domain.interaction import (
+    Direction,
+    EndCause,
+    Interaction,
+    Kind,
+    Recording,
+    Status,
+    now_ms,
+)
 from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
 from controlplane.media import MediaService
 from controlplane.notifier import Notifier
+from controlplane.outbound import Outbound
 from controlplane.tasks import KeyedSerializer, TaskGroup
 from controlplane.timers import Timers
+from controlplane.transfers import TransferService
 from controlplane.variables import CallVariables
 
 log = logging.getLogger(__name__)
@@ -74,6 +88,10 @@ class ContactCenter:
         self.media = MediaService(self)  # hold, recording, auto wrap-up
         self.variables = CallVariables(config, store, notifier)  # CAD
         self.callbacks = Callbacks(self)  # CB-1..CB-3
+        self.outbound = Outbound(self)  # OD-1..OD-8, HI-2, CB-4
+        self.transfers = TransferService(self)  # TR-1..TR-7
+        self.consults = ConsultService(self)  # CO-1..CO-6, CF-1..CF-7
+        self.campaigns = Campaigns(self)  # PC-1..PC-4
 
     # Look-ups ------------------------------------------------------------------------
 
@@ -179,10 +197,19 @@ class ContactCenter:
         async def job() -> AgentRecord:
             ix = await self.interaction(tenant_id, ix_id)
             current = await self.agent(tenant_id, agent_id)
-            if ix.agent != agent_id or current.interaction != ix.id:
+            self.consults.refuse_consulted(ix, agent_id, ConsultAction.WRAP_UP)  # CO-5
+            # TR-6: the agent's own part in the call counts, not who has it now
+            # (an agent who transferred it wraps up while it goes on)
+            if current.interaction != ix.id:
                 raise RuleViolation("this interaction is not in the agent's wrap-up", rule="END-2")
-            change = agent_rules.finish_wrap_up(current.state, tenant.after_wrap_up.value)
-            ix.wrap_up_reason = reason
+            change = None
+            if ix.direction is Direction.OUTBOUND:  # OD-7
+                change = await self.outbound.after_wrap_up(ix, agent_id, current.state)
+            if change is None:
+                change = agent_rules.finish_wrap_up(current.state, tenant.after_wrap_up.value)
+            if ix.agent == agent_id:
+                ix.wrap_up_reason = reason
+            ix.wrap_ups[agent_id] = reason
             await self.store.save_interaction(ix)
             if not await self._apply(
                 tenant_id, agent_id, change, fields={"interaction": ""}, interaction=ix.id
@@ -234,6 +261,14 @@ class ContactCenter:
                 return
             ix_id, agent_id = res.interaction, res.agent
             change = agent_rules.system_transition(AgentState.AVAILABLE, Trigger.OFFER)
+            if consult_rules.is_consult_request(ix_id):  # CO-1: a queue consult's agent
+                owner = consult_rules.request_owner(ix_id)
+                await self.notifier.agent_state(
+                    tenant_id, agent_id, change, now_ms(), res.seq, interaction=owner
+                )
+                job = partial(self.consults.queue_offer, tenant_id, ix_id, agent_id)
+                self.serial.submit(owner, job)
+                continue
             await self.notifier.agent_state(
                 tenant_id, agent_id, change, now_ms(), res.seq, interaction=ix_id
             )
@@ -310,12 +345,24 @@ class ContactCenter:
             )
         await self.dispatch(tenant_id)
 
+    async def _lost(self, ix_id: str) -> None:
+        """REL-2: the customer's channel is gone and nobody saw it go (Asterisk
+        restarted, or events were missed): close the interaction with that cause;
+        the agent moves on as after any end."""
+        ix = await self.store.interaction(ix_id)
+        if ix is not None and ix.status is not Status.ENDED:
+            log.warning("interaction %s lost its customer channel unseen", ix.id)
+            await self._finish(ix, EndCause.LOST)
+
     async def _withdraw_offer(self, ix_id: str) -> None:
         """REL-1: an offer still ringing when the event stream was (re)connected
         may have been answered while nobody listened. Withdraw it cleanly and
         requeue the call; the agent is not to blame (available again, same place)."""
         ix = await self.store.interaction(ix_id)
         if ix is None or ix.status is not Status.RINGING or ix.agent is None:
+            return
+        if ix.direction is Direction.OUTBOUND:  # OD-5: an outbound attempt is not requeued
+            await self.outbound.lost(ix)
             return
         agent_id, channel_id = ix.agent, ix.agent_channel
         await self.store.enqueue(ix)
@@ -352,6 +399,10 @@ class ContactCenter:
         kind = event.get("type")
         if kind in Callbacks.EVENTS:
             self.callbacks.on_ari_event(event)
+        if kind in Outbound.EVENTS:
+            self.outbound.on_ari_event(event)
+        if kind in ConsultService.EVENTS:
+            self.consults.on_ari_event(event)
         channel = event.get("channel") or {}
         channel_id = channel.get("id")
         if not channel_id:
@@ -367,9 +418,23 @@ class ContactCenter:
                 ix_arg = str(args[1])
                 self.serial.submit(ix_arg, partial(self._agent_answered, ix_arg, channel_id))
                 return
+            if args[:1] == ["outbound"] and len(args) >= 2:  # OD-4: an outdial's customer
+                ix_arg = str(args[1])
+                job = partial(self.outbound.customer_answered, ix_arg, channel_id)
+                self.serial.submit(ix_arg, job)
+                return
             if args[:1] == ["customer"] and len(args) >= 2:  # CB-3: a callback's customer
                 ix_arg = str(args[1])
                 job = partial(self.callbacks.customer_answered, ix_arg, channel_id)
+                self.serial.submit(ix_arg, job)
+                return
+            if args[:1] == ["consult"] and len(args) >= 2:  # CO-3: the consulted party
+                ix_arg = str(args[1])
+                self.serial.submit(ix_arg, partial(self.consults.leg_answered, ix_arg, channel_id))
+                return
+            if args[:1] == ["transfer"] and len(args) >= 2:  # TR-2, TR-5: the target
+                ix_arg = str(args[1])
+                job = partial(self.transfers.leg_answered, ix_arg, channel_id)
                 self.serial.submit(ix_arg, job)
                 return
             log.warning("StasisStart with unknown arguments %r: hanging up", args)
@@ -387,12 +452,10 @@ class ContactCenter:
     async def reconcile(self) -> None:
         """After every (re)connection of the event stream: events missed meanwhile
         are not replayed, so compare Redis with what Asterisk still has."""
-        live = {c["id"] for c in await self.ari.channels()}
-        # ST-4: which agent phones are off-hook right now.
-        for endpoint in await self.ari.endpoints("PJSIP"):
-            extension = endpoint.get("resource", "")
-            if self.config.agent_by_extension(extension) is not None:
-                await self.store.set_device_busy(extension, bool(endpoint.get("channel_ids")))
+        channels = await self.ari.channels()
+        live = {c["id"] for c in channels}
+        states = {c["id"]: c.get("state", "") for c in channels}
+        await self.resync_devices()
         for ix_id in await self.store.active_interactions():
             ix = await self.store.interaction(ix_id)
             if ix is None or ix.status is Status.ENDED:
@@ -400,17 +463,31 @@ class ContactCenter:
             for channel_id in (ix.customer_channel, ix.agent_channel):
                 if channel_id:
                     self._channels[channel_id] = ix.id
+            await self.consults.reconcile(ix, states)  # TR, CO: consult and transfer legs
             # (a callback has no customer leg until its customer is dialled)
             if ix.customer_channel and ix.customer_channel not in live:
-                self.serial.submit(
-                    ix.id, partial(self._leg_gone, ix.id, ix.customer_channel, "reconcile", 0)
-                )
+                self.serial.submit(ix.id, partial(self._lost, ix.id))
             elif ix.status is Status.RINGING:
                 self.serial.submit(ix.id, partial(self._withdraw_offer, ix.id))
             elif ix.status is Status.DIALING and ix.agent_channel and ix.agent_channel not in live:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
                 )
+
+    async def resync_devices(self) -> None:
+        """ST-4: which agent phones are off-hook right now, read afresh from
+        Asterisk; tenants with a phone that turned out idle are dispatched."""
+        freed: set[str] = set()
+        for endpoint in await self.ari.endpoints("PJSIP"):
+            extension = endpoint.get("resource", "")
+            found = self.config.agent_by_extension(extension)
+            if found is None:
+                continue
+            busy = bool(endpoint.get("channel_ids"))
+            if await self.store.set_device_busy(extension, busy) and not busy:
+                freed.add(found[0])
+        for tenant in sorted(freed):
+            await self.dispatch(tenant)
 
     async def admit(self, ix: Interaction) -> None:
         """LIM-1..3: take a concurrent-call slot for the interaction, or raise
@@ -508,6 +585,9 @@ class ContactCenter:
             log.info("agent leg %s answered an offer that no longer stands", channel_id)
             await self.ari.hangup(channel_id)
             return
+        if ix.direction is Direction.OUTBOUND:  # OD-4: dial the customer now
+            await self.outbound.agent_answered(ix, channel_id)
+            return
         if ix.kind is Kind.CALLBACK:  # CB-2: dial the customer first
             await self.callbacks.agent_answered(ix, channel_id)
             return
@@ -529,9 +609,16 @@ class ContactCenter:
         """IN-2: put the customer and the agent's leg in the interaction's mixing
         bridge; the interaction is `connected` from now on."""
         try:
-            await self.ari.create_bridge(ix.id, name=f"ix-{ix.id}")
-            ix.bridge = ix.id
-            await self.media.connecting(ix)  # REC-1: the recorder joins first
+            if ix.bridge is None:  # (a transferred call keeps its bridge and recording)
+                # proxy_media: phones hear Asterisk's own RTP stream, never one
+                # relayed from another phone, whose sequence numbers would jump
+                # when a consult moves the agent between bridges (CO-3, CF-1)
+                await self.ari.create_bridge(
+                    ix.id, name=f"ix-{ix.id}", kind=consult_rules.BRIDGE_TYPE
+                )
+                ix.bridge = ix.id
+            if ix.recording is Recording.OFF:
+                await self.media.connecting(ix)  # REC-1: the recorder joins first
             await self.ari.stop_moh(ix.customer_channel)
             await self.ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel])
         except AriError as exc:
@@ -547,6 +634,17 @@ class ContactCenter:
         self._channels.pop(channel_id, None)
         ix = await self.store.interaction(ix_id)
         if ix is None or ix.status is Status.ENDED:
+            await self.store.forget_channel(channel_id)
+            return
+        # TR, CO: a consult or transfer leg, a number that took the call over,
+        # or the customer leaving while a transfer rings
+        if await self.consults.leg_gone(ix, channel_id, cause) or await self.transfers.leg_gone(
+            ix, channel_id, cause
+        ):
+            await self.store.forget_channel(channel_id)
+            return
+        if ix.direction is Direction.OUTBOUND and ix.status in (Status.RINGING, Status.DIALING):
+            await self.outbound.leg_gone(ix, channel_id, cause)  # OD-5
             await self.store.forget_channel(channel_id)
             return
         if ix.status is Status.DIALING:  # CB-3: a callback's customer was being dialled
@@ -584,6 +682,7 @@ class ContactCenter:
             await self.store.dequeue(ix)
         await self.store.release(ix.id, ix.tenant)  # LIM-3
         await self.media.ended(ix, was)  # REC-1, END-2
+        freed = await self.consults.finishing(ix)  # CO-6, CF-7: consult and transfer legs
         await self.store.save_interaction(ix)
         for channel_id in (ix.customer_channel, ix.agent_channel):
             if channel_id:
@@ -597,7 +696,9 @@ class ContactCenter:
             except AriError as exc:
                 log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
         if ix.agent is not None:
-            if was in (Status.RINGING, Status.DIALING):  # not connected yet: still reserved
+            if was in (Status.RINGING, Status.DIALING) and ix.direction is Direction.OUTBOUND:
+                await self.outbound.release_agent(ix)  # OD-5: back to the state before
+            elif was in (Status.RINGING, Status.DIALING):  # not connected yet: still reserved
                 change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
                 if await self._apply(
                     ix.tenant,
@@ -612,6 +713,8 @@ class ContactCenter:
             elif was is Status.CONNECTED:
                 change = agent_rules.system_transition(AgentState.CONNECTED, Trigger.CALL_ENDED)
                 await self._apply(ix.tenant, ix.agent, change, interaction=ix.id)
+        if freed:
+            await self.dispatch(ix.tenant)
         log.info("interaction %s ended: %s", ix.id, cause.value)
         metrics.call_ended(ix.tenant, cause.value)
         await self.notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)

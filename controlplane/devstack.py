@@ -280,6 +280,24 @@ class AsteriskRunner:
         self._kill_leftovers()
         self._unmount_leftovers()
 
+    def kill(self) -> None:
+        """SIGKILL Asterisk, as a crash would: no channel is hung up cleanly."""
+        pid = self._running_pid()
+        if pid is not None:
+            _signal_group(pid, signal.SIGKILL)
+            _wait_dead(self._alive, pid, time.monotonic() + 5.0)
+        self._forget_pid()
+        self._kill_leftovers()
+        self._unmount_leftovers()
+        # The kernel tears a killed namespace down asynchronously: wait for
+        # its sockets, so that a start right after this one finds them free.
+        deadline = time.monotonic() + 5.0
+        ports = [("udp", SIP_PORT), ("tcp", ARI_PORT), ("tcp", AMI_PORT)]
+        while not all(_port_free(proto, port) for proto, port in ports):
+            if time.monotonic() > deadline:
+                raise DevStackError("Asterisk's ports are still taken after the kill")
+            time.sleep(0.05)
+
     def is_running(self) -> bool:
         return self._running_pid() is not None or bool(self._daemon_pids())
 
@@ -380,7 +398,10 @@ class AsteriskRunner:
 class RedisRunner:
     """A throw-away Redis on 127.0.0.1 with no persistence, for tests and demos."""
 
-    def __init__(self, run_dir: Path, port: int = 6379) -> None:
+    def __init__(self, run_dir: Path, port: int = 6379, *, fresh: bool = False) -> None:
+        """Redis with an append-only file in ``run_dir``, so that a restart keeps
+        the state; ``fresh`` starts from an empty database instead."""
+        self.fresh = fresh
         self.run_dir = run_dir
         self.port = port
         self.pidfile = run_dir / f"redis-{port}.pid"
@@ -402,6 +423,8 @@ class RedisRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.log_path.exists():
             self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
+        if self.fresh:
+            shutil.rmtree(self.run_dir / f"appendonly-{self.port}", ignore_errors=True)
         argv = [
             server,
             "--bind",
@@ -413,7 +436,11 @@ class RedisRunner:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--appenddirname",
+            f"appendonly-{self.port}",
             "--dir",
             str(self.run_dir.resolve()),
             "--daemonize",
@@ -573,6 +600,11 @@ class ServiceRunner:
 
     def is_running(self) -> bool:
         return self._running_pid() is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The service's process ID while it runs."""
+        return self._running_pid()
 
     def _running_pid(self) -> int | None:
         try:

@@ -106,19 +106,11 @@ class MediaService:
 
         async def job() -> Interaction:
             ix = await self._cc.interaction(tenant_id, ix_id)
+            switched = await self._cc.consults.on_hold(ix, agent_id)  # HOLD-3, CF-3
+            if switched is not None:
+                return switched
             rules.require_may_hold(ix, agent_id)
-            bridge, customer = ix.bridge or ix.id, ix.customer_channel
-            try:
-                await self._cc.ari.remove_from_bridge(bridge, [customer])
-            except AriError as exc:
-                raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
-            try:
-                await self._cc.ari.start_moh(customer, self._cc.node.moh_class)
-            except AriError as exc:
-                with contextlib.suppress(AriError):
-                    await self._cc.ari.add_to_bridge(bridge, [customer])
-                raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
-            ix.held = True
+            await self.hold_customer(ix)
             await self._cc.store.save_interaction(ix)
             log.info("interaction %s held by %s", ix.id, agent_id)
             await self._publish("interaction.held", ix)
@@ -131,20 +123,44 @@ class MediaService:
 
         async def job() -> Interaction:
             ix = await self._cc.interaction(tenant_id, ix_id)
+            switched = await self._cc.consults.on_resume(ix, agent_id)  # HOLD-3, CF-3
+            if switched is not None:
+                return switched
             rules.require_may_resume(ix, agent_id)
-            customer = ix.customer_channel
-            try:
-                await self._cc.ari.stop_moh(customer)
-                await self._cc.ari.add_to_bridge(ix.bridge or ix.id, [customer])
-            except AriError as exc:
-                raise Unavailable("the call cannot be resumed", rule="HOLD-2") from exc
-            ix.held = False
+            await self.resume_customer(ix)
             await self._cc.store.save_interaction(ix)
             log.info("interaction %s resumed by %s", ix.id, agent_id)
             await self._publish("interaction.resumed", ix)
             return ix
 
         return await self._serial(ix_id, job)
+
+    async def hold_customer(self, ix: Interaction) -> None:
+        """HOLD-1, HOLD-3: the customer's channel leaves the interaction's
+        bridge and hears music on hold; sets `held` (the caller saves)."""
+        bridge, customer = ix.bridge or ix.id, ix.customer_channel
+        try:
+            await self._cc.ari.remove_from_bridge(bridge, [customer])
+        except AriError as exc:
+            raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
+        try:
+            await self._cc.ari.start_moh(customer, self._cc.node.moh_class)
+        except AriError as exc:
+            with contextlib.suppress(AriError):
+                await self._cc.ari.add_to_bridge(bridge, [customer])
+            raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
+        ix.held = True
+
+    async def resume_customer(self, ix: Interaction) -> None:
+        """HOLD-2: the music stops and the customer is back in the bridge;
+        clears `held` (the caller saves)."""
+        customer = ix.customer_channel
+        try:
+            await self._cc.ari.stop_moh(customer)
+            await self._cc.ari.add_to_bridge(ix.bridge or ix.id, [customer])
+        except AriError as exc:
+            raise Unavailable("the call cannot be resumed", rule="HOLD-2") from exc
+        ix.held = False
 
     # Privacy shield (REC-2, REC-3) -----------------------------------------------------
 

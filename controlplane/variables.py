@@ -43,6 +43,13 @@ class CallVariables:
         values the flow provides, validated like the flow's later saves)."""
         await self._repo.initialise(ix.id, rules.initial_values(self.flow(ix), provided))
 
+    async def restart(self, ix: Interaction, provided: Mapping[str, Raw]) -> None:
+        """TR-4: the interaction runs another flow (`ix.flow`): its variables
+        start again, from the values provided and else that flow's defaults,
+        each at version 0."""
+        await self._repo.clear(ix.id)
+        await self.initialise(ix, provided)
+
     async def current(self, ix_id: str) -> dict[str, Stored]:
         """The saved state of every variable that has one (e.g. to copy on transfer)."""
         return await self._repo.load(ix_id)

@@ -14,6 +14,10 @@ from importlib import resources
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, iso
@@ -70,8 +74,16 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, datacenter: str) -> Store:
+        # A connection left broken by a Redis restart is replaced and the
+        # command retried, instead of failing the first request after it.
         client = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=10,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         return cls(client, datacenter)
 
@@ -177,7 +189,13 @@ class Store:
         return f"{self.prefix}slots:tenant:{tenant}"
 
     async def admit(
-        self, call_id: str, tenant: str, *, dc_limit: int, tenant_limit: int, now: int,
+        self,
+        call_id: str,
+        tenant: str,
+        *,
+        dc_limit: int,
+        tenant_limit: int,
+        now: int,
         lease_ms: int,
     ) -> int:
         """0 when the call holds a slot now; else the refusal code (26 or 27)."""
@@ -221,6 +239,28 @@ class Store:
 
     async def dequeue(self, ix: Interaction) -> bool:
         return bool(await self.redis.zrem(self.queue_key(ix.tenant, ix.queue), ix.id))
+
+    async def enqueue_request(self, tenant: str, queue: str, member: str, score: int) -> None:
+        """CO-1: a consult request (member = its leg ID) waits in a queue like a call."""
+        await self.redis.zadd(self.queue_key(tenant, queue), {member: score})
+
+    async def dequeue_request(self, tenant: str, queue: str, member: str) -> bool:
+        """False when it had left the queue already (an agent was reserved for it)."""
+        return bool(await self.redis.zrem(self.queue_key(tenant, queue), member))
+
+    def excluded_key(self, ix_id: str) -> str:
+        return f"{self.prefix}ix:{ix_id}:exclude"
+
+    async def exclude_agent(self, ix_id: str, agent: str) -> None:
+        """TR-4: routing never offers this interaction to this agent again."""
+        key = self.excluded_key(ix_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, agent)
+            pipe.expire(key, 7 * 86400)
+            await pipe.execute()
+
+    async def forget_exclusions(self, ix_id: str) -> None:
+        await self.redis.delete(self.excluded_key(ix_id))
 
     async def queue_length(self, tenant: str, queue: str) -> int:
         return int(await self.redis.zcard(self.queue_key(tenant, queue)))

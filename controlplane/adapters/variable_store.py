@@ -47,6 +47,10 @@ class VariableStore:
                 pipe.hsetnx(key, f"val:{name}", value)
             await pipe.execute()
 
+    async def clear(self, ix_id: str) -> None:
+        """Forget every variable of the interaction (TR-4: it runs another flow)."""
+        await self._redis.delete(self.key(ix_id))
+
     async def load(self, ix_id: str) -> dict[str, Stored]:
         raw = cast(dict[str, str], await self._redis.hgetall(self.key(ix_id)))
         names = {k.partition(":")[2] for k in raw}

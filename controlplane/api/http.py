@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
@@ -20,9 +21,10 @@ from controlplane.adapters.store import Store
 from controlplane.api.auth import Principal, authenticate
 from controlplane.api.openapi import build_openapi
 from controlplane.api.schemas import Body, LoginRequest, StateRequest, WrapUpRequest
-from controlplane.config import Config
+from controlplane.config import Config, Role
 from controlplane.contact_center import ContactCenter
 from controlplane.domain.agent import AgentState
+from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.errors import InvalidInput, RuleViolation
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,11 @@ async def errors_middleware(
         if exc.status >= 400:
             return error_response(exc.status, "http-error", exc.reason, {})
         raise
+    except RedisError as exc:
+        log.warning("Redis is unavailable: %s", exc)
+        return error_response(
+            503, "unavailable", "the control plane's state store is unavailable; try again", {}
+        )
     except AriError as exc:
         log.warning("Asterisk refused an action: %s", exc)
         return error_response(502, "asterisk-error", "Asterisk could not carry out the action", {})
@@ -245,6 +252,7 @@ async def end_interaction(request: web.Request) -> web.Response:
     s, p = request.app[SERVICES], principal(request)
     ix_id = request.match_info["ix_id"]
     ix = await s.cc.interaction(p.tenant, ix_id)
+    s.cc.consults.refuse_consulted(ix, p.agent, ConsultAction.END_CALL)  # CO-5
     p.require_self(ix.agent or "")
     ix = await s.cc.end(p.tenant, ix.agent or "", ix_id)
     return web.json_response(ix.public())
@@ -254,9 +262,16 @@ async def wrap_up(request: web.Request) -> web.Response:
     s, p = request.app[SERVICES], principal(request)
     ix_id = request.match_info["ix_id"]
     ix = await s.cc.interaction(p.tenant, ix_id)
-    p.require_self(ix.agent or "")
+    # TR-6: an agent wraps up their own part of a call, also one that goes on
+    # with another agent after a transfer
+    agent = p.agent if p.role is Role.AGENT else None
+    mine = await s.cc.agent(p.tenant, agent) if agent else None
+    if agent is None or (agent != ix.agent and (mine is None or mine.interaction != ix.id)):
+        p.require_self(ix.agent or "")
+    assert agent is not None
+    s.cc.consults.refuse_consulted(ix, agent, ConsultAction.WRAP_UP)  # CO-5
     req = await body(request, WrapUpRequest)
-    record = await s.cc.wrap_up(p.tenant, ix.agent or "", ix_id, req.reason)
+    record = await s.cc.wrap_up(p.tenant, agent, ix_id, req.reason)
     return web.json_response(record.public())
 
 
@@ -322,6 +337,15 @@ def build_app(services: Services) -> web.Application:
     from controlplane.api import callbacks  # noqa: PLC0415 (it imports this module)
 
     callbacks.add_routes(app)
+    from controlplane.api import outbound  # noqa: PLC0415 (it imports this module)
+
+    outbound.add_routes(app)  # OD, HI
+    from controlplane.api import campaigns  # noqa: PLC0415 (it imports this module)
+
+    campaigns.add_routes(app)  # PC
+    from controlplane.api import transfers  # noqa: PLC0415 (it imports this module)
+
+    transfers.add_routes(app)  # TR, CO, CF
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.add_routes(app)  # /metrics, /v1/audit; metrics and audit middlewares

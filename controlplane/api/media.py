@@ -11,17 +11,22 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from controlplane.api.http import SERVICES, principal
+from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.interaction import Interaction
 from controlplane.media import MediaService
 
 Action = Callable[[MediaService, str, str, str], Awaitable[Interaction]]
 
 
-def _handler(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _handler(
+    action: Action, consult: ConsultAction | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         s, p = request.app[SERVICES], principal(request)
         ix_id = request.match_info["ix_id"]
         ix = await s.cc.interaction(p.tenant, ix_id)
+        if consult is not None:  # CO-5: the consulted agent holds nothing
+            s.cc.consults.refuse_consulted(ix, p.agent, consult)
         p.require_self(ix.agent or "")
         ix = await action(s.cc.media, p.tenant, ix.agent or "", ix_id)
         return web.json_response(ix.public())
@@ -30,8 +35,14 @@ def _handler(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/interactions/{ix_id}/hold", _handler(MediaService.hold))
-    app.router.add_post("/v1/interactions/{ix_id}/resume", _handler(MediaService.resume))
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/hold",
+        _handler(MediaService.hold, ConsultAction.HOLD_CUSTOMER),
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/resume",
+        _handler(MediaService.resume, ConsultAction.RESUME_CUSTOMER),
+    )
     app.router.add_post(
         "/v1/interactions/{ix_id}/recording/pause", _handler(MediaService.pause_recording)
     )

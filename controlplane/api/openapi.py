@@ -56,11 +56,19 @@ INTERACTION = {
             "type": ["string", "null"],
             "description": "name of the recording file (`<name>.wav`), if recorded",
         },
-        "kind": {"enum": ["call", "callback"], "description": "CB-2: a callback is labelled"},
+        "kind": {
+            "enum": ["call", "callback", "outdial", "campaign"],
+            "description": "CB-2: a callback is labelled; OD: an outdial; PC: a campaign call",
+        },
         "attempts": {"type": "integer", "description": "CB-3: a callback's dial attempts"},
         "last_outcome": {
             "type": ["string", "null"],
             "description": "CB-3: no_answer, busy, congestion, rejected, invalid_number, failed",
+        },
+        "legs": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Leg"},
+            "description": "TR, CO, CF: consult and transfer legs with their states",
         },
     },
     "required": ["id", "tenant", "direction", "status"],
@@ -258,6 +266,12 @@ def build_openapi() -> dict[str, Any]:
                     "interaction.recording_paused, interaction.recording_resumed, "
                     "interaction.variables_updated (private: the interaction's agent), "
                     "interaction.dialing, interaction.callback_failed (CB-3), "
+                    "interaction.transferred, interaction.transfer_failed (TR), "
+                    "interaction.consult_requested, interaction.consult_offered (private: "
+                    "the consulted agent), interaction.consult_connected, "
+                    "interaction.consult_held, interaction.consult_resumed, "
+                    "interaction.consult_ended (CO), interaction.conference_started "
+                    "(private, CF-2), "
                     "interaction.ended, interaction.wrapped_up."
                 ),
                 "responses": {"101": {"description": "switching protocols"}, **_errors(401)},
@@ -270,6 +284,15 @@ def build_openapi() -> dict[str, Any]:
     from controlplane.api import callbacks  # noqa: PLC0415 (it imports this module)
 
     callbacks.document(paths, schemas)
+    from controlplane.api import outbound  # noqa: PLC0415 (it imports this module)
+
+    outbound.document(paths, schemas)
+    from controlplane.api import campaigns  # noqa: PLC0415 (it imports this module)
+
+    campaigns.document(paths, schemas)
+    from controlplane.api import transfers  # noqa: PLC0415 (it imports this module)
+
+    transfers.document(paths, schemas)  # TR, CO, CF
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.document(paths, schemas)

@@ -8,11 +8,13 @@ is left `reserved`; then the shared state is reset for the next test.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -33,6 +35,9 @@ LOCK_FILE = Path("/tmp/controlplane-integration.lock")
 CALLBACK_RETRIES = 1
 CALLBACK_RETRY_SECONDS = 2
 CALLBACK_RING_SECONDS = 4
+
+# OD-4, OD-5: how long an outdial rings on the agent's and the customer's phone.
+OUTDIAL_RING_SECONDS = 4
 
 # REC-2: a short privacy shield, so that its automatic end is quick to see.
 PRIVACY_SHIELD_SECONDS = 3
@@ -59,6 +64,96 @@ BETA_TENANT: dict[str, Any] = {
         "beth": {"name": "Beth Brown", "extension": "1010", "team": "crew", "profile": "basic"}
     },
 }
+# LIM-1..3: a tenant with a small limit for the outbound limit tests, its
+# agents on extensions 1012..1020 (tokens "test-lim-<agent>-token").
+LIM_TENANT_LIMIT = 2
+LIM_AGENTS = {f"l{ext}": str(ext) for ext in range(1012, 1021)}
+LIM_TENANT: dict[str, Any] = {
+    "name": "Limited Ltd",
+    "datacenter": "dc1",
+    "max_concurrent_calls": LIM_TENANT_LIMIT,
+    "default_ani": "+15550003000",
+    "wrap_up_reasons": {"done": "Done"},
+    "idle_reasons": {"break": "Break"},
+    "available_after_outdial": True,  # OD-7
+    "outdial_cancel": False,  # OD-4: no cancel while it rings
+    "outdial_agent_ring_seconds": 4,
+    "outdial_customer_ring_seconds": 4,
+    "teams": {"crew": {"name": "Crew"}},
+    "profiles": {
+        "caller": {"outdial": True, "keypad": True},
+        "book": {"outdial": True, "keypad": False},  # OD-2: address book only
+    },
+    "agents": {
+        name: {
+            "name": name,
+            "extension": ext,
+            "team": "crew",
+            "profile": "book" if ext == "1020" else "caller",
+        }
+        for name, ext in LIM_AGENTS.items()
+    },
+    "address_book": [{"name": "Echo desk", "number": "+15551000000"}],
+}
+LIM_TOKENS = [
+    {
+        "sha256": hashlib.sha256(f"test-lim-{name}-token".encode()).hexdigest(),
+        "role": "agent",
+        "tenant": "lim",
+        "agent": name,
+    }
+    for name in LIM_AGENTS
+]
+# TR, CO: a short ring time for transfer and consult targets.
+TRANSFER_RING_SECONDS = 4
+# CO-2: the support flow's six variables a consult offer carries (a seventh,
+# customer_email, is not carried).
+CONSULT_VARIABLES = ["customer_name", "account", "case_number", "balance", "vip", "follow_up_at"]
+# TR-4: a second flow and its entry point (into queue billing, team tier1) to
+# transfer to:
+# customer_name and balance have the same name and type as in the support
+# flow, case_number the same name but another type.
+BILLING_ENTRY_POINT = "8005550103"
+BILLING_FLOW: dict[str, Any] = {
+    "variables": [
+        {"name": "customer_name", "label": "Customer", "type": "string", "order": 1},
+        {"name": "case_number", "label": "Case", "type": "string", "order": 2},
+        {"name": "balance", "label": "Balance", "type": "decimal", "order": 3},
+        {"name": "invoice", "label": "Invoice", "type": "string", "order": 4, "default": "none"},
+    ]
+}
+# TR-2: a tenant whose blind transfers that are not answered go back to the
+# queue (tokens "test-gus-token", "test-gail-token").
+GAMMA_ENTRY_POINT = "8005550400"
+GAMMA_TENANT: dict[str, Any] = {
+    "name": "Gamma GmbH",
+    "datacenter": "dc1",
+    "max_concurrent_calls": 5,
+    "transfer_no_answer": "requeue",
+    "transfer_ring_seconds": TRANSFER_RING_SECONDS,
+    "wrap_up_reasons": {"done": "Done"},
+    "idle_reasons": {"break": "Break"},
+    "flows": {"main": {}},
+    "queues": {"main": {"name": "Gamma", "max_ring_seconds": 4, "teams": ["crew"]}},
+    "entry_points": {
+        "main": {"number": GAMMA_ENTRY_POINT, "label": "Gamma", "flow": "main", "queue": "main"}
+    },
+    "teams": {"crew": {"name": "Crew"}},
+    "profiles": {"basic": {}},
+    "agents": {
+        "gus": {"name": "Gus Green", "extension": "1007", "team": "crew", "profile": "basic"},
+        "gail": {"name": "Gail Grey", "extension": "1008", "team": "crew", "profile": "basic"},
+    },
+}
+GAMMA_TOKENS = [
+    {
+        "sha256": hashlib.sha256(f"test-{name}-token".encode()).hexdigest(),
+        "role": "agent",
+        "tenant": "gamma",
+        "agent": name,
+    }
+    for name in ("gus", "gail")
+]
 BETA_TOKEN = {
     "sha256": "0ab92dccb30d77cf329e4b4c6fa272bd6dcf7be0f9a6df97934c0444ab8970b1",
     "role": "agent",
@@ -94,8 +189,26 @@ def write_test_config(path: Path) -> Path:
         queue["callback_retry_seconds"] = CALLBACK_RETRY_SECONDS
         queue["callback_ring_seconds"] = CALLBACK_RING_SECONDS
     data["tenants"]["acme"]["privacy_shield_seconds"] = PRIVACY_SHIELD_SECONDS
+    # OD-4, OD-5: short outdial ring times, so that no-answer tests are quick.
+    data["tenants"]["acme"]["outdial_agent_ring_seconds"] = OUTDIAL_RING_SECONDS
+    data["tenants"]["acme"]["outdial_customer_ring_seconds"] = OUTDIAL_RING_SECONDS
     data["tenants"]["beta"] = BETA_TENANT
     data["tokens"].append(BETA_TOKEN)
+    data["tenants"]["lim"] = LIM_TENANT
+    data["tokens"].extend(LIM_TOKENS)
+    acme = data["tenants"]["acme"]
+    acme["transfer_ring_seconds"] = TRANSFER_RING_SECONDS
+    acme["flows"]["support"]["consult_variables"] = CONSULT_VARIABLES
+    acme["flows"]["billing"] = BILLING_FLOW
+    acme["queues"]["billing"] = {"name": "Billing", "max_ring_seconds": 4, "teams": ["tier1"]}
+    acme["entry_points"]["billing"] = {
+        "number": BILLING_ENTRY_POINT,
+        "label": "Acme Billing",
+        "flow": "billing",
+        "queue": "billing",
+    }
+    data["tenants"]["gamma"] = GAMMA_TENANT
+    data["tokens"].extend(GAMMA_TOKENS)
     lines: list[str] = []
     for key, value in data.items():
         lines.append(f"{key} = {_toml_value(value)}")
@@ -132,7 +245,7 @@ def stack() -> Iterator[Stack]:
 
 def _run_stack() -> Iterator[Stack]:
     rootfs = devstack.ensure_rootfs()
-    redis_runner = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT)
+    redis_runner = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT, fresh=True)
     asterisk = devstack.AsteriskRunner(rootfs, RUN_DIR)
     config = write_test_config(RUN_DIR / "test.toml")
     service = devstack.ServiceRunner(config, RUN_DIR, port=SERVICE_PORT)
@@ -179,7 +292,12 @@ async def phones(stack: Stack, tmp_path: Path) -> AsyncIterator[PhoneFactory]:
 
 @pytest.fixture(autouse=True)
 async def nothing_left_behind(stack: Stack, ari: AriClient) -> AsyncIterator[None]:
-    """After each test: no channel, no bridge, no reserved agent; then reset."""
+    """Before each test: the service holds Asterisk's event stream (a test
+    that restarted a part leaves it to reconnect). After each test: no
+    channel, no bridge, no reserved agent; then reset."""
+    await wait_until(
+        lambda: _stream_connected(stack.url), timeout=15, what="the service's ARI event stream"
+    )
     yield
     await wait_until(
         lambda: _empty(ari), timeout=10, what="Asterisk to have no channels and no bridges"
@@ -197,9 +315,7 @@ async def nothing_left_behind(stack: Stack, ari: AriClient) -> AsyncIterator[Non
         # The service handles the last hang-ups a moment after Asterisk has
         # dropped the channels; an agent still reserved after that is a leak.
         try:
-            await wait_until(
-                lambda: _none(reserved()), timeout=5, what="no agent left reserved"
-            )
+            await wait_until(lambda: _none(reserved()), timeout=5, what="no agent left reserved")
         except AssertionError:
             raise AssertionError(f"agents left reserved: {await reserved()}") from None
     finally:
@@ -208,6 +324,18 @@ async def nothing_left_behind(stack: Stack, ari: AriClient) -> AsyncIterator[Non
             if ":owner:" not in key:
                 await client.delete(key)
         await client.aclose()
+
+
+async def _stream_connected(base_url: str) -> bool:
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{base_url}/metrics") as resp,
+        ):
+            text = await resp.text()
+    except aiohttp.ClientError:
+        return False
+    return "\ncp_ari_event_stream_connected 1.0\n" in text
 
 
 async def _none(items: Awaitable[list[str]]) -> bool:

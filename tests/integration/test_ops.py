@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane import devstack
+from controlplane.config import Config, load_config
 from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
 from tests.support.desktop import ApiError, Desktop
@@ -77,6 +78,12 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def members(config: Config, queue: str) -> int:
+    """How many of Acme's agents belong to the queue's teams."""
+    tenant = config.tenants["acme"]
+    return sum(1 for a in tenant.agents.values() if a.team in tenant.queues[queue].teams)
+
+
 async def connected_call(
     phones: PhoneFactory, agent: Desktop, extension: str, ani: str
 ) -> tuple[str, Phone, Phone]:
@@ -115,6 +122,7 @@ async def test_given_calls_waiting_and_connected_when_dashboard_listens_then_it_
     stack: Stack, ami_events: AmiEvents, phones: PhoneFactory
 ) -> None:
     ami = Dashboard(ami_events)
+    config = load_config(RUN_DIR / "test.toml")
     async with (
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-admin-token") as flow,
@@ -130,17 +138,19 @@ async def test_given_calls_waiting_and_connected_when_dashboard_listens_then_it_
         support = await ami.wait("CPQueueStats", Tenant="acme", Queue="support", Waiting="1")
         assert support["Datacenter"] == "dc1" and support["QueueName"] == "Support"
         assert support["Connected"] == "1" and support["Available"] == "0"
-        assert support["Agents"] == "4" and support["LoggedOut"] == "3"
+        tier1 = members(config, "support")  # alice, bob, erin, frank, ...
+        assert support["Agents"] == str(tier1) and support["LoggedOut"] == str(tier1 - 1)
         assert 0 <= int(support["LongestWaitSeconds"]) <= 10
         vip = await ami.wait("CPQueueStats", Tenant="acme", Queue="vip", Connected="1")
-        assert vip["Waiting"] == "0" and vip["Agents"] == "5"  # tier1 and tier2
+        assert vip["Waiting"] == "0" and vip["Agents"] == str(members(config, "vip"))
         # Limit usage: two calls hold slots of Acme and of the datacenter.
         acme = await ami.wait("CPLimitUsage", Scope="tenant", Tenant="acme", Used="2")
-        assert acme["Max"] == "20"
+        assert acme["Max"] == str(config.tenants["acme"].max_concurrent_calls)
         dc = await ami.wait("CPLimitUsage", Scope="datacenter", Used="2")
-        assert dc["Max"] == "50" and dc["Datacenter"] == "dc1"
+        assert dc["Max"] == str(config.datacenter.max_concurrent_calls)
+        assert dc["Datacenter"] == "dc1"
         globex = await ami.wait("CPLimitUsage", Scope="tenant", Tenant="globex")
-        assert (globex["Used"], globex["Max"]) == ("0", "5")
+        assert (globex["Used"], globex["Max"]) == ("0", "5")  # (as in config/demo.toml)
         # Agent states, on every change.
         state = await ami.wait("CPAgentState", Tenant="acme", Agent="alice", State="connected")
         assert state["Previous"] == "reserved" and state["ChangedAt"] and state["Seq"]

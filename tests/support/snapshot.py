@@ -3,8 +3,10 @@ keeps in Redis, and the channels and bridges Asterisk has."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
+import aiohttp
 import redis.asyncio as aioredis
 
 from controlplane.adapters.ari import AriClient
@@ -53,3 +55,22 @@ async def asterisk_state(ari: AriClient) -> dict[str, Any]:
 def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Keys whose values differ (for an assertion message)."""
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+async def warm_up_reads(
+    base_url: str,
+    routes: Iterable[tuple[str, str]],
+    tokens: Iterable[str],
+    path: Callable[[str], str],
+) -> None:
+    """Send every GET route once with each token, before a 'before' snapshot:
+    what a read may load lazily (configuration cached in Redis on first use)
+    is then there already, and anything that changes afterwards is a change."""
+    async with aiohttp.ClientSession() as http:
+        for method, template in routes:
+            if method != "GET":
+                continue
+            for token in tokens:
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.get(f"{base_url}{path(template)}", headers=headers) as resp:
+                    await resp.read()

@@ -11,6 +11,13 @@
 -- ARGV[4] number of queues, then per queue: id, priority, team count, teams...
 -- Returns {interaction id, agent id, queue id, the agent's state sequence
 -- number} or an empty array.
+--
+-- TR-4: an interaction may name agents it must never be offered to again
+-- (the set 'ix:<id>:exclude'); when a queue's first call excludes every
+-- available agent, the calls behind it (up to 10) are tried.
+-- CO-1: a queue may also hold consult requests, by their leg ID
+-- ('<interaction id>-k<n>'): the agent is reserved for the request, and the
+-- consulting interaction's record is left as it is.
 local prefix, tenant, now = ARGV[1], ARGV[2], ARGV[3]
 local nqueues = tonumber(ARGV[4])
 local candidates = {}
@@ -20,9 +27,13 @@ for _ = 1, nqueues do
   local teams = {}
   for t = 1, nteams do teams[t] = ARGV[i + 2 + t] end
   i = i + 3 + nteams
-  local head = redis.call('ZRANGE', prefix .. 'queue:' .. tenant .. ':' .. qid, 0, 0, 'WITHSCORES')
-  if #head > 0 then
-    table.insert(candidates, {qid = qid, prio = prio, ix = head[1], score = tonumber(head[2]), teams = teams})
+  local qkey = prefix .. 'queue:' .. tenant .. ':' .. qid
+  local head = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
+  if #head > 0 and redis.call('EXISTS', prefix .. 'ix:' .. head[1] .. ':exclude') == 1 then
+    head = redis.call('ZRANGE', qkey, 0, 9, 'WITHSCORES')
+  end
+  for h = 1, #head, 2 do
+    table.insert(candidates, {qid = qid, prio = prio, ix = head[h], score = tonumber(head[h + 1]), teams = teams})
   end
 end
 table.sort(candidates, function(a, b)
@@ -32,8 +43,9 @@ end)
 -- The agent available the longest among the teams, skipping agents whose
 -- phone is still busy (ST-4); stale members (state changed without the set
 -- being updated) are dropped on the way.
-local function longest_available(teams)
+local function longest_available(teams, ix)
   local best, best_score, best_team = nil, nil, nil
+  local excluded = prefix .. 'ix:' .. ix .. ':exclude'
   for _, team in ipairs(teams) do
     local akey_set = prefix .. 'avail:' .. tenant .. ':' .. team
     local offset = 0
@@ -49,7 +61,8 @@ local function longest_available(teams)
           redis.call('ZREM', akey_set, agent)
           offset = offset - 1
         elseif redis.call('SISMEMBER', prefix .. 'busy_devices',
-            redis.call('HGET', akey, 'extension') or '') == 0 then
+            redis.call('HGET', akey, 'extension') or '') == 0
+            and redis.call('SISMEMBER', excluded, agent) == 0 then
           if best_score == nil or score < best_score then
             best, best_score, best_team = agent, score, team
           end
@@ -65,16 +78,19 @@ local function longest_available(teams)
 end
 
 for _, c in ipairs(candidates) do
-  local agent, team = longest_available(c.teams)
+  local agent, team = longest_available(c.teams, c.ix)
   if agent ~= nil then
     local akey = prefix .. 'agent:' .. tenant .. ':' .. agent
-    local ixkey = prefix .. 'ix:' .. c.ix
+    local request = string.find(c.ix, '-k', 1, true) ~= nil
     redis.call('ZREM', prefix .. 'avail:' .. tenant .. ':' .. team, agent)
     redis.call('ZREM', prefix .. 'queue:' .. tenant .. ':' .. c.qid, c.ix)
-    redis.call('HSET', akey, 'state', 'reserved', 'previous', 'available', 'reason', 'offer',
-      'since', now, 'offer', c.ix)
-    redis.call('HSET', ixkey, 'status', 'ringing', 'agent', agent)
-    redis.call('HINCRBY', ixkey, 'offers', 1)
+    redis.call('HSET', akey, 'state', 'reserved', 'previous', 'available',
+      'reason', request and 'consult' or 'offer', 'since', now, 'offer', c.ix)
+    if not request then
+      local ixkey = prefix .. 'ix:' .. c.ix
+      redis.call('HSET', ixkey, 'status', 'ringing', 'agent', agent)
+      redis.call('HINCRBY', ixkey, 'offers', 1)
+    end
     local seq = redis.call('HINCRBY', akey, 'seq', 1)
     return {c.ix, agent, c.qid, seq}
   end

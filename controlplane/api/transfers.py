@@ -1,0 +1,346 @@
+"""API of blind transfer (TR-1..TR-7), consult (CO-1..CO-6) and conference
+(CF-1..CF-7).
+
+- ``GET /v1/targets?kind=&search=&interaction=``: transfer and consult
+  targets of one kind (agents with their current state, queues, entry
+  points, address book), filtered by search text; with an interaction, only
+  the kinds its transfer may go to (TR-7).
+- ``POST /v1/interactions/{id}/transfer`` ``{"kind", "target"}``: blind transfer.
+- ``POST /v1/interactions/{id}/consult`` ``{"kind", "target"}``: start a consult;
+  ``GET`` shows it, ``DELETE`` cancels, ends or (the consulted agent) leaves it.
+- ``POST .../consult/hold`` and ``.../consult/resume``: switch between the
+  consulted party and the customer (CO-3); ``POST .../consult/transfer``:
+  the call goes to the consulted party (CO-4, CF-4).
+- ``POST /v1/interactions/{id}/conference`` (CF-1); ``DELETE`` ends it for
+  everyone (the consulting agent, CF-6) or leaves it (the consulted agent, CF-5).
+
+Only the agents on the call act; each action answers with the interaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import Field
+
+from controlplane.api.auth import Forbidden, Principal
+from controlplane.api.http import SERVICES, body, principal
+from controlplane.api.openapi import _errors, _json, _op, _ref
+from controlplane.api.schemas import Body
+from controlplane.config import Role
+from controlplane.consult import ConsultService
+from controlplane.domain import consult as consult_rules
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.interaction import Interaction
+from controlplane.domain.transfer import MAX_SEARCH, TargetKind
+
+KINDS = [k.value for k in TargetKind]
+
+
+class TargetRequest(Body):
+    kind: Literal["agent", "queue", "entry_point", "dial_number", "address_book"] = Field(
+        description="what `target` names"
+    )
+    target: str = Field(
+        min_length=1,
+        max_length=64,
+        description="an agent, queue or entry point ID; a number (DN-1..DN-3); an "
+        "address-book entry's name",
+    )
+
+
+def _agent(p: Principal, rule: str) -> str:
+    if p.role is not Role.AGENT or p.agent is None:
+        raise Forbidden("only the agents on the call can do this", rule=rule)
+    return p.agent
+
+
+def _require_party(ix: Interaction, agent: str) -> None:
+    """SEC-1: the interaction's agent, or the consulted agent; nobody else."""
+    leg = consult_rules.consult_leg(ix)
+    if agent != ix.agent and (leg is None or leg.agent != agent):
+        raise Forbidden("only the agents on the call can do this")
+
+
+async def targets(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    kind = request.query.get("kind")
+    if kind not in KINDS:
+        raise InvalidInput("kind is one of " + ", ".join(KINDS), rule="TR-1", field="kind")
+    unknown = set(request.query) - {"kind", "search", "interaction"}
+    if unknown:
+        raise InvalidInput(
+            "unknown query parameter", rule="TR-1", field=sorted(unknown)[0][:MAX_SEARCH]
+        )
+    ix_id = request.query.get("interaction")
+    if ix_id is not None:
+        ix = await s.cc.interaction(p.tenant, ix_id)
+        if p.role is Role.AGENT:
+            _require_party(ix, p.agent or "")
+    viewer = p.agent if p.role is Role.AGENT else None
+    result = await s.cc.transfers.targets(
+        p.tenant, viewer, TargetKind(kind), request.query.get("search", ""), ix_id
+    )
+    return web.json_response(result)
+
+
+async def transfer(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    agent = _agent(p, "TR-6")
+    ix_id = request.match_info["ix_id"]
+    ix = await s.cc.interaction(p.tenant, ix_id)
+    _require_party(ix, agent)
+    req = await body(request, TargetRequest)
+    ix = await s.cc.transfers.blind(p.tenant, agent, ix_id, TargetKind(req.kind), req.target)
+    return web.json_response(ix.public())
+
+
+async def start_consult(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    agent = _agent(p, "CO-1")
+    ix_id = request.match_info["ix_id"]
+    ix = await s.cc.interaction(p.tenant, ix_id)
+    _require_party(ix, agent)
+    req = await body(request, TargetRequest)
+    ix = await s.cc.consults.start(p.tenant, agent, ix_id, TargetKind(req.kind), req.target)
+    return web.json_response(await s.cc.consults.view(p.tenant, agent, ix.id))
+
+
+async def get_consult(request: web.Request) -> web.Response:
+    s, p = request.app[SERVICES], principal(request)
+    ix = await s.cc.interaction(p.tenant, request.match_info["ix_id"])
+    if p.role is Role.AGENT:
+        _require_party(ix, p.agent or "")
+    viewer = p.agent if p.role is Role.AGENT else None
+    return web.json_response(await s.cc.consults.view(p.tenant, viewer, ix.id))
+
+
+Action = Callable[[ConsultService, str, str, str], Awaitable[Interaction]]
+
+
+def _consult_action(action: Action, rule: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        s, p = request.app[SERVICES], principal(request)
+        agent = _agent(p, rule)
+        ix_id = request.match_info["ix_id"]
+        ix = await s.cc.interaction(p.tenant, ix_id)
+        _require_party(ix, agent)
+        ix = await action(s.cc.consults, p.tenant, agent, ix_id)
+        return web.json_response(s.cc.consults.describe(ix, consult_rules.consult_leg(ix), agent))
+
+    return handle
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/targets", targets)
+    app.router.add_post("/v1/interactions/{ix_id}/transfer", transfer)
+    app.router.add_post("/v1/interactions/{ix_id}/consult", start_consult)
+    app.router.add_get("/v1/interactions/{ix_id}/consult", get_consult)
+    app.router.add_delete(
+        "/v1/interactions/{ix_id}/consult", _consult_action(ConsultService.end, "CO-4")
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/consult/hold",
+        _consult_action(ConsultService.hold_consulted, "CO-3"),
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/consult/resume",
+        _consult_action(ConsultService.resume_consulted, "CO-3"),
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/consult/transfer",
+        _consult_action(ConsultService.transfer, "CO-4"),
+    )
+    app.router.add_post(
+        "/v1/interactions/{ix_id}/conference", _consult_action(ConsultService.conference, "CF-1")
+    )
+    app.router.add_delete(
+        "/v1/interactions/{ix_id}/conference",
+        _consult_action(ConsultService.end_conference, "CF-6"),
+    )
+
+
+# OpenAPI --------------------------------------------------------------------------
+
+LEG = {
+    "type": "object",
+    "properties": {
+        "channel": {"type": "string"},
+        "role": {"enum": ["consult", "transfer", "party"]},
+        "state": {
+            "enum": ["queued", "ringing", "consulting", "consult_held", "conference", "connected"]
+        },
+        "target": {"enum": ["agent", "queue", "dial_number"]},
+        "agent": {"type": ["string", "null"]},
+        "number": {"type": ["string", "null"]},
+        "queue": {"type": ["string", "null"]},
+        "by": {"type": ["string", "null"], "description": "who started it"},
+        "started_at": {"type": ["string", "null"], "format": "date-time"},
+        "connected_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+CONSULT_VIEW = {
+    "type": "object",
+    "properties": {
+        "interaction_id": {"type": "string"},
+        "status": {"type": "string"},
+        "agent": {"type": ["string", "null"], "description": "the interaction's agent"},
+        "role": {"enum": ["consulting_agent", "consulted_agent", None]},
+        "customer": {
+            "type": "object",
+            "properties": {
+                "ani": {"type": "string"},
+                "state": {"enum": ["held", "connected", "conference"]},
+            },
+        },
+        "consult": {"oneOf": [_ref("Leg"), {"type": "null"}]},
+    },
+}
+
+
+def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Adds this module's endpoints and schemas to the OpenAPI document."""
+    schemas["TargetRequest"] = TargetRequest.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    schemas["Leg"] = LEG
+    schemas["ConsultView"] = CONSULT_VIEW
+    i = ["ix_id"]
+    view = _json(_ref("ConsultView"), "the interaction's customer and consult legs")
+    ix_ok = _json(_ref("Interaction"), "the interaction")
+    paths["/v1/targets"] = {
+        "get": {
+            "summary": "transfer and consult targets of one kind, filtered by search text (TR-1)",
+            "parameters": [
+                {"name": "kind", "in": "query", "required": True, "schema": {"enum": KINDS}},
+                {
+                    "name": "search",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": MAX_SEARCH},
+                },
+                {
+                    "name": "interaction",
+                    "in": "query",
+                    "description": "only the kinds this call may be transferred to (TR-7)",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string"},
+                            "transfer_kinds": {"type": "array", "items": {"type": "string"}},
+                            "consult_kinds": {"type": "array", "items": {"type": "string"}},
+                            "targets": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                    "targets (agents with `state`)",
+                ),
+                **_errors(400, 401, 403, 404),
+            },
+        }
+    }
+    paths["/v1/interactions/{ix_id}/transfer"] = {
+        "post": _op(
+            "blind transfer to an agent, queue, entry point or number (TR-2..TR-7); the "
+            "agent is in wrap-up at once (TR-6)",
+            ix_ok,
+            400,
+            401,
+            403,
+            404,
+            409,
+            503,
+            body="TargetRequest",
+            params=i,
+        )
+    }
+    paths["/v1/interactions/{ix_id}/consult"] = {
+        "post": _op(
+            "consult an agent, a queue or a number; the customer is held (CO-1, HOLD-3)",
+            view,
+            400,
+            401,
+            403,
+            404,
+            409,
+            503,
+            body="TargetRequest",
+            params=i,
+        ),
+        "get": _op("the consult as a party sees it (CO-3)", view, 401, 403, 404, params=i),
+        "delete": _op(
+            "cancel a consult that waits or rings (CO-1: back with the customer), end an "
+            "answered one (CO-4: the customer and the consulted party are removed, the "
+            "consulting agent wraps up), or leave it (the consulted agent, CO-5)",
+            view,
+            401,
+            403,
+            404,
+            409,
+            params=i,
+        ),
+    }
+    paths["/v1/interactions/{ix_id}/consult/hold"] = {
+        "post": _op(
+            "hold the consulted party and go back to the customer (CO-3)",
+            view,
+            401,
+            403,
+            404,
+            409,
+            503,
+            params=i,
+        )
+    }
+    paths["/v1/interactions/{ix_id}/consult/resume"] = {
+        "post": _op(
+            "go back to the consulted party; the customer is held (CO-3)",
+            view,
+            401,
+            403,
+            404,
+            409,
+            503,
+            params=i,
+        )
+    }
+    paths["/v1/interactions/{ix_id}/consult/transfer"] = {
+        "post": _op(
+            "transfer the call to the consulted party (CO-4, CF-4); the agent is in wrap-up",
+            view,
+            401,
+            403,
+            404,
+            409,
+            503,
+            params=i,
+        )
+    }
+    paths["/v1/interactions/{ix_id}/conference"] = {
+        "post": _op(
+            "start a conference from the consult: all three hear each other (CF-1)",
+            view,
+            401,
+            403,
+            404,
+            409,
+            503,
+            params=i,
+        ),
+        "delete": _op(
+            "end the conference for everyone (the consulting agent, CF-6) or leave it (the "
+            "consulted agent, CF-5)",
+            view,
+            401,
+            403,
+            404,
+            409,
+            params=i,
+        ),
+    }

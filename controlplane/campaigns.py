@@ -1,0 +1,520 @@
+"""Preview campaigns (PC-1..PC-4).
+
+Campaigns come from the configuration (`[tenants.<id>.campaigns.<id>]`,
+loaded into Redis the first time a tenant's campaigns are used) and from the
+admin API. Each campaign keeps in Redis (keys under the datacenter's hash
+tag, so the scripts below touch one cluster slot):
+
+- its definition (name, dial mode, teams, ANI, call guide),
+- its contacts, each `ready`, `preview:<agent>`, `dialing:<interaction>` or
+  `done:<interaction>`,
+- the `ready` contacts in a sorted set, in list order; a skipped contact
+  goes to the end, a contact whose call failed back to its own place.
+
+An `available` agent of an assigned team fetches the next contact: one
+atomic step takes it from the `ready` set and makes it the agent's preview,
+so two agents never get the same contact (PC-2). A preview lapses after
+PREVIEW_SECONDS (the contact is ready again). Call dials the contact like an
+outdial (`controlplane.outbound`), with the campaign's ANI, after the limits
+are checked (PC-3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+from controlplane.config import Tenant
+from controlplane.domain import campaign as rules
+from controlplane.domain import interaction as ix_rules
+from controlplane.domain import outdial as outdial_rules
+from controlplane.domain.campaign import Campaign, Contact
+from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
+from controlplane.domain.interaction import Interaction, Kind, Status, now_ms
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+PREVIEW_SECONDS = 300  # a contact previewed but neither called nor skipped is ready again
+SEED_LOCK_MS = 5000
+
+# PC-2: the agent's current preview, or the next ready contact of the first
+# campaign (in the order given) that has one. Previews that lapsed are made
+# ready again first.
+# ARGV[1] prefix, [2] tenant, [3] agent, [4] now (ms), [5] preview ms, then campaign ids.
+# Returns {} or {campaign id, contact id}.
+_NEXT = """
+local prefix, tenant, agent = ARGV[1], ARGV[2], ARGV[3]
+local now, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local pkey = prefix .. 'preview:' .. tenant .. ':' .. agent
+local current = redis.call('GET', pkey)
+if current then
+  local sep = string.find(current, '|', 1, true)
+  return {string.sub(current, 1, sep - 1), string.sub(current, sep + 1)}
+end
+for i = 6, #ARGV do
+  local cid = ARGV[i]
+  local base = prefix .. 'campaign:' .. tenant .. ':' .. cid
+  local lapsed = redis.call('ZRANGEBYSCORE', base .. ':previews', '-inf', now)
+  for _, c in ipairs(lapsed) do
+    redis.call('ZREM', base .. ':previews', c)
+    local state = redis.call('HGET', base .. ':state', c) or ''
+    if string.sub(state, 1, 8) == 'preview:' then
+      redis.call('HSET', base .. ':state', c, 'ready')
+      redis.call('ZADD', base .. ':ready', redis.call('HGET', base .. ':order', c) or 0, c)
+      redis.call('DEL', prefix .. 'preview:' .. tenant .. ':' .. string.sub(state, 9))
+    end
+  end
+  local head = redis.call('ZPOPMIN', base .. ':ready')
+  if #head > 0 then
+    local c = head[1]
+    redis.call('HSET', base .. ':state', c, 'preview:' .. agent)
+    redis.call('ZADD', base .. ':previews', now + ttl, c)
+    redis.call('SET', pkey, cid .. '|' .. c, 'PX', ttl)
+    return {cid, c}
+  end
+end
+return {}
+"""
+
+# PC-2 skip / PC-3 call: the agent's preview of (campaign, contact) ends.
+# ARGV[1] prefix, [2] tenant, [3] agent, [4] campaign, [5] contact,
+# [6] 'skip' (to the end of the list) or 'call:<interaction id>'.
+# Returns 1, or 0 when that is not the agent's preview.
+_LEAVE_PREVIEW = """
+local prefix, tenant, agent, cid, c, what = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local pkey = prefix .. 'preview:' .. tenant .. ':' .. agent
+if redis.call('GET', pkey) ~= cid .. '|' .. c then return 0 end
+local base = prefix .. 'campaign:' .. tenant .. ':' .. cid
+redis.call('DEL', pkey)
+redis.call('ZREM', base .. ':previews', c)
+if what == 'skip' then
+  redis.call('HSET', base .. ':state', c, 'ready')
+  redis.call('ZADD', base .. ':ready', redis.call('INCR', base .. ':seq'), c)
+else
+  redis.call('HSET', base .. ':state', c, 'dialing:' .. string.sub(what, 6))
+end
+return 1
+"""
+
+# PC-3: a contact's state moves on only from the state expected.
+# KEYS[1] state hash, KEYS[2] ready zset, KEYS[3] order hash, KEYS[4] previews
+# zset, KEYS[5] the agent's preview key.
+# ARGV[1] contact, [2] expected state, [3] new state ('ready', 'done:<ix>'
+# or 'preview:<agent>'), [4] preview value, [5] preview expiry (ms), [6] ttl.
+_MOVE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[3] == 'ready' then
+  redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[3], ARGV[1]) or 0, ARGV[1])
+elseif string.sub(ARGV[3], 1, 8) == 'preview:' then
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+  redis.call('SET', KEYS[5], ARGV[4], 'PX', ARGV[6])
+end
+return 1
+"""
+
+
+class Campaigns:
+    def __init__(self, cc: ContactCenter) -> None:
+        self.cc = cc
+        redis = cc.store.redis
+        self._next = redis.register_script(_NEXT)
+        self._leave = redis.register_script(_LEAVE_PREVIEW)
+        self._move = redis.register_script(_MOVE)
+
+    # Keys ----------------------------------------------------------------------------
+
+    @property
+    def _p(self) -> str:
+        return self.cc.store.prefix
+
+    def _defs_key(self, tenant: str) -> str:
+        return f"{self._p}campaigns:{tenant}"
+
+    def _seeded_key(self, tenant: str) -> str:
+        return f"{self._p}campaigns_seeded:{tenant}"
+
+    def _base(self, tenant: str, cid: str) -> str:
+        return f"{self._p}campaign:{tenant}:{cid}"
+
+    def _preview_key(self, tenant: str, agent: str) -> str:
+        return f"{self._p}preview:{tenant}:{agent}"
+
+    def _guide_key(self, ix_id: str) -> str:
+        return f"{self._p}ix:{ix_id}:guide"
+
+    # Definitions (PC-1) ------------------------------------------------------------
+
+    async def _ensure_seeded(self, tenant_id: str) -> None:
+        """The configuration's campaigns are loaded into Redis once (by one replica)."""
+        key = self._seeded_key(tenant_id)
+        redis = self.cc.store.redis
+        if await redis.get(key) == "done":
+            return
+        if await redis.set(key, "loading", nx=True, px=SEED_LOCK_MS):
+            tenant = self.cc.tenant(tenant_id)
+            for cid, campaign in tenant.campaigns.items():
+                await self._write(tenant_id, cid, campaign, source="config")
+            await redis.set(key, "done")
+            return
+        for _ in range(50):  # another replica is loading them
+            await asyncio.sleep(0.05)
+            if await redis.get(key) == "done":
+                return
+
+    async def _write(self, tenant_id: str, cid: str, campaign: Campaign, *, source: str) -> bool:
+        """Store a new campaign; False when one of that ID exists."""
+        definition = campaign.model_dump(mode="json", exclude={"contacts"})
+        definition["source"] = source
+        redis = self.cc.store.redis
+        if not await redis.hsetnx(self._defs_key(tenant_id), cid, json.dumps(definition)):
+            return False
+        await self._add_contacts(tenant_id, cid, campaign.contacts)
+        return True
+
+    async def _add_contacts(
+        self, tenant_id: str, cid: str, contacts: tuple[Contact, ...] | list[Contact]
+    ) -> int:
+        base = self._base(tenant_id, cid)
+        redis = self.cc.store.redis
+        added = 0
+        for contact in contacts:
+            body = contact.model_dump(mode="json", exclude={"id"})
+            if not await redis.hsetnx(f"{base}:contacts", contact.id, json.dumps(body)):
+                continue
+            order = int(await redis.incr(f"{base}:seq"))
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.hset(f"{base}:order", contact.id, order)
+                pipe.hset(f"{base}:state", contact.id, "ready")
+                pipe.zadd(f"{base}:ready", {contact.id: order})
+                await pipe.execute()
+            added += 1
+        return added
+
+    async def _definition(self, tenant_id: str, cid: str) -> Campaign:
+        await self._ensure_seeded(tenant_id)
+        raw = await self.cc.store.redis.hget(self._defs_key(tenant_id), cid)
+        if raw is None:
+            raise NotFound(f"unknown campaign {cid!r}", rule=rules.RULE_CAMPAIGN, campaign=cid)
+        data = json.loads(raw)
+        data.pop("source", None)
+        return Campaign.model_validate(data)
+
+    async def _all(self, tenant_id: str) -> dict[str, Campaign]:
+        await self._ensure_seeded(tenant_id)
+        raw = cast(dict[str, str], await self.cc.store.redis.hgetall(self._defs_key(tenant_id)))
+        out: dict[str, Campaign] = {}
+        for cid in sorted(raw):
+            data = json.loads(raw[cid])
+            data.pop("source", None)
+            out[cid] = Campaign.model_validate(data)
+        return out
+
+    def _check_numbers(self, contacts: tuple[Contact, ...] | list[Contact]) -> None:
+        """DN-1..DN-3 for every contact, so that a bad list is refused whole."""
+        for index, contact in enumerate(contacts):
+            try:
+                self.cc.outbound.validate_number(contact.number, None)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"contacts[{index}] ({contact.id}): {exc.message}",
+                    rule=exc.rule,
+                    field=f"contacts[{index}].number",
+                ) from None
+
+    def _check_teams(self, tenant: Tenant, campaign: Campaign) -> None:
+        for team in campaign.teams:
+            if team not in tenant.teams:
+                raise InvalidInput(
+                    f"unknown team {team!r}",
+                    rule=rules.RULE_CAMPAIGN,
+                    field="teams",
+                    allowed=sorted(tenant.teams),
+                )
+
+    async def create(self, tenant_id: str, cid: str, campaign: Campaign) -> dict[str, object]:
+        """PC-1: the admin creates a campaign."""
+        tenant = self.cc.tenant(tenant_id)
+        self._check_teams(tenant, campaign)
+        self._check_numbers(campaign.contacts)
+        await self._ensure_seeded(tenant_id)
+        if not await self._write(tenant_id, cid, campaign, source="api"):
+            raise RuleViolation(
+                f"campaign {cid!r} exists already", rule=rules.RULE_CAMPAIGN, campaign=cid
+            )
+        log.info("campaign %s/%s created with %s contacts", tenant_id, cid, len(campaign.contacts))
+        return await self.describe(tenant_id, cid, with_contacts=False)
+
+    async def add_contacts(
+        self, tenant_id: str, cid: str, contacts: list[Contact]
+    ) -> dict[str, object]:
+        await self._definition(tenant_id, cid)
+        self._check_numbers(contacts)
+        added = await self._add_contacts(tenant_id, cid, contacts)
+        result = await self.describe(tenant_id, cid, with_contacts=False)
+        result["added"] = added
+        return result
+
+    async def delete(self, tenant_id: str, cid: str) -> None:
+        await self._definition(tenant_id, cid)
+        base = self._base(tenant_id, cid)
+        redis = self.cc.store.redis
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._defs_key(tenant_id), cid)
+            for suffix in ("contacts", "order", "state", "ready", "previews", "seq"):
+                pipe.delete(f"{base}:{suffix}")
+            await pipe.execute()
+        log.info("campaign %s/%s deleted", tenant_id, cid)
+
+    async def describe(self, tenant_id: str, cid: str, *, with_contacts: bool) -> dict[str, object]:
+        campaign = await self._definition(tenant_id, cid)
+        base = self._base(tenant_id, cid)
+        redis = self.cc.store.redis
+        states = cast(dict[str, str], await redis.hgetall(f"{base}:state"))
+        counts = {"total": len(states), "ready": 0, "previewing": 0, "dialing": 0, "done": 0}
+        for state in states.values():
+            key = {"preview": "previewing"}.get(state.split(":")[0], state.split(":")[0])
+            if key in counts:
+                counts[key] += 1
+        out: dict[str, object] = {
+            "id": cid,
+            "name": campaign.name,
+            "dial_mode": campaign.dial_mode,
+            "teams": list(campaign.teams),
+            "ani": campaign.ani,
+            "call_guide": campaign.call_guide is not None,
+            "contacts": counts,
+        }
+        if with_contacts:
+            raw = cast(dict[str, str], await redis.hgetall(f"{base}:contacts"))
+            order = cast(dict[str, str], await redis.hgetall(f"{base}:order"))
+            out["contact_list"] = [
+                {"id": c, **json.loads(raw[c]), "state": states.get(c, "ready").split(":")[0]}
+                for c in sorted(raw, key=lambda c: int(order.get(c, 0)))
+            ]
+        return out
+
+    async def list_for(self, tenant_id: str, team: str | None) -> list[dict[str, object]]:
+        """The tenant's campaigns (of one team, for an agent)."""
+        out = []
+        for cid, campaign in (await self._all(tenant_id)).items():
+            if team is None or team in campaign.teams:
+                out.append(await self.describe(tenant_id, cid, with_contacts=False))
+        return out
+
+    # PC-2: fetch, skip -------------------------------------------------------------
+
+    async def _require_available(self, tenant_id: str, agent_id: str, rule: str) -> str:
+        tenant = self.cc.tenant(tenant_id)
+        agent = tenant.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"unknown agent {agent_id!r}", agent=agent_id)
+        record = await self.cc.store.agent(tenant_id, agent_id)
+        outdial_rules.require_may_start(
+            record.state, allowed=outdial_rules.CAMPAIGN_STATES, rule=rule
+        )
+        return agent.team
+
+    async def _campaigns_of(self, tenant_id: str, team: str, wanted: str | None) -> list[str]:
+        if wanted is not None:
+            rules.require_team(wanted, await self._definition(tenant_id, wanted), team)
+            return [wanted]
+        return [cid for cid, c in (await self._all(tenant_id)).items() if team in c.teams]
+
+    async def next_contact(
+        self, tenant_id: str, agent_id: str, campaign: str | None = None
+    ) -> dict[str, object]:
+        """PC-2: the agent's preview: the next contact with its details."""
+        team = await self._require_available(tenant_id, agent_id, rules.RULE_PREVIEW)
+        cids = await self._campaigns_of(tenant_id, team, campaign)
+        now = now_ms()
+        got = await self._next(
+            keys=[], args=[self._p, tenant_id, agent_id, now, PREVIEW_SECONDS * 1000, *cids]
+        )
+        if not got:
+            raise NotFound("no campaign contact to call", rule=rules.RULE_PREVIEW)
+        return await self._preview(tenant_id, agent_id, str(got[0]), str(got[1]))
+
+    async def current_preview(self, tenant_id: str, agent_id: str) -> dict[str, object]:
+        raw = await self.cc.store.redis.get(self._preview_key(tenant_id, agent_id))
+        if raw is None:
+            raise NotFound("the agent previews no campaign contact", rule=rules.RULE_PREVIEW)
+        cid, _, contact = str(raw).partition("|")
+        return await self._preview(tenant_id, agent_id, cid, contact)
+
+    async def _preview(
+        self, tenant_id: str, agent_id: str, cid: str, contact_id: str
+    ) -> dict[str, object]:
+        campaign = await self._definition(tenant_id, cid)
+        contact = await self._contact(tenant_id, cid, contact_id)
+        ttl = await self.cc.store.redis.pttl(self._preview_key(tenant_id, agent_id))
+        return {
+            "campaign": {
+                "id": cid,
+                "name": campaign.name,
+                "ani": campaign.ani,
+                "call_guide": campaign.call_guide is not None,
+            },
+            "contact": {
+                "id": contact.id,
+                "name": contact.name,
+                "number": contact.number,
+                "details": dict(contact.details),
+            },
+            "expires_at": ix_rules.iso(now_ms() + max(int(ttl), 0)),
+        }
+
+    async def _contact(self, tenant_id: str, cid: str, contact_id: str) -> Contact:
+        raw = await self.cc.store.redis.hget(f"{self._base(tenant_id, cid)}:contacts", contact_id)
+        if raw is None:
+            raise NotFound(f"unknown contact {contact_id!r}", rule=rules.RULE_PREVIEW)
+        return Contact.model_validate({"id": contact_id, **json.loads(raw)})
+
+    async def _own_preview(self, tenant_id: str, agent_id: str) -> tuple[str, str]:
+        raw = await self.cc.store.redis.get(self._preview_key(tenant_id, agent_id))
+        if raw is None:
+            raise InvalidTransition("fetch a campaign contact first", rule=rules.RULE_PREVIEW)
+        cid, _, contact = str(raw).partition("|")
+        return cid, contact
+
+    async def skip(self, tenant_id: str, agent_id: str) -> dict[str, object]:
+        """PC-2: skip the previewed contact (it goes to the end of the list) and
+        show the next one."""
+        await self._require_available(tenant_id, agent_id, rules.RULE_PREVIEW)
+        cid, contact = await self._own_preview(tenant_id, agent_id)
+        await self._leave(keys=[], args=[self._p, tenant_id, agent_id, cid, contact, "skip"])
+        log.info("campaign %s/%s: %s skipped %s", tenant_id, cid, agent_id, contact)
+        return await self.next_contact(tenant_id, agent_id)
+
+    # PC-3: call ---------------------------------------------------------------------
+
+    async def call(self, tenant_id: str, agent_id: str) -> Interaction:
+        """PC-3: dial the previewed contact like an outdial: limits checked, the
+        agent's phone rings first (`ringing`), then the customer."""
+        await self._require_available(tenant_id, agent_id, rules.RULE_CALL)
+        cid, contact_id = await self._own_preview(tenant_id, agent_id)
+        campaign = await self._definition(tenant_id, cid)
+        contact = await self._contact(tenant_id, cid, contact_id)
+        number = self.cc.outbound.validate_number(contact.number, None)
+        ix_id = ix_rules.new_interaction_id()
+        taken = await self._leave(
+            keys=[], args=[self._p, tenant_id, agent_id, cid, contact_id, f"call:{ix_id}"]
+        )
+        if not taken:
+            raise InvalidTransition("fetch a campaign contact first", rule=rules.RULE_PREVIEW)
+        try:
+            ix = await self.cc.outbound.place(
+                tenant_id,
+                agent_id,
+                ix_id=ix_id,
+                number=number,
+                ani=campaign.ani,
+                kind=Kind.CAMPAIGN,
+                label=rules.label(campaign),
+                source="campaign",
+                allowed=outdial_rules.CAMPAIGN_STATES,
+                rule=rules.RULE_CALL,
+                campaign=cid,
+                contact=contact_id,
+            )
+        except RuleViolation:
+            # refused before a call existed (limit, state): the agent keeps the preview
+            await self._move_contact(
+                tenant_id, cid, contact_id, f"dialing:{ix_id}", f"preview:{agent_id}", agent_id
+            )
+            raise
+        log.info("campaign %s/%s: %s calls %s (%s)", tenant_id, cid, agent_id, contact_id, ix.id)
+        return ix
+
+    async def _move_contact(  # noqa: PLR0917 (the move's parts, in the script's order)
+        self,
+        tenant_id: str,
+        cid: str,
+        contact_id: str,
+        expected: str,
+        new: str,
+        agent_id: str = "",
+    ) -> bool:
+        base = self._base(tenant_id, cid)
+        ttl = PREVIEW_SECONDS * 1000
+        moved = await self._move(
+            keys=[
+                f"{base}:state",
+                f"{base}:ready",
+                f"{base}:order",
+                f"{base}:previews",
+                self._preview_key(tenant_id, agent_id),
+            ],
+            args=[contact_id, expected, new, f"{cid}|{contact_id}", now_ms() + ttl, ttl],
+        )
+        return bool(moved)
+
+    async def attempt_connected(self, ix: Interaction, cid: str, contact: str | None) -> None:
+        """PC-3: the customer answered: the contact is done."""
+        if contact:
+            await self._move_contact(ix.tenant, cid, contact, f"dialing:{ix.id}", f"done:{ix.id}")
+
+    async def attempt_failed(self, ix: Interaction, cid: str, contact: str | None) -> None:
+        """PC-3: a failed call makes the contact callable again, at its place."""
+        if contact and await self._move_contact(
+            ix.tenant, cid, contact, f"dialing:{ix.id}", "ready"
+        ):
+            log.info("campaign %s/%s: %s callable again", ix.tenant, cid, contact)
+
+    # PC-4: the call guide -------------------------------------------------------------
+
+    async def _guide_of(self, ix: Interaction) -> tuple[str, rules.CallGuide]:
+        record = await self.cc.outbound.record(ix.id)
+        if ix.kind is not Kind.CAMPAIGN or record is None or not record.campaign:
+            raise RuleViolation("this is no campaign call", rule=rules.RULE_GUIDE)
+        campaign = await self._definition(ix.tenant, record.campaign)
+        if campaign.call_guide is None:
+            raise NotFound("the campaign has no call guide", rule=rules.RULE_GUIDE)
+        return record.campaign, campaign.call_guide
+
+    async def guide(self, ix: Interaction) -> dict[str, object]:
+        """PC-4: the campaign's call guide and the answers submitted for the call."""
+        cid, guide = await self._guide_of(ix)
+        raw = await self.cc.store.redis.get(self._guide_key(ix.id))
+        return {
+            "interaction_id": ix.id,
+            "campaign": cid,
+            "guide": rules.guide_view(guide),
+            "submitted": json.loads(raw) if raw else None,
+        }
+
+    async def submit_answers(
+        self, ix: Interaction, agent_id: str, answers: list[tuple[str, str]]
+    ) -> dict[str, object]:
+        """PC-4: the agent submits the answers; they are stored with the
+        interaction (the connected agent, or in wrap-up before the reason)."""
+        if ix.agent != agent_id:
+            raise RuleViolation("only the call's agent answers its guide", rule=rules.RULE_GUIDE)
+        if ix.status is not Status.CONNECTED and not (
+            ix.status is Status.ENDED and ix.connected_at and ix.wrap_up_reason is None
+        ):
+            raise InvalidTransition(
+                "answers are submitted during the call or its wrap-up",
+                rule=rules.RULE_GUIDE,
+                status=ix.status.value,
+            )
+        _, guide = await self._guide_of(ix)
+        walk = rules.check_answers(guide, answers)
+        stored: dict[str, Any] = {
+            "answers": walk,
+            "submitted_by": agent_id,
+            "submitted_at": ix_rules.iso(now_ms()),
+        }
+        await self.cc.store.redis.set(self._guide_key(ix.id), json.dumps(stored))
+        await self.cc.notifier.publish(
+            "interaction.call_guide_submitted",
+            ix.tenant,
+            {"interaction_id": ix.id, **stored},
+            agent=agent_id,
+        )
+        return await self.guide(ix)

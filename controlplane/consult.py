@@ -1,0 +1,845 @@
+"""Consult and conference (CO-1..CO-6, CF-1..CF-7, HOLD-3).
+
+The consulting agent (agent 1, the interaction's agent) consults an agent,
+a queue (the request waits there for an available agent, like a call) or a
+number. The customer is held at once (HOLD-3). The consulted party's leg
+(``<interaction>-k<n>``) is kept with its state in the interaction's record
+(`Leg`), so any replica, and the service after a restart, knows it.
+
+Asterisk side:
+
+* the interaction's mixing bridge (ID = interaction ID) holds the customer
+  and agent 1, and the recorder if the call is recorded;
+* while agent 1 talks with agent 2 (``consulting``), both are in the
+  consult's own mixing bridge (``<leg>-bridge``) and the customer, out of any
+  bridge, hears music on hold;
+* agent 1 back with the customer (``consult_held``): agent 1 is in the
+  interaction's bridge again and agent 2, out of any bridge, hears music;
+* conference: all three in the interaction's bridge (CF-1), so the
+  recording covers it too.
+
+Everything about one interaction runs in its serializer (`cc.serial`), in
+order with the Stasis events of its channels. The contact center calls in
+here from its hooks (`on_ari_event`, `_leg_gone`, `_finish`, `dispatch`,
+`reconcile`) and the hold API from `MediaService.hold`/`resume`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from controlplane.adapters.ari import AriError, Event
+from controlplane.config import Tenant
+from controlplane.domain import consult as rules
+from controlplane.domain import transfer as targets
+from controlplane.domain.agent import AgentState
+from controlplane.domain.consult import Action, Hangup, Role
+from controlplane.domain.errors import InvalidTransition, Unavailable
+from controlplane.domain.interaction import (
+    EndCause,
+    Interaction,
+    Leg,
+    LegRole,
+    LegState,
+    Status,
+    iso,
+    now_ms,
+)
+from controlplane.domain.transfer import TargetKind
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+REQUESTED_EVENT = "interaction.consult_requested"  # agent 1: waits (queue) or rings
+OFFERED_EVENT = "interaction.consult_offered"  # agent 2 (private): CO-2
+CONNECTED_EVENT = "interaction.consult_connected"  # both: agent 2 answered
+HELD_EVENT = "interaction.consult_held"  # both: agent 1 went back to the customer
+RESUMED_EVENT = "interaction.consult_resumed"  # both: agent 1 back with agent 2
+CONFERENCE_EVENT = "interaction.conference_started"  # both (private): CF-2 variables
+ENDED_EVENT = "interaction.consult_ended"  # both: why (reason) and from which state
+TRANSFERRED_EVENT = "interaction.transferred"
+
+# Hang-up causes of a consult leg that mean "not answered" (else: declined).
+_NO_ANSWER_CAUSES = frozenset({0, 18, 19})
+
+
+class ConsultService:
+    EVENTS = frozenset({"Dial"})
+
+    def __init__(self, cc: ContactCenter) -> None:
+        self.cc = cc
+        # leg -> the last dial status Asterisk reported (busy and congestion
+        # of Local channels end with cause 0, so this tells them apart)
+        self._dialstatus: dict[str, str] = {}
+
+    # CO-1: starting a consult -------------------------------------------------------
+
+    async def start(
+        self, tenant_id: str, agent_id: str, ix_id: str, kind: TargetKind, target: str
+    ) -> Interaction:
+        """CO-1: consult an agent, a queue or a number; the customer is held
+        at once (HOLD-3). Every refusal comes before anything changes."""
+        tenant = self.cc.tenant(tenant_id)
+        targets.require_consult_kind(kind)
+        number = None
+        if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
+            number = targets.resolve_number(self.cc.config, tenant, kind, target, "CO-1")
+        elif kind is TargetKind.AGENT:
+            targets.find_agent(tenant, target, "CO-1")
+            targets.require_other_agent(target, agent_id, "CO-1")
+        else:
+            targets.find_queue(tenant, target, "CO-1")
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            targets.require_handling_agent(ix, agent_id, "CO-1", "consult")
+            targets.require_no_other_leg(ix, "CO-1")
+            if kind is TargetKind.AGENT:
+                leg = await self._reserve(ix, tenant, target, agent_id)
+            elif kind is TargetKind.QUEUE:
+                leg = Leg(
+                    channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+                    role=LegRole.CONSULT,
+                    state=LegState.QUEUED,
+                    target=kind.value,
+                    queue=target,
+                    by=agent_id,
+                )
+            else:
+                assert number is not None
+                leg = Leg(
+                    channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+                    role=LegRole.CONSULT,
+                    state=LegState.RINGING,
+                    target=TargetKind.DIAL_NUMBER.value,
+                    number=number.number,
+                    post_dial=number.post_dial,
+                    by=agent_id,
+                )
+            try:
+                if not ix.held:
+                    await self.cc.media.hold_customer(ix)  # HOLD-3
+            except Unavailable:
+                if leg.agent is not None:
+                    await self._agent(ix, leg.agent, rules.withdrawn(leg.prior), leg, offer=True)
+                raise
+            ix.legs.append(leg)
+            await self.cc.store.save_interaction(ix)
+            log.info("interaction %s: %s consults %s %s", ix.id, agent_id, kind.value, target)
+            if leg.state is LegState.QUEUED:
+                await self.cc.store.enqueue_request(ix.tenant, target, leg.channel, ix.entered_at)
+                await self._tell(ix, leg, REQUESTED_EVENT)
+                await self.cc.dispatch(ix.tenant)
+                return ix
+            if not await self._ring(ix, leg):
+                raise Unavailable("the consulted party cannot be called right now", rule="CO-1")
+            await self._tell(ix, leg, REQUESTED_EVENT)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def _reserve(self, ix: Interaction, tenant: Tenant, target: str, by: str) -> Leg:
+        """CO-1, ST-2, ST-4: the consulted agent is reserved in one atomic step
+        against the state checked; they return to it when the consult ends."""
+        record = await self.cc.store.agent(ix.tenant, target)
+        extension = record.extension or tenant.agents[target].extension
+        busy = await self.cc.store.device_busy(extension)
+        targets.require_consult_target_state(target, record.state, busy)
+        leg = Leg(
+            channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+            role=LegRole.CONSULT,
+            state=LegState.RINGING,
+            target=TargetKind.AGENT.value,
+            agent=target,
+            by=by,
+            prior=rules.prior_state(record.state, record.reason),
+        )
+        change = rules.offered(record.state, transfer=False)
+        if not await self.cc._apply(
+            ix.tenant, target, change, fields={"offer": leg.channel}, interaction=ix.id
+        ):
+            raise InvalidTransition(
+                f"agent {target!r} changed state meanwhile; try again", rule="CO-1", agent=target
+            )
+        return leg
+
+    async def _ring(self, ix: Interaction, leg: Leg) -> bool:
+        """Call the consulted party: the agent's phone (showing who consults)
+        or the number through the node's outbound endpoint. False (and the
+        consult is over, the customer back with agent 1) when it cannot be
+        called."""
+        tenant = self.cc.tenant(ix.tenant)
+        await self.cc.store.index_channel(leg.channel, ix.id)
+        self.cc._channels[leg.channel] = ix.id
+        by = tenant.agents.get(leg.by or "")
+        if leg.agent is not None:
+            record = await self.cc.store.agent(ix.tenant, leg.agent)
+            extension = record.extension or tenant.agents[leg.agent].extension
+            endpoint = self.cc.node.agent_endpoint.format(extension=extension)
+            name = f"Consult: {by.name}" if by else "Consult"
+            caller = f'"{_quote(name)}" <{by.extension if by else ix.dnis}>'
+        else:
+            endpoint = self.cc.node.outbound_endpoint.format(number=leg.number)
+            caller = f'"{_quote(tenant.name)}" <{tenant.default_ani or ix.dnis}>'
+        try:
+            await self.cc.ari.originate(
+                endpoint,
+                channel_id=leg.channel,
+                app_args=f"consult,{ix.id}",
+                caller_id=caller,
+                timeout=tenant.transfer_ring_seconds,
+                variables={"CP_INTERACTION": ix.id},
+            )
+        except AriError as exc:
+            log.warning("interaction %s: cannot call the consulted party: %s", ix.id, exc)
+            await self._consult_over(ix, leg, "failed", outcome="unreachable")
+            return False
+        if leg.agent is not None:
+            await self._offer(ix, leg)
+        return True
+
+    async def _offer(self, ix: Interaction, leg: Leg) -> None:
+        """CO-2: the consulted agent's desktop shows the consult with at most
+        nine variables: the consulting agent's name, directory number and
+        team, and at most six the flow configures."""
+        tenant = self.cc.tenant(ix.tenant)
+        by = tenant.agents.get(leg.by or "")
+        record = await self.cc.store.agent(ix.tenant, leg.by or "") if by else None
+        team = tenant.teams.get(by.team) if by else None
+        shown = await self.cc.variables.shown(ix, reveal_secure=True)
+        variables = rules.consult_variables(
+            by.name if by else "",
+            (record.extension if record and record.extension else "")
+            or (by.extension if by else ""),
+            team.name if team else (by.team if by else ""),
+            shown,
+            self.cc.variables.flow(ix).consult_variables,
+        )
+        payload = {
+            "interaction_id": ix.id,
+            "kind": "consult",
+            "label": f"Consult: {by.name}" if by else "Consult",
+            "direction": ix.direction.value,
+            "ani": ix.ani,
+            "dnis": ix.dnis,
+            "queue": leg.queue or ix.queue,
+            "queue_name": tenant.queues[leg.queue].name if leg.queue else ix.queue_name,
+            "status": LegState.RINGING.value,
+            "entered_at": iso(ix.entered_at),
+            "from_agent": leg.by,
+            "consult": leg.public(),
+            "variables": variables,
+        }
+        await self.cc.notifier.publish(
+            OFFERED_EVENT, ix.tenant, payload, agent=leg.agent, private=True
+        )
+
+    async def queue_offer(self, tenant_id: str, member: str, agent_id: str) -> None:
+        """CO-1: routing reserved an available agent for a queue consult (ST-2):
+        ring them, unless the consult was cancelled or ended meanwhile."""
+        ix = await self.cc.store.interaction(rules.request_owner(member))
+        leg = rules.consult_leg(ix) if ix is not None else None
+        if (
+            ix is None
+            or ix.status is not Status.CONNECTED
+            or leg is None
+            or leg.channel != member
+            or leg.state is not LegState.QUEUED
+        ):
+            log.info("queue consult %s no longer waits: %s is free again", member, agent_id)
+            await self.cc._apply(
+                tenant_id,
+                agent_id,
+                rules.withdrawn(AgentState.AVAILABLE.value),
+                offer=member,
+                keep_available_since=True,
+                fields={"offer": ""},
+            )
+            await self.cc.dispatch(tenant_id)
+            return
+        leg.agent, leg.state, leg.prior = agent_id, LegState.RINGING, AgentState.AVAILABLE.value
+        await self.cc.store.save_interaction(ix)
+        if await self._ring(ix, leg):
+            await self._tell(ix, leg, REQUESTED_EVENT)
+
+    # The consulted party answers ---------------------------------------------------
+
+    async def leg_answered(self, ix_id: str, channel_id: str) -> None:
+        """CO-3: agent 2 answered: agent 1 moves to the consult's bridge and
+        talks with agent 2 while the customer stays held; if agent 1 resumed
+        the customer meanwhile, agent 2 is held instead (never both talk)."""
+        ix = await self.cc.store.interaction(ix_id)
+        leg = rules.leg_of(ix, channel_id) if ix is not None else None
+        if (
+            ix is None
+            or ix.status is not Status.CONNECTED
+            or leg is None
+            or leg.role is not LegRole.CONSULT
+            or leg.state is not LegState.RINGING
+        ):
+            log.info("consult leg %s answered a consult that no longer stands", channel_id)
+            await self._hang_up(channel_id)
+            return
+        self._dialstatus.pop(channel_id, None)
+        if leg.agent is not None and not await self.cc._apply(
+            ix.tenant,
+            leg.agent,
+            rules.answered(),
+            offer=leg.channel,
+            fields={"offer": "", "interaction": ix.id},
+            interaction=ix.id,
+        ):
+            log.warning("interaction %s: consulted agent %s changed state", ix.id, leg.agent)
+            await self._hang_up(channel_id)
+            return
+        leg.connected_at = now_ms()
+        try:
+            if ix.held:
+                await self._join_consult(ix, leg)
+            else:
+                await self.cc.ari.start_moh(leg.channel, self.cc.node.moh_class)
+                leg.state = LegState.CONSULT_HELD
+        except (AriError, Unavailable) as exc:
+            log.warning("interaction %s: consult could not be connected: %s", ix.id, exc)
+            await self._hang_up(channel_id)
+            return
+        await self.cc.store.save_interaction(ix)
+        log.info("interaction %s: consult %s %s", ix.id, leg.channel, leg.state.value)
+        await self._tell(ix, leg, CONNECTED_EVENT)
+        await self._post_dial(leg)
+
+    # CO-3: switching between the customer and the consulted party --------------
+
+    async def on_hold(self, ix: Interaction, agent: str) -> Interaction | None:
+        """HOLD-1 during a consult (in the interaction's serializer): holding
+        the customer while agent 1 is with them means going back to agent 2
+        (HOLD-3); nobody is held in a conference (CF-3). None: plain hold."""
+        leg = rules.consult_leg(ix)
+        if leg is None or agent != ix.agent:
+            return None
+        if leg.state is LegState.CONFERENCE:
+            rules.require(ix, leg, agent, Action.HOLD_CUSTOMER)  # raises CF-3
+        if leg.state is not LegState.CONSULT_HELD:
+            return None
+        return await self._resume_consulted(ix, leg)
+
+    async def on_resume(self, ix: Interaction, agent: str) -> Interaction | None:
+        """HOLD-2 during a consult: resuming the customer holds agent 2
+        (HOLD-3); nobody is held in a conference (CF-3). None: plain resume."""
+        leg = rules.consult_leg(ix)
+        if leg is None or agent != ix.agent:
+            return None
+        if leg.state is LegState.CONFERENCE:
+            rules.require(ix, leg, agent, Action.RESUME_CUSTOMER)  # raises CF-3
+        if leg.state is not LegState.CONSULTING:
+            return None
+        return await self._hold_consulted(ix, leg)
+
+    async def hold_consulted(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CO-3: agent 1 holds the consulted party and is back with the customer."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            rules.require(ix, leg, agent_id, Action.HOLD_CONSULTED)
+            assert leg is not None
+            return await self._hold_consulted(ix, leg)
+
+        return await self._serial(ix_id, job)
+
+    async def resume_consulted(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CO-3: agent 1 goes back to the consulted party; the customer is held."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            rules.require(ix, leg, agent_id, Action.RESUME_CONSULTED)
+            assert leg is not None
+            return await self._resume_consulted(ix, leg)
+
+        return await self._serial(ix_id, job)
+
+    async def _hold_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
+        try:
+            await self._leave_consult_bridge(ix, leg)
+            await self.cc.ari.start_moh(leg.channel, self.cc.node.moh_class)
+            await self._agent_to_main(ix)
+            await self.cc.media.resume_customer(ix)
+        except AriError as exc:
+            raise Unavailable("the consulted party cannot be held", rule="CO-3") from exc
+        leg.state = LegState.CONSULT_HELD
+        await self.cc.store.save_interaction(ix)
+        log.info("interaction %s: consult held, customer resumed", ix.id)
+        await self._publish_ix("interaction.resumed", ix)
+        await self._tell(ix, leg, HELD_EVENT)
+        return ix
+
+    async def _resume_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
+        try:
+            await self.cc.media.hold_customer(ix)
+            await self.cc.ari.stop_moh(leg.channel)
+            await self._join_consult(ix, leg)
+        except AriError as exc:
+            raise Unavailable("the consult cannot be resumed", rule="CO-3") from exc
+        await self.cc.store.save_interaction(ix)
+        log.info("interaction %s: customer held, consult resumed", ix.id)
+        await self._publish_ix("interaction.held", ix)
+        await self._tell(ix, leg, RESUMED_EVENT)
+        return ix
+
+    # CF-1: conference --------------------------------------------------------------
+
+    async def conference(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CF-1: the customer is taken off hold and all three are in the
+        interaction's bridge; CF-2: both agents get the conference's variables."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            rules.require(ix, leg, agent_id, Action.CONFERENCE)
+            assert leg is not None
+            try:
+                if leg.state is LegState.CONSULTING:
+                    await self._leave_consult_bridge(ix, leg)
+                    await self.cc.media.resume_customer(ix)
+                    await self.cc.ari.add_to_bridge(
+                        ix.bridge or ix.id, [c for c in (ix.agent_channel, leg.channel) if c]
+                    )
+                else:  # consult_held: agent 1 is with the customer already
+                    await self.cc.ari.stop_moh(leg.channel)
+                    await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
+            except AriError as exc:
+                raise Unavailable("the conference cannot be started", rule="CF-1") from exc
+            leg.state = LegState.CONFERENCE
+            ix.held = False
+            await self.cc.store.save_interaction(ix)
+            log.info("interaction %s: conference with %s", ix.id, leg.agent or leg.number)
+            await self._conference_started(ix, leg)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def _conference_started(self, ix: Interaction, leg: Leg) -> None:
+        """CF-2: the consult's variables plus the consulted agent's name and
+        directory number, to both agents (private: the call's values)."""
+        tenant = self.cc.tenant(ix.tenant)
+        by = tenant.agents.get(leg.by or "")
+        record = await self.cc.store.agent(ix.tenant, leg.by) if leg.by else None
+        shown = await self.cc.variables.shown(ix, reveal_secure=True)
+        consult = rules.consult_variables(
+            by.name if by else "",
+            (record.extension if record else None) or (by.extension if by else ""),
+            (tenant.teams[by.team].name if by and by.team in tenant.teams else ""),
+            shown,
+            self.cc.variables.flow(ix).consult_variables,
+        )
+        consulted = tenant.agents.get(leg.agent or "")
+        if consulted is not None and leg.agent is not None:
+            rec2 = await self.cc.store.agent(ix.tenant, leg.agent)
+            name, dn = consulted.name, rec2.extension or consulted.extension
+        else:
+            name, dn = leg.number or "", leg.number or ""
+        variables = rules.conference_variables(consult, name, dn)
+        data = {**self.describe(ix, leg), "variables": variables}
+        for agent in {a for a in (ix.agent, leg.agent) if a}:
+            await self.cc.notifier.publish(
+                CONFERENCE_EVENT, ix.tenant, data, agent=agent, private=True
+            )
+
+    async def end_conference(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CF-6: agent 1 ends the conference for everyone (agent 1 to
+        wrap-up, agent 2 out without); CF-5: agent 2 leaves it and the call
+        goes on between agent 1 and the customer."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            if leg is None or leg.state is not LegState.CONFERENCE:
+                raise InvalidTransition("there is no conference on this call", rule="CF-1")
+            role = rules.role_of(ix, leg, agent_id)
+            if role is Role.CONSULTING:
+                rules.require(ix, leg, agent_id, Action.END_CALL)
+                await self.cc._finish(ix, EndCause.AGENT_END)
+                return ix
+            rules.require(ix, leg, agent_id, Action.LEAVE)
+            await self._consult_over(ix, leg, "left", by=agent_id)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    # Ending a consult ---------------------------------------------------------------
+
+    async def end(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """DELETE .../consult ("Beratung beenden"): agent 1 cancels a consult
+        that waits or rings (CO-1, back with the customer) or ends an answered
+        one, which removes the customer and agent 2 and leaves agent 1 in
+        wrap-up (CO-4 as the product text has it); agent 2 leaves it (CO-5)."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            role = rules.role_of(ix, leg, agent_id) if leg is not None else None
+            if role is Role.CONSULTING and leg is not None:
+                if leg.state is LegState.CONFERENCE:
+                    raise InvalidTransition(
+                        "the consult is a conference now: end the conference (CF-6) or "
+                        "transfer to the consulted party (CF-4)",
+                        rule="CF-6",
+                        consult=leg.state.value,
+                    )
+                if leg.state in (LegState.QUEUED, LegState.RINGING):
+                    rules.require(ix, leg, agent_id, Action.CANCEL)
+                    await self._consult_over(ix, leg, "cancelled", by=agent_id)
+                    return ix
+                rules.require(ix, leg, agent_id, Action.END_CONSULT)
+                await self.cc._finish(ix, EndCause.AGENT_END)
+                return ix
+            rules.require(ix, leg, agent_id, Action.LEAVE)
+            assert leg is not None
+            await self._consult_over(ix, leg, "left", by=agent_id)
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    async def _consult_over(
+        self,
+        ix: Interaction,
+        leg: Leg,
+        reason: str,
+        *,
+        by: str | None = None,
+        outcome: str | None = None,
+        rona: bool = False,
+    ) -> None:
+        """The consult ends while the interaction goes on: agent 2 is out
+        (back to the state before the consult: no wrap-up, CO-5, CF-5),
+        agent 1 is back with the customer, who is no longer held."""
+        was = leg.state
+        if leg in ix.legs:
+            ix.legs.remove(leg)
+        try:
+            if was is LegState.CONSULTING:
+                await self._leave_consult_bridge(ix, leg)
+                await self._agent_to_main(ix)
+            if ix.held and ix.status is Status.CONNECTED:
+                await self.cc.media.resume_customer(ix)
+        except (AriError, Unavailable) as exc:
+            log.warning("interaction %s: back to the customer: %s", ix.id, exc)
+        await self.cc.store.save_interaction(ix)
+        if was is LegState.QUEUED and leg.queue:
+            await self.cc.store.dequeue_request(ix.tenant, leg.queue, leg.channel)
+        elif was is not LegState.QUEUED:
+            await self._hang_up(leg.channel)
+        if leg.agent is not None:
+            if was is LegState.RINGING:
+                change = (
+                    rules.not_taken(outcome or "ring_no_answer")
+                    if rona
+                    else (rules.withdrawn(leg.prior))
+                )
+                await self._agent(ix, leg.agent, change, leg, offer=True)
+                if rona:
+                    await self.cc.notifier.publish(
+                        "interaction.offer_withdrawn",
+                        ix.tenant,
+                        {
+                            "interaction_id": ix.id,
+                            "reason": outcome,
+                            "choices": ["available", "idle"],
+                        },
+                        agent=leg.agent,
+                    )
+            elif was is not LegState.QUEUED:
+                await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
+        log.info("interaction %s: consult %s %s (%s)", ix.id, leg.channel, reason, was.value)
+        await self._tell(ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome)
+        await self.cc.dispatch(ix.tenant)
+
+    # CO-4, CF-4: transfer to the consulted party --------------------------------
+
+    async def transfer(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CO-4, CF-4: agent 1 leaves (wrap-up, TR-6); the customer and the
+        consulted party go on in the interaction's bridge, and the consulted
+        agent is the interaction's agent from now on."""
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            leg = rules.consult_leg(ix)
+            rules.require(ix, leg, agent_id, Action.TRANSFER)
+            assert leg is not None
+            was = leg.state
+            old_channel = ix.agent_channel
+            try:
+                if was is LegState.CONSULTING:
+                    await self._leave_consult_bridge(ix, leg)
+                    await self.cc.media.resume_customer(ix)
+                elif was is LegState.CONSULT_HELD:
+                    await self.cc.ari.stop_moh(leg.channel)
+                if was is not LegState.CONFERENCE:
+                    await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
+                if old_channel and was is not LegState.CONSULTING:
+                    await self.cc.ari.remove_from_bridge(ix.bridge or ix.id, [old_channel])
+            except AriError as exc:
+                raise Unavailable("the call cannot be transferred", rule="CO-4") from exc
+            ix.legs.remove(leg)
+            ix.held = False
+            if leg.agent is not None:
+                ix.agent, ix.agent_channel = leg.agent, leg.channel
+            else:  # a number takes over the call: no agent is left on it
+                ix.agent, ix.agent_channel = None, None
+                leg.role, leg.state = LegRole.PARTY, LegState.CONNECTED
+                ix.legs.append(leg)
+            await self.cc.store.save_interaction(ix)
+            log.info("interaction %s: %s transferred to %s", ix.id, agent_id, leg.agent or "number")
+            await self._hang_up(old_channel)
+            await self.cc.transfers.agent_left(ix, agent_id)
+            target = {"kind": leg.target, "agent": leg.agent, "number": leg.number}
+            data = {**ix.public(), "from_agent": agent_id, "target": target, "was": was.value}
+            await self.cc.notifier.publish(TRANSFERRED_EVENT, ix.tenant, data, agent=agent_id)
+            if leg.agent is not None:
+                await self.cc.notifier.publish(
+                    TRANSFERRED_EVENT, ix.tenant, data, agent=leg.agent, private=True
+                )
+            return ix
+
+        return await self._serial(ix_id, job)
+
+    # What the desktops see --------------------------------------------------------
+
+    async def view(self, tenant_id: str, agent_id: str | None, ix_id: str) -> dict[str, object]:
+        """CO-3: the interaction's legs as a party (or a supervisor) sees them:
+        the customer (`held`, `connected`, `conference`) and the consult."""
+        ix = await self.cc.interaction(tenant_id, ix_id)
+        leg = rules.consult_leg(ix)
+        if agent_id is not None and rules.role_of(ix, leg, agent_id) is None:
+            raise rules.NotParty("only the consulting and the consulted agent see the consult")
+        return self.describe(ix, leg, agent_id)
+
+    def describe(
+        self, ix: Interaction, leg: Leg | None, viewer: str | None = None
+    ) -> dict[str, Any]:
+        role = rules.role_of(ix, leg, viewer)
+        return {
+            "interaction_id": ix.id,
+            "status": ix.status.value,
+            "agent": ix.agent,
+            "role": role.value if role else None,
+            "customer": {"ani": ix.ani, "state": rules.customer_state(ix, leg)},
+            "consult": leg.public() if leg is not None else None,
+        }
+
+    def refuse_consulted(self, ix: Interaction, agent: str | None, action: Action) -> None:
+        """CO-5: the consulted agent cannot end the customer's call, hold or
+        resume it, or apply a wrap-up for it (refused naming the rule)."""
+        leg = rules.consult_leg(ix)
+        if leg is not None and rules.role_of(ix, leg, agent) is Role.CONSULTED:
+            rules.require(ix, leg, agent, action)
+
+    # Hooks of the contact center -------------------------------------------------
+
+    def on_ari_event(self, event: Event) -> None:
+        if event.get("type") == "Dial":
+            peer = event.get("peer") or {}
+            leg, status = str(peer.get("id") or ""), event.get("dialstatus")
+            if status and ("-k" in leg or "-x" in leg):
+                self._dialstatus[leg] = str(status)
+
+    def outcome(self, channel_id: str, cause: int) -> str:
+        """Why a consult or transfer leg ended before it was answered."""
+        status = self._dialstatus.pop(channel_id, "")
+        if status == "BUSY" or cause == 17:
+            return "busy"
+        if status == "CONGESTION" or cause == 34:
+            return "congestion"
+        if cause == 21:
+            return "declined"
+        if cause == 1:
+            return "invalid_number"
+        if cause in _NO_ANSWER_CAUSES or status in ("NOANSWER", "RINGING", "CANCEL"):
+            return "ring_no_answer"
+        return "declined"
+
+    async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
+        """A consult leg ended (in the interaction's serializer). False when
+        the channel is no consult leg of the interaction (any more)."""
+        leg = rules.leg_of(ix, channel_id)
+        if leg is None or leg.role is not LegRole.CONSULT:
+            return False
+        result = rules.after_hangup(Role.CONSULTED, leg.state)
+        if result is Hangup.CONSULT_FAILED:
+            outcome = self.outcome(channel_id, cause)
+            log.info("interaction %s: consult not taken: %s (cause %s)", ix.id, outcome, cause)
+            if leg.target == TargetKind.QUEUE.value and leg.agent is not None:
+                await self._back_to_queue(ix, leg, outcome)
+                return True
+            await self._consult_over(ix, leg, "failed", outcome=outcome, rona=True)
+            return True
+        await self._consult_over(ix, leg, "left", by=leg.agent or "number")
+        return True
+
+    async def _back_to_queue(self, ix: Interaction, leg: Leg, outcome: str) -> None:
+        """RONA-1, RONA-2 for queue consults: the agent who did not take it goes
+        to `rona`; the request waits in its queue again for the next agent."""
+        agent = leg.agent
+        assert agent is not None and leg.queue is not None
+        self._dialstatus.pop(leg.channel, None)
+        offered = leg.channel
+        leg.agent, leg.prior, leg.state = None, None, LegState.QUEUED
+        leg.channel = rules.next_leg_id(ix, rules.CONSULT_ROLE)
+        await self.cc.store.save_interaction(ix)
+        await self.cc.store.enqueue_request(ix.tenant, leg.queue, leg.channel, ix.entered_at)
+        if await self.cc._apply(
+            ix.tenant, agent, rules.not_taken(outcome), offer=offered, fields={"offer": ""}
+        ):
+            await self.cc.notifier.publish(
+                "interaction.offer_withdrawn",
+                ix.tenant,
+                {"interaction_id": ix.id, "reason": outcome, "choices": ["available", "idle"]},
+                agent=agent,
+            )
+        await self._tell(ix, leg, REQUESTED_EVENT)
+        await self.cc.dispatch(ix.tenant)
+
+    async def finishing(self, ix: Interaction) -> bool:
+        """The interaction ends (before its record is saved): every consult
+        and transfer leg goes too. A consulted agent leaves without wrap-up
+        (CO-6, CF-7); an offered one is free again at their old place; a
+        waiting consult request leaves its queue. True when an agent is free."""
+        legs, ix.legs = list(ix.legs), []
+        freed = False
+        for leg in legs:
+            if leg.state is LegState.QUEUED and leg.queue:
+                await self.cc.store.dequeue_request(ix.tenant, leg.queue, leg.channel)
+                continue
+            if leg.role is LegRole.CONSULT and leg.state is LegState.CONSULTING:
+                with contextlib.suppress(AriError):
+                    await self.cc.ari.destroy_bridge(rules.consult_bridge_id(leg))
+            await self._hang_up(leg.channel)
+            if leg.agent is None:
+                continue
+            if leg.state is LegState.RINGING:
+                freed |= await self._agent(
+                    ix, leg.agent, rules.withdrawn(leg.prior), leg, offer=True
+                )
+            elif leg.role is LegRole.CONSULT:
+                freed |= await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
+            if leg.role is LegRole.CONSULT:
+                await self.cc.notifier.publish(
+                    ENDED_EVENT,
+                    ix.tenant,
+                    {
+                        **self.describe(ix, leg),
+                        "reason": "interaction_ended",
+                        "was": leg.state.value,
+                    },
+                    agent=leg.agent,
+                    private=True,
+                )
+        await self.cc.store.forget_exclusions(ix.id)
+        return freed
+
+    async def reconcile(self, ix: Interaction, live: dict[str, str]) -> None:
+        """After a (re)connection of the event stream: a leg whose channel is
+        gone ended meanwhile; one that rang and is up now was answered."""
+        for leg in ix.legs:
+            if leg.state is LegState.QUEUED:
+                continue
+            self.cc._channels[leg.channel] = ix.id
+            if leg.channel not in live:
+                job = partial(self.cc._leg_gone, ix.id, leg.channel, "reconcile", 0)
+                self.cc.serial.submit(ix.id, job)
+            elif leg.state is LegState.RINGING and live[leg.channel] == "Up":
+                answered = (
+                    self.leg_answered
+                    if leg.role is LegRole.CONSULT
+                    else self.cc.transfers.leg_answered
+                )
+                self.cc.serial.submit(ix.id, partial(answered, ix.id, leg.channel))
+
+    # Helpers ------------------------------------------------------------------------
+
+    async def _join_consult(self, ix: Interaction, leg: Leg) -> None:
+        """Agent 1 leaves the interaction's bridge for the consult's own."""
+        bridge = rules.consult_bridge_id(leg)
+        await self.cc.ari.create_bridge(bridge, name=f"consult-{ix.id}", kind=rules.BRIDGE_TYPE)
+        if ix.agent_channel:
+            await self.cc.ari.remove_from_bridge(ix.bridge or ix.id, [ix.agent_channel])
+        await self.cc.ari.add_to_bridge(bridge, [c for c in (ix.agent_channel, leg.channel) if c])
+        leg.state = LegState.CONSULTING
+
+    async def _leave_consult_bridge(self, ix: Interaction, leg: Leg) -> None:
+        """Both agents leave the consult's bridge, which goes away."""
+        bridge = rules.consult_bridge_id(leg)
+        with contextlib.suppress(AriError):
+            await self.cc.ari.remove_from_bridge(
+                bridge, [c for c in (ix.agent_channel, leg.channel) if c]
+            )
+        await self.cc.ari.destroy_bridge(bridge)
+
+    async def _agent_to_main(self, ix: Interaction) -> None:
+        if ix.agent_channel:
+            await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [ix.agent_channel])
+
+    async def _agent(
+        self, ix: Interaction, agent: str, change: Any, leg: Leg, *, offer: bool = False
+    ) -> bool:
+        """Apply a consulted (or offered) agent's state change, checked against
+        the state it was decided on (and the offer, while it rings)."""
+        fields = {"offer": ""} if offer else {"interaction": ""}
+        applied = await self.cc._apply(
+            ix.tenant,
+            agent,
+            change,
+            offer=leg.channel if offer else None,
+            keep_available_since=True,
+            fields=fields,
+            interaction=ix.id,
+        )
+        return applied and change.state is AgentState.AVAILABLE
+
+    async def _post_dial(self, leg: Leg) -> None:
+        """DN-1: the digits after ':' go to the number once it answered."""
+        if leg.post_dial:
+            try:
+                await self.cc.ari.request(
+                    "POST", f"/channels/{leg.channel}/dtmf", params={"dtmf": leg.post_dial}
+                )
+            except AriError as exc:
+                log.warning("post-dial digits on %s not sent: %s", leg.channel, exc)
+
+    async def _hang_up(self, channel_id: str | None) -> None:
+        if not channel_id:
+            return
+        try:
+            await self.cc.ari.hangup(channel_id)
+        except AriError as exc:
+            log.warning("hang-up of %s failed: %s", channel_id, exc)
+
+    async def _tell(self, ix: Interaction, leg: Leg, kind: str, **extra: object) -> None:
+        """An event for agent 1 (and the tenant's supervisors) and a private
+        copy for agent 2."""
+        data = {**self.describe(ix, leg), **{k: v for k, v in extra.items() if v is not None}}
+        agent1 = leg.by or ix.agent
+        await self.cc.notifier.publish(kind, ix.tenant, data, agent=agent1)
+        if leg.agent is not None and leg.agent != agent1:
+            await self.cc.notifier.publish(kind, ix.tenant, data, agent=leg.agent, private=True)
+
+    async def _publish_ix(self, kind: str, ix: Interaction) -> None:
+        await self.cc.notifier.publish(kind, ix.tenant, ix.public(), agent=ix.agent)
+
+    async def _serial(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
+        result: T = await self.cc.serial.run(ix_id, job)
+        return result
+
+
+def _quote(text: str) -> str:
+    """A caller ID name safe inside double quotes."""
+    return "".join(c for c in text if c not in '"\\\r\n')[:40]

@@ -1,0 +1,419 @@
+"""Blind transfer (TR-1..TR-7) and the transfer and consult target lists.
+
+The agent connected to the call transfers it to a queue (it re-enters the
+queue at the place its entry time gives it), an entry point (the target
+flow's variables start from the call's current values of the same name and
+type; the call is never offered to the transferring agent again), an agent
+(reserved at once, atomically; a target who does not answer drops the call,
+or requeues it where the tenant says so) or a number (a typed number or an
+address-book entry; DN-1..DN-3). The transferring agent leaves the call at
+once and is in wrap-up (TR-6); the customer hears music on hold until the
+target answers, in the interaction's own bridge, which is kept (with its
+recording) for the rest of the call.
+
+A ringing transfer target is a leg of the interaction (`Leg`, role
+``transfer``, channel ``<interaction>-x<n>``); a number that took the call is
+a ``party`` leg, whose hang-up ends the interaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from controlplane.adapters.ari import AriError
+from controlplane.domain import consult as legs
+from controlplane.domain import interaction as ix_rules
+from controlplane.domain import transfer as rules
+from controlplane.domain.agent import AgentState
+from controlplane.domain.errors import RuleViolation, Unavailable
+from controlplane.domain.interaction import (
+    EndCause,
+    Interaction,
+    Leg,
+    LegRole,
+    LegState,
+    Status,
+    now_ms,
+)
+from controlplane.domain.media import AUTO_WRAP_UP_REASON, auto_wrap_up_seconds
+from controlplane.domain.transfer import AgentView, TargetKind
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+WRAP_UP_TIMER = "transfer.auto_wrap_up"  # key: "<interaction id>:<agent id>"
+TRANSFERRED_EVENT = "interaction.transferred"
+FAILED_EVENT = "interaction.transfer_failed"
+
+
+class TransferService:
+    def __init__(self, cc: ContactCenter) -> None:
+        self.cc = cc
+        cc.timers.on(WRAP_UP_TIMER, self._auto_wrap_up)
+
+    # TR-1: target lists -------------------------------------------------------------
+
+    async def targets(
+        self,
+        tenant_id: str,
+        viewer: str | None,
+        kind: TargetKind,
+        search: str,
+        ix_id: str | None,
+    ) -> dict[str, object]:
+        """TR-1: the targets of one kind, filtered by the search text, as they
+        are now (agents with their current state). With an interaction, only
+        the kinds its transfer may go to (TR-7)."""
+        tenant = self.cc.tenant(tenant_id)
+        rules.require_search(search)
+        ix = await self.cc.interaction(tenant_id, ix_id) if ix_id else None
+        kinds = rules.transfer_kinds(ix, tenant)
+        items: list[dict[str, object]] = []
+        if kind in kinds:
+            if kind is TargetKind.AGENT:
+                views = [
+                    AgentView(a, (await self.cc.store.agent(tenant_id, a)).state)
+                    for a in sorted(tenant.agents)
+                ]
+                items = rules.agent_targets(tenant, views, search, exclude=viewer)
+            elif kind is TargetKind.QUEUE:
+                waiting = {q: await self.cc.store.queue_length(tenant_id, q) for q in tenant.queues}
+                items = rules.queue_targets(tenant, waiting, search)
+            elif kind is TargetKind.ENTRY_POINT:
+                items = rules.entry_point_targets(tenant, search)
+            elif kind is TargetKind.ADDRESS_BOOK:
+                items = rules.address_book_targets(tenant, search)
+        return {
+            "kind": kind.value,
+            "search": search,
+            "interaction_id": ix.id if ix else None,
+            "transfer_kinds": [k.value for k in kinds],
+            "consult_kinds": [k.value for k in rules.CONSULT_KINDS],
+            "targets": items,
+        }
+
+    # Blind transfer (TR-2..TR-6) ------------------------------------------------------
+
+    async def blind(
+        self, tenant_id: str, agent_id: str, ix_id: str, kind: TargetKind, target: str
+    ) -> Interaction:
+        """TR-2..TR-6: the call goes to the target; the agent leaves it at once
+        and is in wrap-up. Every refusal comes before anything changes."""
+        tenant = self.cc.tenant(tenant_id)
+        number = None
+        if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
+            number = rules.resolve_number(self.cc.config, tenant, kind, target, "TR-5")
+        elif kind is TargetKind.AGENT:
+            rules.find_agent(tenant, target, "TR-2")
+            rules.require_other_agent(target, agent_id, "TR-2")
+        elif kind is TargetKind.QUEUE:
+            rules.find_queue(tenant, target, "TR-3")
+        else:
+            rules.find_entry_point(tenant, target)
+
+        async def job() -> Interaction:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            rules.require_handling_agent(ix, agent_id, "TR-6", "transfer")
+            rules.require_no_other_leg(ix, "TR-6")
+            rules.require_transfer_kind(kind, ix, tenant)  # TR-7
+            leg: Leg | None = None
+            if kind is TargetKind.AGENT:
+                leg = await self._reserve(ix, target, agent_id)
+            elif number is not None:
+                leg = Leg(
+                    channel=legs.next_leg_id(ix, legs.TRANSFER_ROLE),
+                    role=LegRole.TRANSFER,
+                    state=LegState.RINGING,
+                    target=TargetKind.DIAL_NUMBER.value,
+                    number=number.number,
+                    post_dial=number.post_dial,
+                    by=agent_id,
+                )
+            old_channel = ix.agent_channel
+            try:
+                if not ix.held:
+                    await self.cc.media.hold_customer(ix)  # music until the target answers
+            except Unavailable:
+                if leg is not None and leg.agent is not None:
+                    await self.cc._apply(
+                        ix.tenant,
+                        leg.agent,
+                        legs.withdrawn(leg.prior),
+                        offer=leg.channel,
+                        keep_available_since=True,
+                        fields={"offer": ""},
+                    )
+                raise
+            ix.held = False  # waits for its next party; nobody holds it
+            ix.agent, ix.agent_channel = None, None
+            described = {"kind": kind.value, "target": target}
+            if kind is TargetKind.QUEUE:
+                await self._to_queue(ix, target)
+            elif kind is TargetKind.ENTRY_POINT:
+                await self._to_entry_point(ix, target, agent_id)
+            else:
+                assert leg is not None
+                ix.status = Status.RINGING
+                ix.legs.append(leg)
+                await self.cc.store.save_interaction(ix)
+                described["number"] = leg.number or ""
+            log.info("interaction %s: %s transfers to %s %s", ix.id, agent_id, kind.value, target)
+            await self._hang_up(old_channel)
+            await self.agent_left(ix, agent_id)
+            await self.cc.notifier.publish(
+                TRANSFERRED_EVENT,
+                ix.tenant,
+                {**ix.public(), "from_agent": agent_id, "target": described},
+                agent=agent_id,
+            )
+            if leg is not None:
+                await self._ring(ix, leg)
+            else:
+                await self.cc.dispatch(ix.tenant)
+            return ix
+
+        result: Interaction = await self.cc.serial.run(ix_id, job)
+        return result
+
+    async def _reserve(self, ix: Interaction, target: str, by: str) -> Leg:
+        """TR-2: the target must be available (never in wrap-up), with an idle
+        phone; reserved in one atomic step against the state checked."""
+        tenant = self.cc.tenant(ix.tenant)
+        record = await self.cc.store.agent(ix.tenant, target)
+        extension = record.extension or tenant.agents[target].extension
+        rules.require_transfer_target_state(
+            target, record.state, await self.cc.store.device_busy(extension)
+        )
+        leg = Leg(
+            channel=legs.next_leg_id(ix, legs.TRANSFER_ROLE),
+            role=LegRole.TRANSFER,
+            state=LegState.RINGING,
+            target=TargetKind.AGENT.value,
+            agent=target,
+            by=by,
+            prior=AgentState.AVAILABLE.value,
+        )
+        if not await self.cc._apply(
+            ix.tenant,
+            target,
+            legs.offered(AgentState.AVAILABLE, transfer=True),
+            fields={"offer": leg.channel},
+            interaction=ix.id,
+        ):
+            raise RuleViolation(
+                f"agent {target!r} is no longer available", rule="TR-2", agent=target
+            )
+        return leg
+
+    async def _to_queue(self, ix: Interaction, queue: str) -> None:
+        """TR-3: the call re-enters the queue at the place the time it entered
+        the contact center gives it (ahead of calls that came later)."""
+        tenant = self.cc.tenant(ix.tenant)
+        ix.queue, ix.queue_name = queue, tenant.queues[queue].name
+        ix.status = Status.QUEUED
+        await self.cc.store.save_interaction(ix)
+        await self.cc.store.enqueue(ix)
+        await self.cc.notifier.publish("interaction.queued", ix.tenant, ix.public())
+
+    async def _to_entry_point(self, ix: Interaction, entry_id: str, agent_id: str) -> None:
+        """TR-4: the call runs the entry point's flow: its variables start from
+        the values of the same name and type (current ones), the rest from
+        the flow's defaults; the transferring agent is never offered it again."""
+        tenant = self.cc.tenant(ix.tenant)
+        entry = tenant.entry_points[entry_id]
+        source = self.cc.variables.flow(ix)
+        current = await self.cc.variables.current(ix.id)
+        carried = rules.carried_variables(source, tenant.flows[entry.flow], current)
+        ix.entry_point, ix.flow, ix.label = entry_id, entry.flow, entry.label
+        await self.cc.variables.restart(ix, carried)
+        await self.cc.store.exclude_agent(ix.id, agent_id)
+        log.info(
+            "interaction %s: flow %s, variables carried: %s",
+            ix.id,
+            entry.flow,
+            ", ".join(sorted(carried)) or "none",
+        )
+        await self._to_queue(ix, entry.queue)
+
+    async def _ring(self, ix: Interaction, leg: Leg) -> None:
+        """TR-2, TR-5: ring the target agent's phone (with the offer on the
+        desktop) or call the number; the customer keeps hearing music."""
+        tenant = self.cc.tenant(ix.tenant)
+        await self.cc.store.index_channel(leg.channel, ix.id)
+        self.cc._channels[leg.channel] = ix.id
+        if leg.agent is not None:
+            record = await self.cc.store.agent(ix.tenant, leg.agent)
+            extension = record.extension or tenant.agents[leg.agent].extension
+            endpoint = self.cc.node.agent_endpoint.format(extension=extension)
+            caller = f'"{_quote(ix.label)}" <{ix.ani}>'
+        else:
+            endpoint = self.cc.node.outbound_endpoint.format(number=leg.number)
+            # the far end sees the customer's number when it is one, else ours
+            shown = ix.ani if _dialable(ix.ani) else (tenant.default_ani or ix.dnis)
+            caller = f'"{_quote(ix.label)}" <{shown}>'
+        try:
+            await self.cc.ari.originate(
+                endpoint,
+                channel_id=leg.channel,
+                app_args=f"transfer,{ix.id}",
+                caller_id=caller,
+                timeout=tenant.transfer_ring_seconds,
+                variables={"CP_INTERACTION": ix.id},
+            )
+        except AriError as exc:
+            log.warning("interaction %s: cannot call the transfer target: %s", ix.id, exc)
+            await self._not_taken(ix, leg, "device_unreachable")
+            return
+        if leg.agent is not None:
+            payload = ix_rules.offer(ix, await self.cc.variables.for_offer(ix))
+            payload["transfer_from"] = leg.by
+            await self.cc.notifier.publish(
+                "interaction.offered", ix.tenant, payload, agent=leg.agent, private=True
+            )
+
+    # The target answers, or not ---------------------------------------------------
+
+    async def leg_answered(self, ix_id: str, channel_id: str) -> None:
+        """TR-2, TR-5: the target answered: customer and target talk in the
+        interaction's bridge; an agent is the interaction's agent now."""
+        ix = await self.cc.store.interaction(ix_id)
+        leg = legs.leg_of(ix, channel_id) if ix is not None else None
+        if (
+            ix is None
+            or ix.status is not Status.RINGING
+            or leg is None
+            or leg.role is not LegRole.TRANSFER
+            or leg.state is not LegState.RINGING
+        ):
+            log.info("transfer leg %s answered a transfer that no longer stands", channel_id)
+            await self._hang_up(channel_id)
+            return
+        self.cc.consults.outcome(channel_id, 0)  # (forget its dial status)
+        if leg.agent is not None and not await self.cc._apply(
+            ix.tenant,
+            leg.agent,
+            legs.answered(),
+            offer=leg.channel,
+            fields={"offer": "", "interaction": ix.id},
+            interaction=ix.id,
+        ):
+            log.warning("interaction %s: transfer target %s changed state", ix.id, leg.agent)
+            await self._hang_up(channel_id)
+            return
+        ix.legs.remove(leg)
+        if leg.agent is not None:
+            ix.agent, ix.agent_channel = leg.agent, leg.channel
+        else:
+            leg.role, leg.state, leg.connected_at = LegRole.PARTY, LegState.CONNECTED, now_ms()
+            ix.legs.append(leg)
+        await self.cc._bridge_and_connect(ix, leg.channel)
+        if leg.post_dial and ix.end_cause is None:  # (bridged, not ended)
+            try:
+                await self.cc.ari.request(
+                    "POST", f"/channels/{leg.channel}/dtmf", params={"dtmf": leg.post_dial}
+                )
+            except AriError as exc:
+                log.warning("post-dial digits on %s not sent: %s", leg.channel, exc)
+
+    async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
+        """A transfer target's leg ended before it answered (TR-2), or the
+        number that took the call hung up. False for any other channel."""
+        if channel_id == ix.customer_channel and legs.transfer_leg(ix) is not None:
+            await self.cc._finish(ix, EndCause.ABANDONED)  # the target is freed on the way
+            return True
+        leg = legs.leg_of(ix, channel_id)
+        if leg is None:
+            return False
+        if leg.role is LegRole.PARTY:
+            await self.cc._finish(ix, EndCause.PARTY_HANGUP)
+            return True
+        if leg.role is not LegRole.TRANSFER:
+            return False
+        await self._not_taken(ix, leg, self.cc.consults.outcome(channel_id, cause))
+        return True
+
+    async def _not_taken(self, ix: Interaction, leg: Leg, outcome: str) -> None:
+        """TR-2: the target did not take the call: an agent goes to `rona`
+        (RONA-1); the call is dropped, or back in the queue it came from where
+        the tenant sets `transfer_no_answer = "requeue"`."""
+        tenant = self.cc.tenant(ix.tenant)
+        if leg in ix.legs:
+            ix.legs.remove(leg)
+        await self._hang_up(leg.channel)
+        if leg.agent is not None and await self.cc._apply(
+            ix.tenant,
+            leg.agent,
+            legs.not_taken(outcome),
+            offer=leg.channel,
+            fields={"offer": ""},
+            interaction=ix.id,
+        ):
+            await self.cc.notifier.publish(
+                "interaction.offer_withdrawn",
+                ix.tenant,
+                {"interaction_id": ix.id, "reason": outcome, "choices": ["available", "idle"]},
+                agent=leg.agent,
+            )
+        requeue = tenant.transfer_no_answer == "requeue" and ix.queue in tenant.queues
+        log.info(
+            "interaction %s: transfer to %s not taken (%s): %s",
+            ix.id,
+            leg.agent or leg.number,
+            outcome,
+            "requeued" if requeue else "dropped",
+        )
+        failed = {
+            "interaction_id": ix.id,
+            "target": {"kind": leg.target, "agent": leg.agent, "number": leg.number},
+            "outcome": outcome,
+            "then": "requeued" if requeue else "dropped",
+        }
+        if requeue:
+            await self._to_queue(ix, ix.queue)
+            await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
+            await self.cc.dispatch(ix.tenant)
+        else:
+            await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
+            await self.cc._finish(ix, EndCause.TRANSFER_NOT_ANSWERED)
+
+    # TR-6, CO-4, CF-4: the transferring agent leaves ----------------------------
+
+    async def agent_left(self, ix: Interaction, agent_id: str) -> None:
+        """TR-6: the agent who transferred the call is out of it and in
+        wrap-up for it (END-2), while the call goes on with someone else;
+        the tenant's auto wrap-up applies to them as after any call."""
+        if await self.cc._apply(ix.tenant, agent_id, legs.transferred(), interaction=ix.id):
+            seconds = auto_wrap_up_seconds(self.cc.tenant(ix.tenant))
+            if seconds is not None:
+                await self.cc.timers.schedule_in(WRAP_UP_TIMER, f"{ix.id}:{agent_id}", seconds)
+
+    async def _auto_wrap_up(self, key: str) -> None:
+        ix_id, _, agent_id = key.partition(":")
+        ix = await self.cc.store.interaction(ix_id)
+        if ix is None or agent_id in ix.wrap_ups:
+            return
+        try:
+            await self.cc.wrap_up(ix.tenant, agent_id, ix_id, AUTO_WRAP_UP_REASON, by_system=True)
+        except RuleViolation as exc:
+            log.debug("no auto wrap-up of %s for %s: %s", ix_id, agent_id, exc.message)
+
+    async def _hang_up(self, channel_id: str | None) -> None:
+        if not channel_id:
+            return
+        try:
+            await self.cc.ari.hangup(channel_id)
+        except AriError as exc:
+            log.warning("hang-up of %s failed: %s", channel_id, exc)
+
+
+def _dialable(number: str) -> bool:
+    digits = number.removeprefix("+")
+    return digits.isascii() and digits.isdigit() and 3 <= len(digits) <= 15
+
+
+def _quote(text: str) -> str:
+    """A caller ID name safe inside double quotes."""
+    return "".join(c for c in text if c not in '"\\\r\n')[:40]
