@@ -142,6 +142,7 @@ def build(config: Config) -> web.Application:
     cc = ContactCenter(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
     hub = EventHub(store)
     DeviceTracker(config, cc, ami)
+    ami.on_connection(lost=lambda: metrics.connection_lost("ami"))
     app = build_app(Services(config=config, cc=cc, store=store, ari=ari, ami=ami, hub=hub))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -152,7 +153,12 @@ def build(config: Config) -> web.Application:
             await ami.start(timeout=5)
         except AmiError as exc:
             log.warning("%s; the service runs on and AMI keeps retrying", exc)
-        stream = AriEventStream(ari, cc.on_ari_event, on_connect=cc.reconcile)
+        stream = AriEventStream(
+            ari,
+            cc.on_ari_event,
+            on_connect=cc.reconcile,
+            on_lost=lambda: metrics.connection_lost("ari"),
+        )
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)
         tasks.spawn("event-hub", hub.run())

@@ -2,7 +2,8 @@
 
 An agent whose phone is still off-hook (in use, ringing, on hold) gets no
 offer: the routing script skips extensions in the busy set. When a phone
-goes idle, waiting calls are offered again.
+goes idle, waiting calls are offered again. Events missed while AMI was
+away are not replayed: after every login the set is read afresh.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ class DeviceTracker:
         self._config = config
         self._cc = cc
         ami.on_event("DeviceStateChange", self._on_event)
+        ami.on_connection(login=self._on_login)
+
+    def _on_login(self) -> None:
+        self._cc.tasks.spawn("devices:resync", self._cc.resync_devices())
 
     def _on_event(self, event: dict[str, str]) -> None:
         device = event.get("Device", "")

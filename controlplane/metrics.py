@@ -125,6 +125,12 @@ CONNECTION_UP = Gauge(
     ["connection"],
     registry=REGISTRY,
 )
+CONNECTION_LOSSES = Counter(
+    "cp_connection_losses_total",
+    "Live connections of this replica that dropped (ari: the event stream; ami)",
+    ["connection"],
+    registry=REGISTRY,
+)
 EVENT_STREAM = Gauge(
     "cp_ari_event_stream_connected",
     "1 on the replica that holds the Stasis event stream while it is connected "
@@ -158,6 +164,10 @@ def admission(tenant: str, code: int) -> None:
 
 def call_ended(tenant: str, cause: str) -> None:
     CALLS_ENDED.labels(tenant, cause).inc()
+
+
+def connection_lost(connection: str) -> None:
+    CONNECTION_LOSSES.labels(connection).inc()
 
 
 def watch_event_stream(connected: Callable[[], bool]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from panoramisk import Manager
@@ -17,6 +18,17 @@ log = logging.getLogger(__name__)
 
 class AmiError(Exception):
     pass
+
+
+def _log_refusal(name: str, fut: asyncio.Future[Any]) -> None:
+    if fut.cancelled():
+        return
+    exc = fut.exception()
+    resp = None if exc is not None else fut.result()
+    if isinstance(resp, list):
+        resp = resp[0] if resp else None
+    if exc is not None or (resp is not None and dict(resp).get("Response") == "Error"):
+        log.warning("AMI UserEvent %s not sent: %s", name, exc or dict(resp or {}).get("Message"))
 
 
 class AmiClient:
@@ -32,6 +44,8 @@ class AmiClient:
         self._secret = secret
         self._reconnect_seconds = reconnect_seconds
         self._listeners: list[tuple[str, Callable[[dict[str, str]], None]]] = []
+        self._on_login_hooks: list[Callable[[], None]] = []
+        self._on_lost_hooks: list[Callable[[], None]] = []
 
     @property
     def logged_in(self) -> bool:
@@ -74,6 +88,16 @@ class AmiClient:
         if self._manager is not None:
             self._register(pattern, callback)
 
+    def on_connection(
+        self, *, login: Callable[[], None] | None = None, lost: Callable[[], None] | None = None
+    ) -> None:
+        """Call `login` after every login (events missed while the connection
+        was down are not replayed) and `lost` when a live connection drops."""
+        if login is not None:
+            self._on_login_hooks.append(login)
+        if lost is not None:
+            self._on_lost_hooks.append(lost)
+
     def _register(self, pattern: str, callback: Callable[[dict[str, str]], None]) -> None:
         def relay(_manager: Any, message: Any) -> None:
             callback({str(k): str(v) for k, v in dict(message).items()})
@@ -83,11 +107,17 @@ class AmiClient:
     def _on_login(self, _manager: Any) -> None:
         log.info("AMI logged in to %s:%s", self._host, self._port)
         self._logged_in.set()
+        for hook in self._on_login_hooks:
+            hook()
 
     def _on_disconnect(self, _manager: Any, exc: Exception | None) -> None:
+        was_logged_in = self._logged_in.is_set()
         self._logged_in.clear()
         if not self._closing:
             log.warning("AMI connection lost (%s); reconnecting", exc)
+            if was_logged_in:
+                for hook in self._on_lost_hooks:
+                    hook()
 
     async def action(self, action: Mapping[str, str], timeout: float = 5.0) -> dict[str, str]:
         if not self.logged_in or self._manager is None:
@@ -108,10 +138,16 @@ class AmiClient:
         await self.action({"Action": "Ping"})
 
     async def user_event(self, name: str, fields: Mapping[str, str]) -> None:
-        """Publish a UserEvent that any AMI dashboard can read."""
+        """Publish a UserEvent that any AMI dashboard can read. It is written
+        to the connection at once, without waiting for Asterisk's answer (one
+        connection keeps the order of what is written on it); a refusal is
+        logged when the answer comes."""
+        if not self.logged_in or self._manager is None:
+            raise AmiError("AMI is not connected")
         action = {"Action": "UserEvent", "UserEvent": name}
         action.update({k: v.replace("\r", " ").replace("\n", " ") for k, v in fields.items()})
-        await self.action(action)
+        fut = self._manager.send_action(action)
+        fut.add_done_callback(partial(_log_refusal, name))
 
     async def close(self) -> None:
         self._closing = True

@@ -330,7 +330,8 @@ class AriEventStream:
     (the handler must not block: it should hand work off quickly). Reconnects
     with capped exponential backoff; `on_connect` runs after every
     (re)connection, before any event of that connection is delivered, so the
-    service can reconcile what it missed.
+    service can reconcile what it missed; `on_lost` runs when a connected
+    stream drops (not when it is stopped).
     """
 
     def __init__(
@@ -339,14 +340,14 @@ class AriEventStream:
         handler: EventHandler,
         *,
         on_connect: ConnectHandler | None = None,
-        on_disconnect: ConnectHandler | None = None,
+        on_lost: Callable[[], None] | None = None,
         heartbeat: float = 5.0,
         max_backoff: float = 5.0,
     ) -> None:
         self._client = client
         self._handler = handler
         self._on_connect = on_connect
-        self._on_disconnect = on_disconnect
+        self._on_lost = on_lost
         self._heartbeat = heartbeat
         self._max_backoff = max_backoff
         self._stop = asyncio.Event()
@@ -360,24 +361,31 @@ class AriEventStream:
         return f"{scheme}://{rest}/events"
 
     async def run(self) -> None:
+        # A stream may be run again after stop() (its owner lost and retook
+        # the lease): start each run with the stop flag cleared.
+        self._stop.clear()
         backoff = 0.1
-        while not self._stop.is_set():
-            try:
-                await self._connect_once()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("ARI event stream: %s; reconnecting in %.1fs", exc, backoff)
-            if self.connected.is_set():
-                self.connected.clear()
-                if self._on_disconnect is not None:
-                    await self._on_disconnect()
-            if self._stop.is_set():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=backoff)
-            backoff = min(backoff * 2, self._max_backoff)
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._connect_once()
+                    backoff = 0.1
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("ARI event stream: %s; reconnecting in %.1fs", exc, backoff)
+                if self.connected.is_set():
+                    self.connected.clear()
+                    if self._on_lost is not None and not self._stop.is_set():
+                        self._on_lost()
+                if self._stop.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+        finally:
+            # however the run ends (stopped, or cancelled by its owner)
+            self.connected.clear()
 
     async def _connect_once(self) -> None:
         params = {"app": self._client.app, "subscribeAll": "false"}
@@ -408,5 +416,6 @@ class AriEventStream:
 
     async def stop(self) -> None:
         self._stop.set()
+        self.connected.clear()
         if self._ws is not None:
             await self._ws.close()
