@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
+from redis.asyncio.client import Pipeline
+
 from controlplane.adapters.store import Store
 from controlplane.domain.agent import Transition, Trigger
 from controlplane.domain.interaction import iso, now_ms
@@ -114,8 +116,10 @@ class AuditLog:
         target: Mapping[str, str],
         outcome: str = "ok",
         details: Mapping[str, Any] | None = None,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Append one record; an audit failure is logged, never fails the action."""
+        """Append one record (or queue it on `pipe`, whose owner checks the
+        result); an audit failure is logged, never fails the action."""
         record = {
             "at": iso(now_ms()) or "",
             "actor": actor,
@@ -124,6 +128,9 @@ class AuditLog:
             "outcome": outcome,
             "details": json.dumps(dict(details or {}), separators=(",", ":"), sort_keys=True),
         }
+        if pipe is not None:
+            pipe.xadd(self.key(tenant), cast(Any, record), maxlen=MAX_RECORDS, approximate=True)
+            return
         try:
             await self._store.redis.xadd(
                 self.key(tenant),
@@ -170,7 +177,14 @@ class AuditLog:
         )
 
     async def agent_state(
-        self, tenant: str, agent: str, change: Transition, at: int, seq: int
+        self,
+        tenant: str,
+        agent: str,
+        change: Transition,
+        at: int,
+        seq: int,
+        *,
+        pipe: Pipeline | None = None,
     ) -> None:
         actor = ACTOR.get() if change.trigger in _CHOSEN else None
         await self.write(
@@ -186,10 +200,17 @@ class AuditLog:
                 "seq": seq,
                 "timestamp": iso(at),
             },
+            pipe=pipe,
         )
 
     async def event(
-        self, kind: str, tenant: str, agent: str | None, data: Mapping[str, Any]
+        self,
+        kind: str,
+        tenant: str,
+        agent: str | None,
+        data: Mapping[str, Any],
+        *,
+        pipe: Pipeline | None = None,
     ) -> None:
         """An interaction event as the notifier publishes it, reduced to safe fields."""
         ix_id = data.get("interaction_id") or data.get("id")
@@ -204,6 +225,7 @@ class AuditLog:
             details=safe_fields(
                 data, SAFE_EVENT_FIELDS, variable_names=kind.endswith("variables_updated")
             ),
+            pipe=pipe,
         )
 
     async def read(self, tenant: str, limit: int) -> list[dict[str, Any]]:

@@ -8,7 +8,10 @@ for operators' dashboards.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from redis.asyncio.client import Pipeline
 
 from controlplane.adapters.ami import AmiClient, AmiError
 from controlplane.adapters.store import Store
@@ -33,6 +36,7 @@ class Notifier:
         *,
         agent: str | None = None,
         private: bool = False,
+        audit: Callable[[Pipeline], Awaitable[None]] | None = None,
     ) -> None:
         """An event for the agent named (if any) and the tenant's supervisors;
         a private event (one that may carry secure values) only for that agent."""
@@ -45,9 +49,18 @@ class Notifier:
         }
         if private:
             event["private"] = True
-        await self._store.publish(event)
-        if kind != "agent.state":  # (recorded with its trigger by agent_state)
-            await self.audit.event(kind, tenant, agent, data)
+        # The event and its audit record in one round trip.
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            self._store.publish_on(pipe, event)
+            if audit is None:
+                await self.audit.event(kind, tenant, agent, data, pipe=pipe)
+            else:
+                await audit(pipe)
+            published, audited = await pipe.execute(raise_on_error=False)
+        if isinstance(published, Exception):
+            raise published
+        if isinstance(audited, Exception):
+            log.warning("audit record of %s for %s not written: %s", kind, tenant, audited)
 
     async def agent_state(
         self, tenant: str, agent: str, change: Transition, at: int, seq: int, **extra: Any
@@ -64,8 +77,13 @@ class Notifier:
             "timestamp": iso(at),
             **extra,
         }
-        await self.publish("agent.state", tenant, data, agent=agent)
-        await self.audit.agent_state(tenant, agent, change, at, seq)
+        await self.publish(
+            "agent.state",
+            tenant,
+            data,
+            agent=agent,
+            audit=lambda pipe: self.audit.agent_state(tenant, agent, change, at, seq, pipe=pipe),
+        )
         if self._ami is not None and self._ami.logged_in:
             try:
                 await self._ami.user_event(

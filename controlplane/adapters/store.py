@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -23,6 +24,7 @@ from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, iso
 
 HISTORY_LIMIT = 500
+CHANNEL_INDEX_SECONDS = 7 * 86400  # a channel ID leads to its interaction this long
 
 
 def _script(name: str) -> str:
@@ -279,7 +281,9 @@ class Store:
 
     # Interactions --------------------------------------------------------------------
 
-    async def save_interaction(self, ix: Interaction) -> None:
+    async def save_interaction(self, ix: Interaction, *, new_channel: str | None = None) -> None:
+        """Save the interaction (and index a channel of it just created, in the
+        same round trip)."""
         key = self.ix_key(ix.id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
@@ -288,6 +292,8 @@ class Store:
                 pipe.srem(self.active_key(), ix.id)
             else:
                 pipe.sadd(self.active_key(), ix.id)
+            if new_channel is not None:
+                pipe.set(self.chan_key(new_channel), ix.id, ex=CHANNEL_INDEX_SECONDS)
             await pipe.execute()
 
     async def interaction(self, ix_id: str) -> Interaction | None:
@@ -300,7 +306,7 @@ class Store:
         return sorted(cast(set[str], await self.redis.smembers(self.active_key())))
 
     async def index_channel(self, channel_id: str, ix_id: str) -> None:
-        await self.redis.set(self.chan_key(channel_id), ix_id, ex=7 * 86400)
+        await self.redis.set(self.chan_key(channel_id), ix_id, ex=CHANNEL_INDEX_SECONDS)
 
     async def channel_interaction(self, channel_id: str) -> str | None:
         return cast(str | None, await self.redis.get(self.chan_key(channel_id)))
@@ -324,3 +330,7 @@ class Store:
 
     async def publish(self, event: dict[str, Any]) -> None:
         await self.redis.publish(self.events_channel, json.dumps(event, separators=(",", ":")))
+
+    def publish_on(self, pipe: Pipeline, event: dict[str, Any]) -> None:
+        """Queue the event's publication on a pipeline the caller executes."""
+        pipe.publish(self.events_channel, json.dumps(event, separators=(",", ":")))
