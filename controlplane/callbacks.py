@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.ari import AriError, Event
 from controlplane.config import EntryPoint, Tenant
-from controlplane.domain import agent as agent_rules
 from controlplane.domain import callback as rules
 from controlplane.domain import interaction as ix_rules
-from controlplane.domain.agent import AgentState, Trigger
 from controlplane.domain.callback import GiveUp, Outcome
 from controlplane.domain.errors import InvalidInput, RuleViolation
 from controlplane.domain.interaction import (
@@ -30,6 +28,7 @@ from controlplane.domain.interaction import (
     Interaction,
     Kind,
     Status,
+    caller_id,
     iso,
 )
 from controlplane.domain.variables import Raw
@@ -46,7 +45,6 @@ PROMPT_MAX_SECONDS = 10  # the caller is hung up by then even if Asterisk never 
 _PROMPT_SUFFIX = "-cbprompt"
 
 FAILED_EVENT = "interaction.callback_failed"
-DIALING_EVENT = "interaction.dialing"
 
 
 class Callbacks:
@@ -196,27 +194,16 @@ class Callbacks:
             await self._not_reached(ix, Outcome.LIMIT_REACHED)  # not dialled: does not count
             return
         number = rules.callback_number(ix.ani)  # checked again: nothing else is dialled
-        leg = rules.customer_leg_id(ix.id, ix.offers)
-        ix.status = Status.DIALING
-        ix.customer_channel = leg
         ix.attempts += 1
-        await self.cc.store.save_interaction(ix)
-        await self.cc.store.index_channel(leg, ix.id)
-        self.cc._channels[leg] = ix.id
-        await self.cc.notifier.publish(DIALING_EVENT, ix.tenant, ix.public(), agent=ix.agent)
         try:
-            await self.cc.ari.ring(agent_channel)  # ringback tone on the answered phone
-        except AriError as exc:
-            log.info("no ringback for %s: %s", agent_channel, exc)
-        caller = tenant.default_ani or ix.dnis
-        try:
-            await self.cc.ari.originate(
-                self.cc.node.outbound_endpoint.format(number=number),
-                channel_id=leg,
-                app_args=f"customer,{ix.id}",
-                caller_id=f'"{_quote(tenant.name)}" <{caller}>',
-                timeout=queue.callback_ring_seconds,
-                variables={"CP_INTERACTION": ix.id},
+            await self.cc.legs.dial_customer(
+                ix,
+                agent_channel,
+                number=number,
+                leg=rules.customer_leg_id(ix.id, ix.offers),
+                purpose="customer",
+                caller=caller_id(tenant.name, tenant.default_ani or ix.dnis),
+                ring_seconds=queue.callback_ring_seconds,
             )
         except AriError as exc:
             log.warning("callback %s: cannot dial the customer: %s", ix.id, exc)
@@ -235,35 +222,7 @@ class Callbacks:
         """CB-3: the customer answered: connect them with the agent like an
         inbound call (mixing bridge, all in-call features)."""
         self._dialstatus.pop(channel_id, None)
-        ix = await self.cc.store.interaction(ix_id)
-        if (
-            ix is None
-            or ix.status is not Status.DIALING
-            or ix.customer_channel != channel_id
-            or ix.agent is None
-            or ix.agent_channel is None
-        ):
-            log.info("customer leg %s answered an attempt that no longer stands", channel_id)
-            await self.cc.ari.hangup(channel_id)
-            return
-        try:
-            await self.cc.ari.stop_ringing(ix.agent_channel)
-        except AriError as exc:
-            log.info("stopping ringback on %s: %s", ix.agent_channel, exc)
-        await self.cc._bridge_and_connect(ix, ix.agent_channel)
-        if ix.end_cause is not None:
-            return  # bridging failed: the interaction ended and the agent is free
-        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
-        if not await self.cc._apply(
-            ix.tenant,
-            ix.agent,
-            change,
-            offer=ix.id,
-            fields={"offer": "", "interaction": ix.id},
-            interaction=ix.id,
-        ):
-            log.warning("callback %s: agent %s changed state meanwhile", ix.id, ix.agent)
-            await self.cc._finish(ix, EndCause.SYSTEM)
+        await self.cc.legs.customer_answered(ix_id, channel_id)
 
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> None:
         """A leg of a callback ended while the customer was being dialled."""
@@ -389,8 +348,3 @@ def _entry_point(tenant: Tenant, queue: str, given: str | None) -> tuple[str, En
         rule=rules.RULE_REQUEST,
         field="entry_point",
     )
-
-
-def _quote(text: str) -> str:
-    """A caller ID name safe inside double quotes."""
-    return "".join(c for c in text if c not in '"\\\r\n')[:40]

@@ -46,6 +46,7 @@ from controlplane.domain.interaction import (
     LegRole,
     LegState,
     Status,
+    caller_id,
     iso,
     now_ms,
 )
@@ -177,26 +178,19 @@ class ConsultService:
         consult is over, the customer back with agent 1) when it cannot be
         called."""
         tenant = self.cc.tenant(ix.tenant)
-        await self.cc.store.index_channel(leg.channel, ix.id)
-        self.cc._channels[leg.channel] = ix.id
         by = tenant.agents.get(leg.by or "")
         if leg.agent is not None:
-            record = await self.cc.store.agent(ix.tenant, leg.agent)
-            extension = record.extension or tenant.agents[leg.agent].extension
-            endpoint = self.cc.node.agent_endpoint.format(extension=extension)
             name = f"Consult: {by.name}" if by else "Consult"
-            caller = f'"{_quote(name)}" <{by.extension if by else ix.dnis}>'
+            caller = caller_id(name, by.extension if by else ix.dnis)
         else:
-            endpoint = self.cc.node.outbound_endpoint.format(number=leg.number)
-            caller = f'"{_quote(tenant.name)}" <{tenant.default_ani or ix.dnis}>'
+            caller = caller_id(tenant.name, tenant.default_ani or ix.dnis)
         try:
-            await self.cc.ari.originate(
-                endpoint,
-                channel_id=leg.channel,
-                app_args=f"consult,{ix.id}",
-                caller_id=caller,
-                timeout=tenant.transfer_ring_seconds,
-                variables={"CP_INTERACTION": ix.id},
+            await self.cc.legs.ring_party(
+                ix,
+                leg,
+                purpose="consult",
+                caller=caller,
+                ring_seconds=tenant.transfer_ring_seconds,
             )
         except AriError as exc:
             log.warning("interaction %s: cannot call the consulted party: %s", ix.id, exc)
@@ -838,8 +832,3 @@ class ConsultService:
     async def _serial(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
         result: T = await self.cc.serial.run(ix_id, job)
         return result
-
-
-def _quote(text: str) -> str:
-    """A caller ID name safe inside double quotes."""
-    return "".join(c for c in text if c not in '"\\\r\n')[:40]

@@ -43,6 +43,7 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
+from controlplane.legs import LegDialer
 from controlplane.media import MediaService
 from controlplane.notifier import Notifier
 from controlplane.outbound import Outbound
@@ -87,6 +88,7 @@ class ContactCenter:
         self._channels: dict[str, str] = {}
         self.media = MediaService(self)  # hold, recording, auto wrap-up
         self.variables = CallVariables(config, store, notifier)  # CAD
+        self.legs = LegDialer(self)  # further legs: consulted, transfer targets, customers
         self.callbacks = Callbacks(self)  # CB-1..CB-3
         self.outbound = Outbound(self)  # OD-1..OD-8, HI-2, CB-4
         self.transfers = TransferService(self)  # TR-1..TR-7
@@ -283,20 +285,17 @@ class ContactCenter:
             return
         tenant = self.tenant(ix.tenant)
         queue = tenant.queues[ix.queue]
-        record = await self.store.agent(ix.tenant, agent_id)
-        extension = record.extension or tenant.agents[agent_id].extension
         channel_id = ix_rules.leg_id(ix.id, "a", ix.offers)
         ix.agent_channel = channel_id
-        await self.store.save_interaction(ix)
-        await self.store.index_channel(channel_id, ix.id)
+        await self.store.save_interaction(ix, new_channel=channel_id)
         self._channels[channel_id] = ix.id
-        endpoint = self.node.agent_endpoint.format(extension=extension)
+        endpoint = await self.legs.agent_endpoint(ix.tenant, agent_id)
         try:
             await self.ari.originate(
                 endpoint,
                 channel_id=channel_id,
                 app_args=f"agent,{ix.id}",
-                caller_id=f'"{_quote(ix.label)}" <{ix.ani}>',
+                caller_id=ix_rules.caller_id(ix.label, ix.ani),
                 timeout=queue.max_ring_seconds,
                 variables={"CP_INTERACTION": ix.id},
             )
@@ -559,8 +558,7 @@ class ContactCenter:
             )
             return
         await self.variables.initialise(ix)
-        await self.store.save_interaction(ix)
-        await self.store.index_channel(channel_id, ix.id)
+        await self.store.save_interaction(ix, new_channel=channel_id)
         try:
             await self.ari.answer(channel_id)
             await self.ari.start_moh(channel_id, self.node.moh_class)
@@ -718,8 +716,3 @@ class ContactCenter:
         log.info("interaction %s ended: %s", ix.id, cause.value)
         metrics.call_ended(ix.tenant, cause.value)
         await self.notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)
-
-
-def _quote(text: str) -> str:
-    """A caller ID name safe inside double quotes."""
-    return re.sub(r'["\\\r\n]', "", text)[:40]

@@ -112,14 +112,44 @@ def ensure_rootfs() -> Path:
     return root
 
 
-class AsteriskRunner:
+class _Runner:
+    """A process of the stack: its pidfile and its log in ``run_dir``."""
+
+    def __init__(self, run_dir: Path, name: str) -> None:
+        self.run_dir = run_dir
+        self.pidfile = run_dir / f"{name}.pid"
+        self.log_path = run_dir / f"{name}.log"
+
+    def _alive(self, pid: int) -> bool:
+        """Whether `pid` is this runner's process (not a reused PID)."""
+        raise NotImplementedError
+
+    def _running_pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if self._alive(pid) else None
+
+    def _new_log(self) -> None:
+        """Keep the previous run's log beside the new one."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists():
+            self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
+
+    def _log_tail(self) -> str:
+        try:
+            return _tail(self.log_path.read_text(errors="replace"))
+        except FileNotFoundError:
+            return "(no log)"
+
+
+class AsteriskRunner(_Runner):
     """Runs Asterisk chrooted in ``rootfs``; pidfile and logs go to ``run_dir``."""
 
     def __init__(self, rootfs: Path, run_dir: Path) -> None:
+        super().__init__(run_dir, "asterisk")
         self.rootfs = rootfs.resolve()
-        self.run_dir = run_dir
-        self.pidfile = run_dir / "asterisk.pid"
-        self.log_path = run_dir / "asterisk.log"
         self.last_boot_seconds: float | None = None
 
     # -- paths ----------------------------------------------------------------
@@ -341,13 +371,6 @@ class AsteriskRunner:
         except subprocess.TimeoutExpired:
             return None
 
-    def _running_pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if self._alive(pid) else None
-
     def _alive(self, pid: int) -> bool:
         root = str(self.rootfs).encode()
         return _process_alive(pid, lambda cmdline: b"unshare" in cmdline and root in cmdline)
@@ -355,11 +378,6 @@ class AsteriskRunner:
     def _forget_pid(self) -> None:
         self.pidfile.unlink(missing_ok=True)
 
-    def _log_tail(self) -> str:
-        try:
-            return _tail(self.log_path.read_text(errors="replace"))
-        except FileNotFoundError:
-            return "(no log)"
 
     def _daemon_pids(self) -> list[int]:
         """Asterisk daemons chrooted into our rootfs (remote consoles excluded)."""
@@ -395,17 +413,15 @@ class AsteriskRunner:
             raise DevStackError(f"still mounted under {self.rootfs}: {left}")
 
 
-class RedisRunner:
+class RedisRunner(_Runner):
     """A throw-away Redis on 127.0.0.1 with no persistence, for tests and demos."""
 
     def __init__(self, run_dir: Path, port: int = 6379, *, fresh: bool = False) -> None:
         """Redis with an append-only file in ``run_dir``, so that a restart keeps
         the state; ``fresh`` starts from an empty database instead."""
+        super().__init__(run_dir, f"redis-{port}")
         self.fresh = fresh
-        self.run_dir = run_dir
         self.port = port
-        self.pidfile = run_dir / f"redis-{port}.pid"
-        self.log_path = run_dir / f"redis-{port}.log"
 
     @property
     def url(self) -> str:
@@ -420,9 +436,7 @@ class RedisRunner:
         server = shutil.which("redis-server", path=search_path)
         if server is None:
             raise DevStackError("redis-server is not installed (apt-get install redis-server)")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.log_path.exists():
-            self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
+        self._new_log()
         if self.fresh:
             shutil.rmtree(self.run_dir / f"appendonly-{self.port}", ignore_errors=True)
         argv = [
@@ -475,13 +489,6 @@ class RedisRunner:
     def is_running(self) -> bool:
         return self._running_pid() is not None
 
-    def _running_pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if self._alive(pid) else None
-
     def _alive(self, pid: int) -> bool:
         # Redis rewrites its title to "redis-server 127.0.0.1:PORT" once up.
         port = str(self.port).encode()
@@ -501,14 +508,9 @@ class RedisRunner:
         except OSError:
             return False
 
-    def _log_tail(self) -> str:
-        try:
-            return _tail(self.log_path.read_text(errors="replace"))
-        except FileNotFoundError:
-            return "(no log)"
 
 
-class ServiceRunner:
+class ServiceRunner(_Runner):
     """The control plane (``python -m controlplane serve --config CONFIG``) as a process.
 
     ``start()`` returns once ``GET /health`` answers 200 (Redis, ARI and AMI
@@ -523,12 +525,10 @@ class ServiceRunner:
         port: int = 8080,
         stasis_app: str | None = STASIS_APP,
     ) -> None:
+        super().__init__(run_dir, f"service-{port}")
         self.config = config.resolve()
-        self.run_dir = run_dir
         self.port = port
         self.stasis_app = stasis_app
-        self.pidfile = run_dir / f"service-{port}.pid"
-        self.log_path = run_dir / f"service-{port}.log"
 
     @property
     def url(self) -> str:
@@ -541,9 +541,7 @@ class ServiceRunner:
         _require_free_ports([("tcp", self.port, "control plane HTTP")])
         if not self.config.is_file():
             raise DevStackError(f"no config file {self.config}")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.log_path.exists():
-            self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
+        self._new_log()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
@@ -606,22 +604,10 @@ class ServiceRunner:
         """The service's process ID while it runs."""
         return self._running_pid()
 
-    def _running_pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if self._alive(pid) else None
-
     def _alive(self, pid: int) -> bool:
         config = str(self.config).encode()
         return _process_alive(pid, lambda cmdline: b"controlplane" in cmdline and config in cmdline)
 
-    def _log_tail(self) -> str:
-        try:
-            return _tail(self.log_path.read_text(errors="replace"))
-        except FileNotFoundError:
-            return "(no log)"
 
 
 # -- the whole stack -------------------------------------------------------------

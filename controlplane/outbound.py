@@ -33,11 +33,10 @@ from redis.exceptions import RedisError
 from controlplane import metrics
 from controlplane.adapters.ari import AriError, Event
 from controlplane.config import Profile, Tenant
-from controlplane.domain import agent as agent_rules
 from controlplane.domain import dialnumber
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import outdial as rules
-from controlplane.domain.agent import AgentState, Transition, Trigger
+from controlplane.domain.agent import AgentState, Transition
 from controlplane.domain.dialnumber import DialNumber
 from controlplane.domain.errors import (
     InvalidTransition,
@@ -65,7 +64,6 @@ WATCHDOG_TIMER = "outbound.watchdog"  # key: interaction id
 WATCHDOG_SECONDS = 2.0  # how often an attempt's legs are looked for in Asterisk
 RECHECK_SECONDS = 1.0  # a leg found missing is looked for once more after this
 FAILED_EVENT = "interaction.outdial_failed"
-DIALING_EVENT = "interaction.dialing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +358,7 @@ class Outbound:
                 endpoint,
                 channel_id=leg,
                 app_args=f"agent,{ix.id}",
-                caller_id=f'"{_quote(ix.label)}" <{ix.dnis}>',
+                caller_id=ix_rules.caller_id(ix.label, ix.dnis),
                 timeout=tenant.outdial_agent_ring_seconds,
                 variables={"CP_INTERACTION": ix.id},
             )
@@ -398,25 +396,15 @@ class Outbound:
             await self._fail(ix, Failure.FAILED)
             return
         ix.attempts += 1
-        leg = ix_rules.leg_id(ix.id, rules.CUSTOMER_LEG, ix.attempts)
-        ix.status = Status.DIALING
-        ix.customer_channel = leg
-        await self.cc.store.save_interaction(ix)
-        await self.cc.store.index_channel(leg, ix.id)
-        self.cc._channels[leg] = ix.id
-        await self.cc.notifier.publish(DIALING_EVENT, ix.tenant, ix.public(), agent=ix.agent)
         try:
-            await self.cc.ari.ring(agent_channel)  # ringback on the answered phone
-        except AriError as exc:
-            log.info("no ringback for %s: %s", agent_channel, exc)
-        try:
-            await self.cc.ari.originate(
-                self.cc.node.outbound_endpoint.format(number=number),
-                channel_id=leg,
-                app_args=f"outbound,{ix.id}",
-                caller_id=f'"{_quote(tenant.name)}" <{ix.ani}>',
-                timeout=tenant.outdial_customer_ring_seconds,
-                variables={"CP_INTERACTION": ix.id},
+            await self.cc.legs.dial_customer(
+                ix,
+                agent_channel,
+                number=number,
+                leg=ix_rules.leg_id(ix.id, rules.CUSTOMER_LEG, ix.attempts),
+                purpose="outbound",
+                caller=ix_rules.caller_id(tenant.name, ix.ani),  # OD-3: the chosen ANI
+                ring_seconds=tenant.outdial_customer_ring_seconds,
             )
         except AriError as exc:
             log.warning("outbound %s: cannot dial the customer: %s", ix.id, exc)
@@ -427,41 +415,11 @@ class Outbound:
     async def customer_answered(self, ix_id: str, channel_id: str) -> None:
         """OD-4: the customer answered: both are connected."""
         self._dialstatus.pop(channel_id, None)
-        ix = await self.cc.store.interaction(ix_id)
-        if (
-            ix is None
-            or ix.status is not Status.DIALING
-            or ix.customer_channel != channel_id
-            or ix.agent is None
-            or ix.agent_channel is None
-        ):
-            log.info("customer leg %s answered an attempt that no longer stands", channel_id)
-            try:
-                await self.cc.ari.hangup(channel_id)
-            except AriError as exc:
-                log.warning("hang-up of %s failed: %s", channel_id, exc)
-            return
-        # Both legs are up: from here the call connects or ends, either of
-        # which settles it; the watchdog goes before anyone hears of it.
-        await self._cancel_watchdog(ix.id)
-        try:
-            await self.cc.ari.stop_ringing(ix.agent_channel)
-        except AriError as exc:
-            log.info("stopping ringback on %s: %s", ix.agent_channel, exc)
-        await self.cc._bridge_and_connect(ix, ix.agent_channel)
-        if ix.end_cause is not None:
-            return  # bridging failed: the interaction ended and the agent is free
-        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
-        if not await self.cc._apply(
-            ix.tenant,
-            ix.agent,
-            change,
-            offer=ix.id,
-            fields={"offer": "", "interaction": ix.id},
-            interaction=ix.id,
-        ):
-            log.warning("outbound %s: agent %s changed state meanwhile", ix.id, ix.agent)
-            await self.cc._finish(ix, EndCause.SYSTEM)
+        # The customer answered: from here the call connects or ends, either
+        # of which settles it; the watchdog goes before anyone hears of it.
+        await self._cancel_watchdog(ix_id)
+        ix = await self.cc.legs.customer_answered(ix_id, channel_id)
+        if ix is None:
             return
         record = await self.record(ix.id)
         if record is not None and record.post_dial:
@@ -668,8 +626,3 @@ def customer_number(ix: Interaction) -> str:
 
 def _role(leg: str) -> str:
     return leg.rsplit("-", 1)[-1][:1]
-
-
-def _quote(text: str) -> str:
-    """A caller ID name safe inside double quotes."""
-    return "".join(c for c in text if c not in '"\\\r\n<>')[:40]

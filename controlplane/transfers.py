@@ -242,26 +242,19 @@ class TransferService:
         """TR-2, TR-5: ring the target agent's phone (with the offer on the
         desktop) or call the number; the customer keeps hearing music."""
         tenant = self.cc.tenant(ix.tenant)
-        await self.cc.store.index_channel(leg.channel, ix.id)
-        self.cc._channels[leg.channel] = ix.id
         if leg.agent is not None:
-            record = await self.cc.store.agent(ix.tenant, leg.agent)
-            extension = record.extension or tenant.agents[leg.agent].extension
-            endpoint = self.cc.node.agent_endpoint.format(extension=extension)
-            caller = f'"{_quote(ix.label)}" <{ix.ani}>'
+            caller = ix_rules.caller_id(ix.label, ix.ani)
         else:
-            endpoint = self.cc.node.outbound_endpoint.format(number=leg.number)
             # the far end sees the customer's number when it is one, else ours
             shown = ix.ani if _dialable(ix.ani) else (tenant.default_ani or ix.dnis)
-            caller = f'"{_quote(ix.label)}" <{shown}>'
+            caller = ix_rules.caller_id(ix.label, shown)
         try:
-            await self.cc.ari.originate(
-                endpoint,
-                channel_id=leg.channel,
-                app_args=f"transfer,{ix.id}",
-                caller_id=caller,
-                timeout=tenant.transfer_ring_seconds,
-                variables={"CP_INTERACTION": ix.id},
+            await self.cc.legs.ring_party(
+                ix,
+                leg,
+                purpose="transfer",
+                caller=caller,
+                ring_seconds=tenant.transfer_ring_seconds,
             )
         except AriError as exc:
             log.warning("interaction %s: cannot call the transfer target: %s", ix.id, exc)
@@ -412,8 +405,3 @@ class TransferService:
 def _dialable(number: str) -> bool:
     digits = number.removeprefix("+")
     return digits.isascii() and digits.isdigit() and 3 <= len(digits) <= 15
-
-
-def _quote(text: str) -> str:
-    """A caller ID name safe inside double quotes."""
-    return "".join(c for c in text if c not in '"\\\r\n')[:40]

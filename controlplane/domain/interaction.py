@@ -88,6 +88,15 @@ _JSON_FIELDS = frozenset({"legs", "wrap_ups"})  # kept as JSON in the Redis hash
 _LEG_ID = re.compile(r"^(?P<ix>[0-9a-f]{32})-(?P<role>[a-z])(?P<n>[0-9]+)$")
 
 
+def caller_id(name: str, number: str) -> str:
+    """A caller ID for Asterisk: `"name" <number>`, with nothing in either
+    part that could end the quotes or the brackets (name at most 40 chars)."""
+    unsafe = '"\\\r\n<>'
+    safe_name = "".join(c for c in name if c not in unsafe)[:40]
+    safe_number = "".join(c for c in number if c not in unsafe)[:40]
+    return f'"{safe_name}" <{safe_number}>'
+
+
 def leg_id(ix_id: str, role: str, number: int) -> str:
     return f"{ix_id}-{role}{number}"
 

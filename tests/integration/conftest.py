@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from controlplane import devstack
 from controlplane.adapters.ami import AmiClient
-from controlplane.adapters.ari import AriClient
+from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import AmiEvents, wait_until
 from tests.support.phones import PhoneFactory
 
@@ -288,6 +288,33 @@ async def phones(stack: Stack, tmp_path: Path) -> AsyncIterator[PhoneFactory]:
         yield factory
     finally:
         await factory.close_all()
+
+
+@pytest.fixture
+async def standby(stack: Stack) -> AsyncIterator[devstack.ServiceRunner]:
+    """A second replica on the same Redis and Asterisk (port 8097), ready to
+    take the event stream over; afterwards the first replica runs again
+    (restarted if a test killed it)."""
+    port = SERVICE_PORT - 2
+    config = RUN_DIR / "standby.toml"
+    config.write_text((RUN_DIR / "test.toml").read_text().replace(f"{SERVICE_PORT}", f"{port}", 1))
+    runner = devstack.ServiceRunner(config, RUN_DIR, port=port, stasis_app=None)
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+        if not stack.service.is_running():
+            stack.service.start()
+
+
+async def app_owned(ari: AriClient) -> bool:
+    """Asterisk knows the Stasis app again (a replica holds its event stream)."""
+    try:
+        await ari.request("GET", "/applications/controlplane")
+    except AriError:
+        return False
+    return True
 
 
 @pytest.fixture(autouse=True)

@@ -6,18 +6,15 @@ customer, agent 1, agent 2) are tests named `test_consult_row_<role>_...`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from controlplane import devstack
-from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import (
     CONSULT_VARIABLES,
-    RUN_DIR,
-    SERVICE_PORT,
     TRANSFER_RING_SECONDS,
     Stack,
+    app_owned,
 )
 from tests.support.asterisk import AmiEvents, audio_flows, wait_until
 from tests.support.consults import (
@@ -635,31 +632,6 @@ async def test_consult_row_agent_2_leaves_without_wrap_up_when_the_customer_hang
 # REL-1: a consult survives the loss of the replica that owns the event stream -----
 
 
-@pytest.fixture
-async def standby(stack: Stack) -> AsyncIterator[devstack.ServiceRunner]:
-    """A second replica on the same Redis and Asterisk (port 8096); afterwards
-    the first replica runs again."""
-    port = SERVICE_PORT - 3
-    config = RUN_DIR / "consult-standby.toml"
-    config.write_text((RUN_DIR / "test.toml").read_text().replace(f"{SERVICE_PORT}", f"{port}", 1))
-    runner = devstack.ServiceRunner(config, RUN_DIR, port=port, stasis_app=None)
-    runner.start()
-    try:
-        yield runner
-    finally:
-        runner.stop()
-        if not stack.service.is_running():
-            stack.service.start()
-
-
-async def _app_owned(ari: AriClient) -> bool:
-    try:
-        await ari.request("GET", "/applications/controlplane")
-    except AriError:
-        return False
-    return True
-
-
 @pytest.mark.spec("REL-1", "CO-3", "CF-1", "CF-5")
 async def test_given_consult_when_owner_replica_is_killed_then_the_consult_goes_on(
     stack: Stack, standby: devstack.ServiceRunner, ari: AriClient, phones: PhoneFactory
@@ -674,7 +646,7 @@ async def test_given_consult_when_owner_replica_is_killed_then_the_consult_goes_
         c = await given_three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         stack.service.kill()  # the owner of the event stream dies
-        await wait_until(lambda: _app_owned(ari), timeout=10, what="a new owner")
+        await wait_until(lambda: app_owned(ari), timeout=10, what="a new owner")
         await path_carries(c.call.phone, [c.phone], [])  # audio never depended on it
 
         view = await alice.call("POST", f"/v1/interactions/{ix}/resume")

@@ -5,7 +5,6 @@ calls go on."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -15,7 +14,7 @@ from controlplane import devstack
 from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import now_ms
-from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
+from tests.integration.conftest import Stack, app_owned
 from tests.integration.test_ops import scrape, value
 from tests.support.asterisk import audio_flows, channels_of_bridge, wait_until
 from tests.support.desktop import ApiError, Desktop
@@ -24,31 +23,6 @@ from tests.support.phones import PhoneFactory
 pytestmark = pytest.mark.integration
 
 SUPPORT = "8005550100"
-
-
-@pytest.fixture
-async def standby(stack: Stack) -> AsyncIterator[devstack.ServiceRunner]:
-    """A second replica on the same Redis and Asterisk; afterwards the first
-    replica is running again (restarted if a test killed it)."""
-    port = SERVICE_PORT - 2
-    config = RUN_DIR / "standby.toml"
-    config.write_text((RUN_DIR / "test.toml").read_text().replace(f"{SERVICE_PORT}", f"{port}", 1))
-    runner = devstack.ServiceRunner(config, RUN_DIR, port=port, stasis_app=None)
-    runner.start()
-    try:
-        yield runner
-    finally:
-        runner.stop()
-        if not stack.service.is_running():
-            stack.service.start()
-
-
-async def _app_owned_again(ari: AriClient) -> bool:
-    try:
-        await ari.request("GET", "/applications/controlplane")
-    except Exception:
-        return False
-    return True
 
 
 @pytest.mark.spec("REL-1")
@@ -65,7 +39,7 @@ async def test_given_connected_call_when_owner_replica_is_killed_then_call_goes_
         legs = sorted(await channels_of_bridge(ari, ix_id))
 
         stack.service.kill()  # the owner of the event stream dies
-        await wait_until(lambda: _app_owned_again(ari), timeout=10, what="a new owner")
+        await wait_until(lambda: app_owned(ari), timeout=10, what="a new owner")
 
         # The call's audio never depended on the control plane ...
         assert await audio_flows(ari, legs)
@@ -96,7 +70,7 @@ async def test_given_held_call_when_owner_replica_is_killed_then_it_can_be_resum
         await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
 
         stack.service.kill()
-        await wait_until(lambda: _app_owned_again(ari), timeout=10, what="a new owner")
+        await wait_until(lambda: app_owned(ari), timeout=10, what="a new owner")
 
         assert await customer.wait_for_audio()  # still hears the music
         held = await alice.call("GET", f"/v1/interactions/{ix_id}")

@@ -81,3 +81,10 @@ def test_only_the_tenants_wrap_up_reasons_are_accepted() -> None:
     rules.require_wrap_up_reason("resolved", {"resolved": "Resolved"})
     with pytest.raises(InvalidInput, match="unknown wrap-up reason"):
         rules.require_wrap_up_reason("whatever", {"resolved": "Resolved"})
+
+
+@pytest.mark.spec("SEC-2", "OD-3")
+def test_caller_id_keeps_quotes_brackets_and_line_breaks_out_of_both_parts() -> None:
+    assert rules.caller_id("Acme Support", "+15551234567") == '"Acme Support" <+15551234567>'
+    assert rules.caller_id('A "b" <c>\\\r\nd', "+1<555>\n") == '"A b cd" <+1555>'
+    assert rules.caller_id("x" * 60, "1" * 60) == f'"{"x" * 40}" <{"1" * 40}>'

@@ -1,0 +1,135 @@
+"""Calling the parties of an interaction beyond its first two legs, in one
+place for every feature that does it.
+
+- `ring_party`: a consulted or transfer-target party: an agent's phone or a
+  number through the node's outbound endpoint (TR-2, TR-5, CO-1).
+- `dial_customer`: the customer of a callback or an outdial, once the agent
+  answered; the agent hears ringback meanwhile (CB-2, OD-4).
+- `customer_answered`: that customer answered: both are bridged and the
+  agent is connected (CB-3, OD-4).
+
+Numbers reach these only after the dial-number rules (DN-1..4) passed them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from controlplane.adapters.ari import AriError
+from controlplane.domain import agent as agent_rules
+from controlplane.domain.agent import AgentState, Trigger
+from controlplane.domain.interaction import EndCause, Interaction, Leg, Status
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+DIALING_EVENT = "interaction.dialing"
+
+
+class LegDialer:
+    def __init__(self, cc: ContactCenter) -> None:
+        self.cc = cc
+
+    async def agent_endpoint(self, tenant_id: str, agent_id: str) -> str:
+        """The agent's phone: the extension they logged in with, else their own."""
+        record = await self.cc.store.agent(tenant_id, agent_id)
+        extension = record.extension or self.cc.tenant(tenant_id).agents[agent_id].extension
+        return self.cc.node.agent_endpoint.format(extension=extension)
+
+    def number_endpoint(self, number: str) -> str:
+        return self.cc.node.outbound_endpoint.format(number=number)
+
+    async def ring_party(
+        self, ix: Interaction, leg: Leg, *, purpose: str, caller: str, ring_seconds: int
+    ) -> None:
+        """Call the leg's agent or number on the leg's channel; AriError when
+        Asterisk does not place the call."""
+        self.cc._channels[leg.channel] = ix.id
+        await self.cc.store.index_channel(leg.channel, ix.id)
+        if leg.agent is not None:
+            endpoint = await self.agent_endpoint(ix.tenant, leg.agent)
+        else:
+            endpoint = self.number_endpoint(leg.number or "")
+        await self.cc.ari.originate(
+            endpoint,
+            channel_id=leg.channel,
+            app_args=f"{purpose},{ix.id}",
+            caller_id=caller,
+            timeout=ring_seconds,
+            variables={"CP_INTERACTION": ix.id},
+        )
+
+    async def dial_customer(
+        self,
+        ix: Interaction,
+        agent_channel: str,
+        *,
+        number: str,
+        leg: str,
+        purpose: str,
+        caller: str,
+        ring_seconds: int,
+    ) -> None:
+        """The agent answered: the interaction is `dialing` on a new customer
+        leg, the agent hears ringback, the customer's phone rings. AriError
+        when Asterisk does not place the call."""
+        ix.status = Status.DIALING
+        ix.customer_channel = leg
+        await self.cc.store.save_interaction(ix, new_channel=leg)
+        self.cc._channels[leg] = ix.id
+        await self.cc.notifier.publish(DIALING_EVENT, ix.tenant, ix.public(), agent=ix.agent)
+        try:
+            await self.cc.ari.ring(agent_channel)  # ringback on the answered phone
+        except AriError as exc:
+            log.info("no ringback for %s: %s", agent_channel, exc)
+        await self.cc.ari.originate(
+            self.number_endpoint(number),
+            channel_id=leg,
+            app_args=f"{purpose},{ix.id}",
+            caller_id=caller,
+            timeout=ring_seconds,
+            variables={"CP_INTERACTION": ix.id},
+        )
+
+    async def customer_answered(self, ix_id: str, channel_id: str) -> Interaction | None:
+        """The dialled customer answered: bridge them with the waiting agent,
+        who is `connected` now. The interaction when it is connected; None
+        when the attempt no longer stood (the leg is hung up) or connecting
+        failed (the interaction has ended)."""
+        ix = await self.cc.store.interaction(ix_id)
+        if (
+            ix is None
+            or ix.status is not Status.DIALING
+            or ix.customer_channel != channel_id
+            or ix.agent is None
+            or ix.agent_channel is None
+        ):
+            log.info("customer leg %s answered an attempt that no longer stands", channel_id)
+            try:
+                await self.cc.ari.hangup(channel_id)
+            except AriError as exc:
+                log.warning("hang-up of %s failed: %s", channel_id, exc)
+            return None
+        try:
+            await self.cc.ari.stop_ringing(ix.agent_channel)
+        except AriError as exc:
+            log.info("stopping ringback on %s: %s", ix.agent_channel, exc)
+        await self.cc._bridge_and_connect(ix, ix.agent_channel)
+        if ix.end_cause is not None:
+            return None  # bridging failed: the interaction ended and the agent is free
+        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
+        if not await self.cc._apply(
+            ix.tenant,
+            ix.agent,
+            change,
+            offer=ix.id,
+            fields={"offer": "", "interaction": ix.id},
+            interaction=ix.id,
+        ):
+            log.warning("interaction %s: agent %s changed state meanwhile", ix.id, ix.agent)
+            await self.cc._finish(ix, EndCause.SYSTEM)
+            return None
+        return ix
