@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -93,6 +94,15 @@ class ContactCenter:
         self.outbound = Outbound(self)  # OD-1..OD-8, HI-2, CB-4
         self.transfers = TransferService(self)  # TR-1..TR-7
         self.consults = ConsultService(self)  # CO-1..CO-6, CF-1..CF-7
+        # The legs the control plane places, by the purpose their StasisStart
+        # names: who handles the answer.
+        self._answered: dict[str, Callable[[str, str], Awaitable[None]]] = {
+            "agent": self._agent_answered,  # IN-2; CB-2 and OD-4 from there
+            "outbound": self.outbound.customer_answered,  # OD-4: an outdial's customer
+            "customer": self.callbacks.customer_answered,  # CB-3: a callback's customer
+            "consult": self.consults.leg_answered,  # CO-3: the consulted party
+            "transfer": self.transfers.leg_answered,  # TR-2, TR-5: the target
+        }
         self.campaigns = Campaigns(self)  # PC-1..PC-4
 
     # Look-ups ------------------------------------------------------------------------
@@ -407,34 +417,16 @@ class ContactCenter:
         if not channel_id:
             return
         if kind == "StasisStart":
-            args = event.get("args") or []
-            if args[:1] == ["inbound"] and len(args) >= 2:
+            args = [str(a) for a in event.get("args") or []]
+            if len(args) >= 2 and args[0] == "inbound":  # IN-1: a customer called in
                 new_id = ix_rules.new_interaction_id()
                 self._channels[channel_id] = new_id
-                self.serial.submit(new_id, partial(self._inbound, new_id, channel, str(args[1])))
+                self.serial.submit(new_id, partial(self._inbound, new_id, channel, args[1]))
                 return
-            if args[:1] == ["agent"] and len(args) >= 2:
-                ix_arg = str(args[1])
-                self.serial.submit(ix_arg, partial(self._agent_answered, ix_arg, channel_id))
-                return
-            if args[:1] == ["outbound"] and len(args) >= 2:  # OD-4: an outdial's customer
-                ix_arg = str(args[1])
-                job = partial(self.outbound.customer_answered, ix_arg, channel_id)
-                self.serial.submit(ix_arg, job)
-                return
-            if args[:1] == ["customer"] and len(args) >= 2:  # CB-3: a callback's customer
-                ix_arg = str(args[1])
-                job = partial(self.callbacks.customer_answered, ix_arg, channel_id)
-                self.serial.submit(ix_arg, job)
-                return
-            if args[:1] == ["consult"] and len(args) >= 2:  # CO-3: the consulted party
-                ix_arg = str(args[1])
-                self.serial.submit(ix_arg, partial(self.consults.leg_answered, ix_arg, channel_id))
-                return
-            if args[:1] == ["transfer"] and len(args) >= 2:  # TR-2, TR-5: the target
-                ix_arg = str(args[1])
-                job = partial(self.transfers.leg_answered, ix_arg, channel_id)
-                self.serial.submit(ix_arg, job)
+            # A leg we placed answered: what it is for, and its interaction.
+            answered = self._answered.get(args[0]) if len(args) >= 2 else None
+            if answered is not None:
+                self.serial.submit(args[1], partial(answered, args[1], channel_id))
                 return
             log.warning("StasisStart with unknown arguments %r: hanging up", args)
             self.tasks.spawn(f"hangup:{channel_id}", self.ari.hangup(channel_id))

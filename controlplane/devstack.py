@@ -378,7 +378,6 @@ class AsteriskRunner(_Runner):
     def _forget_pid(self) -> None:
         self.pidfile.unlink(missing_ok=True)
 
-
     def _daemon_pids(self) -> list[int]:
         """Asterisk daemons chrooted into our rootfs (remote consoles excluded)."""
         return [
@@ -509,7 +508,6 @@ class RedisRunner(_Runner):
             return False
 
 
-
 class ServiceRunner(_Runner):
     """The control plane (``python -m controlplane serve --config CONFIG``) as a process.
 
@@ -607,7 +605,6 @@ class ServiceRunner(_Runner):
     def _alive(self, pid: int) -> bool:
         config = str(self.config).encode()
         return _process_alive(pid, lambda cmdline: b"controlplane" in cmdline and config in cmdline)
-
 
 
 # -- the whole stack -------------------------------------------------------------
