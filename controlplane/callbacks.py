@@ -50,13 +50,12 @@ FAILED_EVENT = "interaction.callback_failed"
 class Callbacks:
     """CB-1..CB-3 on top of the contact center's routing and bridging."""
 
-    EVENTS = frozenset({"Dial", "ChannelDtmfReceived", "PlaybackFinished"})
+    EVENTS = frozenset({"ChannelDtmfReceived", "PlaybackFinished"})
 
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
         # customer leg -> the last dial status Asterisk reported for it; Local
         # channels end busy and congested legs with cause 0, so this decides.
-        self._dialstatus: dict[str, str] = {}
         cc.timers.on(RETRY_TIMER, self._retry_due)
         cc.timers.on(PROMPT_TIMER, self._prompt_over)
 
@@ -177,10 +176,7 @@ class Callbacks:
 
     async def _prompt_over(self, channel_id: str) -> None:
         await self.cc.timers.cancel(PROMPT_TIMER, channel_id)
-        try:
-            await self.cc.ari.hangup(channel_id)
-        except AriError as exc:
-            log.warning("hang-up of %s failed: %s", channel_id, exc)
+        await self.cc.legs.hang_up(channel_id)
 
     # CB-2: the agent took the callback: dial the customer ---------------------------
 
@@ -221,13 +217,13 @@ class Callbacks:
     async def customer_answered(self, ix_id: str, channel_id: str) -> None:
         """CB-3: the customer answered: connect them with the agent like an
         inbound call (mixing bridge, all in-call features)."""
-        self._dialstatus.pop(channel_id, None)
+        self.cc.legs.dial_status(channel_id)  # (answered: its dial status is done)
         await self.cc.legs.customer_answered(ix_id, channel_id)
 
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> None:
         """A leg of a callback ended while the customer was being dialled."""
         if channel_id == ix.customer_channel:
-            result = rules.outcome(self._dialstatus.pop(channel_id, None), cause)
+            result = rules.outcome(self.cc.legs.dial_status(channel_id), cause)
             log.info("callback %s: customer not reached: %s (cause %s)", ix.id, result, cause)
             await self._not_reached(ix, result)
         elif channel_id == ix.agent_channel and ix.agent is not None:
@@ -241,7 +237,7 @@ class Callbacks:
             await self.cc.store.save_interaction(ix)
             await self.cc.store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
             log.info("callback %s: agent %s cancelled the attempt", ix.id, ix.agent)
-            await self._hang_up(leg)
+            await self.cc.legs.hang_up(leg)
             await self.cc._offer_failed(ix, ix.agent, "cancelled")
 
     async def _not_reached(self, ix: Interaction, result: Outcome) -> None:
@@ -275,7 +271,7 @@ class Callbacks:
         failed["retry_at"] = iso(due)
         log.info("callback %s: next attempt in %ss", ix.id, decision.seconds)
         for leg in legs:
-            await self._hang_up(leg)
+            await self.cc.legs.hang_up(leg)
         await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=agent)
         if agent is not None:
             await self.cc._release_reservation(ix, ix.id, agent)
@@ -292,25 +288,12 @@ class Callbacks:
         log.info("callback %s is back in queue %s", ix.id, ix.queue)
         await self._queue(ix)
 
-    async def _hang_up(self, channel_id: str | None) -> None:
-        if not channel_id:
-            return
-        try:
-            await self.cc.ari.hangup(channel_id)
-        except AriError as exc:
-            log.warning("hang-up of %s failed: %s", channel_id, exc)
-
     # Asterisk events ----------------------------------------------------------------
 
     def on_ari_event(self, event: Event) -> None:
         """Called in Asterisk's order for the kinds in EVENTS; returns at once."""
         kind = event.get("type")
-        if kind == "Dial":
-            peer = event.get("peer") or {}
-            leg, status = peer.get("id"), event.get("dialstatus")
-            if leg and status and rules.CUSTOMER_LEG.match(leg):
-                self._dialstatus[leg] = str(status)
-        elif kind == "ChannelDtmfReceived":
+        if kind == "ChannelDtmfReceived":
             channel_id = (event.get("channel") or {}).get("id")
             ix_id = self.cc._channels.get(channel_id or "")
             if channel_id and ix_id:

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from controlplane.adapters.ari import AriError, Event
+from controlplane.adapters.ari import AriError
 from controlplane.config import Tenant
 from controlplane.domain import consult as rules
 from controlplane.domain import transfer as targets
@@ -69,17 +69,13 @@ ENDED_EVENT = "interaction.consult_ended"  # both: why (reason) and from which s
 TRANSFERRED_EVENT = "interaction.transferred"
 
 # Hang-up causes of a consult leg that mean "not answered" (else: declined).
-_NO_ANSWER_CAUSES = frozenset({0, 18, 19})
 
 
 class ConsultService:
-    EVENTS = frozenset({"Dial"})
-
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
         # leg -> the last dial status Asterisk reported (busy and congestion
         # of Local channels end with cause 0, so this tells them apart)
-        self._dialstatus: dict[str, str] = {}
 
     # CO-1: starting a consult -------------------------------------------------------
 
@@ -270,30 +266,12 @@ class ConsultService:
         """CO-3: agent 2 answered: agent 1 moves to the consult's bridge and
         talks with agent 2 while the customer stays held; if agent 1 resumed
         the customer meanwhile, agent 2 is held instead (never both talk)."""
-        ix = await self.cc.store.interaction(ix_id)
-        leg = rules.leg_of(ix, channel_id) if ix is not None else None
-        if (
-            ix is None
-            or ix.status is not Status.CONNECTED
-            or leg is None
-            or leg.role is not LegRole.CONSULT
-            or leg.state is not LegState.RINGING
-        ):
-            log.info("consult leg %s answered a consult that no longer stands", channel_id)
-            await self._hang_up(channel_id)
+        found = await self.cc.legs.party_answered(
+            ix_id, channel_id, role=LegRole.CONSULT, status=Status.CONNECTED
+        )
+        if found is None:
             return
-        self._dialstatus.pop(channel_id, None)
-        if leg.agent is not None and not await self.cc._apply(
-            ix.tenant,
-            leg.agent,
-            rules.answered(),
-            offer=leg.channel,
-            fields={"offer": "", "interaction": ix.id},
-            interaction=ix.id,
-        ):
-            log.warning("interaction %s: consulted agent %s changed state", ix.id, leg.agent)
-            await self._hang_up(channel_id)
-            return
+        ix, leg = found
         leg.connected_at = now_ms()
         try:
             if ix.held:
@@ -303,7 +281,7 @@ class ConsultService:
                 leg.state = LegState.CONSULT_HELD
         except (AriError, Unavailable) as exc:
             log.warning("interaction %s: consult could not be connected: %s", ix.id, exc)
-            await self._hang_up(channel_id)
+            await self.cc.legs.hang_up(channel_id)
             return
         await self.cc.store.save_interaction(ix)
         log.info("interaction %s: consult %s %s", ix.id, leg.channel, leg.state.value)
@@ -531,7 +509,7 @@ class ConsultService:
         if was is LegState.QUEUED and leg.queue:
             await self.cc.store.dequeue_request(ix.tenant, leg.queue, leg.channel)
         elif was is not LegState.QUEUED:
-            await self._hang_up(leg.channel)
+            await self.cc.legs.hang_up(leg.channel)
         if leg.agent is not None:
             if was is LegState.RINGING:
                 change = (
@@ -593,7 +571,7 @@ class ConsultService:
                 ix.legs.append(leg)
             await self.cc.store.save_interaction(ix)
             log.info("interaction %s: %s transferred to %s", ix.id, agent_id, leg.agent or "number")
-            await self._hang_up(old_channel)
+            await self.cc.legs.hang_up(old_channel)
             await self.cc.transfers.agent_left(ix, agent_id)
             target = {"kind": leg.target, "agent": leg.agent, "number": leg.number}
             data = {**ix.public(), "from_agent": agent_id, "target": target, "was": was.value}
@@ -639,28 +617,6 @@ class ConsultService:
 
     # Hooks of the contact center -------------------------------------------------
 
-    def on_ari_event(self, event: Event) -> None:
-        if event.get("type") == "Dial":
-            peer = event.get("peer") or {}
-            leg, status = str(peer.get("id") or ""), event.get("dialstatus")
-            if status and ("-k" in leg or "-x" in leg):
-                self._dialstatus[leg] = str(status)
-
-    def outcome(self, channel_id: str, cause: int) -> str:
-        """Why a consult or transfer leg ended before it was answered."""
-        status = self._dialstatus.pop(channel_id, "")
-        if status == "BUSY" or cause == 17:
-            return "busy"
-        if status == "CONGESTION" or cause == 34:
-            return "congestion"
-        if cause == 21:
-            return "declined"
-        if cause == 1:
-            return "invalid_number"
-        if cause in _NO_ANSWER_CAUSES or status in ("NOANSWER", "RINGING", "CANCEL"):
-            return "ring_no_answer"
-        return "declined"
-
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
         """A consult leg ended (in the interaction's serializer). False when
         the channel is no consult leg of the interaction (any more)."""
@@ -669,7 +625,7 @@ class ConsultService:
             return False
         result = rules.after_hangup(Role.CONSULTED, leg.state)
         if result is Hangup.CONSULT_FAILED:
-            outcome = self.outcome(channel_id, cause)
+            outcome = rules.leg_outcome(self.cc.legs.dial_status(channel_id), cause)
             log.info("interaction %s: consult not taken: %s (cause %s)", ix.id, outcome, cause)
             if leg.target == TargetKind.QUEUE.value and leg.agent is not None:
                 await self._back_to_queue(ix, leg, outcome)
@@ -684,7 +640,6 @@ class ConsultService:
         to `rona`; the request waits in its queue again for the next agent."""
         agent = leg.agent
         assert agent is not None and leg.queue is not None
-        self._dialstatus.pop(leg.channel, None)
         offered = leg.channel
         leg.agent, leg.prior, leg.state = None, None, LegState.QUEUED
         leg.channel = rules.next_leg_id(ix, rules.CONSULT_ROLE)
@@ -716,7 +671,7 @@ class ConsultService:
             if leg.role is LegRole.CONSULT and leg.state is LegState.CONSULTING:
                 with contextlib.suppress(AriError):
                     await self.cc.ari.destroy_bridge(rules.consult_bridge_id(leg))
-            await self._hang_up(leg.channel)
+            await self.cc.legs.hang_up(leg.channel)
             if leg.agent is None:
                 continue
             if leg.state is LegState.RINGING:
@@ -808,14 +763,6 @@ class ConsultService:
                 )
             except AriError as exc:
                 log.warning("post-dial digits on %s not sent: %s", leg.channel, exc)
-
-    async def _hang_up(self, channel_id: str | None) -> None:
-        if not channel_id:
-            return
-        try:
-            await self.cc.ari.hangup(channel_id)
-        except AriError as exc:
-            log.warning("hang-up of %s failed: %s", channel_id, exc)
 
     async def _tell(self, ix: Interaction, leg: Leg, kind: str, **extra: object) -> None:
         """An event for agent 1 (and the tenant's supervisors) and a private

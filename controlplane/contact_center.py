@@ -408,10 +408,8 @@ class ContactCenter:
         kind = event.get("type")
         if kind in Callbacks.EVENTS:
             self.callbacks.on_ari_event(event)
-        if kind in Outbound.EVENTS:
-            self.outbound.on_ari_event(event)
-        if kind in ConsultService.EVENTS:
-            self.consults.on_ari_event(event)
+        if kind == "Dial":  # how the legs we placed are doing (busy, no answer, ...)
+            self.legs.on_dial(event)
         channel = event.get("channel") or {}
         channel_id = channel.get("id")
         if not channel_id:
@@ -502,12 +500,7 @@ class ContactCenter:
 
     async def renew_slots(self) -> None:
         """Extend the slot leases of the interactions still going on."""
-        live: list[tuple[str, str]] = []
-        for ix_id in await self.store.active_interactions():
-            ix = await self.store.interaction(ix_id)
-            if ix is not None and ix.status is not Status.ENDED:
-                live.append((ix.id, ix.tenant))
-        await self.store.renew(live, expiry=now_ms() + SLOT_LEASE_MS)
+        await self.store.renew(await self.store.live_calls(), expiry=now_ms() + SLOT_LEASE_MS)
 
     async def _inbound(self, ix_id: str, channel: dict[str, Any], dnis: str) -> None:
         """IN-1: a customer called an entry point: run its flow and queue the call."""
@@ -675,11 +668,7 @@ class ContactCenter:
         freed = await self.consults.finishing(ix)  # CO-6, CF-7: consult and transfer legs
         await self.store.save_interaction(ix)
         for channel_id in (ix.customer_channel, ix.agent_channel):
-            if channel_id:
-                try:
-                    await self.ari.hangup(channel_id)
-                except AriError as exc:
-                    log.warning("hang-up of %s failed: %s", channel_id, exc)
+            await self.legs.hang_up(channel_id)
         if ix.bridge:
             try:
                 await self.ari.destroy_bridge(ix.bridge)

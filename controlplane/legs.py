@@ -16,10 +16,19 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from controlplane.adapters.ari import AriError
+from controlplane.adapters.ari import AriError, Event
 from controlplane.domain import agent as agent_rules
+from controlplane.domain import consult as consult_rules
 from controlplane.domain.agent import AgentState, Trigger
-from controlplane.domain.interaction import EndCause, Interaction, Leg, Status
+from controlplane.domain.interaction import (
+    EndCause,
+    Interaction,
+    Leg,
+    LegRole,
+    LegState,
+    Status,
+    leg_role,
+)
 
 if TYPE_CHECKING:
     from controlplane.contact_center import ContactCenter
@@ -27,11 +36,70 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIALING_EVENT = "interaction.dialing"
+# Legs whose Dial status tells why they were not answered: a callback's or
+# an outdial's customer, a consulted party, a transfer target.
+_DIAL_STATUS_ROLES = frozenset({"c", "o", "k", "x"})
 
 
 class LegDialer:
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
+        self._dial_status: dict[str, str] = {}
+
+    def on_dial(self, event: Event) -> None:
+        """A Dial event (in Asterisk's order): keep the last status of the
+        legs whose failure is told by it."""
+        peer = event.get("peer") or {}
+        leg, status = str(peer.get("id") or ""), event.get("dialstatus")
+        if status and leg_role(leg) in _DIAL_STATUS_ROLES:
+            self._dial_status[leg] = str(status)
+
+    def dial_status(self, channel_id: str) -> str | None:
+        """The leg's last Dial status, forgotten as it is read (the leg was
+        answered or is gone)."""
+        return self._dial_status.pop(channel_id, None)
+
+    async def hang_up(self, channel_id: str | None) -> None:
+        """Hang up a leg; one that is gone already is no error."""
+        if not channel_id:
+            return
+        try:
+            await self.cc.ari.hangup(channel_id)
+        except AriError as exc:
+            log.warning("hang-up of %s failed: %s", channel_id, exc)
+
+    async def party_answered(
+        self, ix_id: str, channel_id: str, *, role: LegRole, status: Status
+    ) -> tuple[Interaction, Leg] | None:
+        """A consulted party or a transfer target answered. The interaction and
+        the leg while the leg still rings and the interaction is in `status`;
+        the leg's agent (if any) is `connected` then. Else the leg is hung up
+        and None returned."""
+        self.dial_status(channel_id)  # (answered: its dial status is done)
+        ix = await self.cc.store.interaction(ix_id)
+        leg = consult_rules.leg_of(ix, channel_id) if ix is not None else None
+        if (
+            ix is None
+            or ix.status is not status
+            or leg is None
+            or leg.role is not role
+            or leg.state is not LegState.RINGING
+        ):
+            log.info("%s leg %s answered after it stopped standing", role.value, channel_id)
+            await self.hang_up(channel_id)
+            return None
+        if leg.agent is not None and not await self.cc._apply(
+            ix.tenant,
+            leg.agent,
+            consult_rules.answered(),
+            offer=leg.channel,
+            fields={"offer": "", "interaction": ix.id},
+            interaction=ix.id,
+        ):
+            log.warning("interaction %s: %s agent %s changed state", ix.id, role.value, leg.agent)
+            await self.hang_up(channel_id)
+            return None
+        return ix, leg
 
     async def agent_endpoint(self, tenant_id: str, agent_id: str) -> str:
         """The agent's phone: the extension they logged in with, else their own."""
@@ -108,10 +176,7 @@ class LegDialer:
             or ix.agent_channel is None
         ):
             log.info("customer leg %s answered an attempt that no longer stands", channel_id)
-            try:
-                await self.cc.ari.hangup(channel_id)
-            except AriError as exc:
-                log.warning("hang-up of %s failed: %s", channel_id, exc)
+            await self.hang_up(channel_id)
             return None
         try:
             await self.cc.ari.stop_ringing(ix.agent_channel)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from redis.exceptions import RedisError
 
 from controlplane import metrics
-from controlplane.adapters.ari import AriError, Event
+from controlplane.adapters.ari import AriError
 from controlplane.config import Profile, Tenant
 from controlplane.domain import dialnumber
 from controlplane.domain import interaction as ix_rules
@@ -96,12 +96,9 @@ class OutboundRecord:
 class Outbound:
     """OD-1..OD-8 on top of the contact center's store, serializer and bridging."""
 
-    EVENTS = frozenset({"Dial"})
-
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
         # customer leg -> the last dial status Asterisk reported for it (OD-5)
-        self._dialstatus: dict[str, str] = {}
         script = resources.files("controlplane.adapters").joinpath("lua", "outbound_start.lua")
         self._start = cc.store.redis.register_script(script.read_text())
         cc.timers.on(WATCHDOG_TIMER, self._watchdog_due)
@@ -414,7 +411,7 @@ class Outbound:
 
     async def customer_answered(self, ix_id: str, channel_id: str) -> None:
         """OD-4: the customer answered: both are connected."""
-        self._dialstatus.pop(channel_id, None)
+        self.cc.legs.dial_status(channel_id)  # (answered: its dial status is done)
         # The customer answered: from here the call connects or ends, either
         # of which settles it; the watchdog goes before anyone hears of it.
         await self._cancel_watchdog(ix_id)
@@ -435,7 +432,7 @@ class Outbound:
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> None:
         """OD-5: a leg ended before the customer was connected."""
         if channel_id == ix.customer_channel and ix.status is Status.DIALING:
-            failure = rules.customer_failure(self._dialstatus.pop(channel_id, None), cause)
+            failure = rules.customer_failure(self.cc.legs.dial_status(channel_id), cause)
         elif channel_id == ix.agent_channel:
             # the agent declined or did not answer; hanging up while the
             # customer rings cancels the attempt
@@ -490,14 +487,6 @@ class Outbound:
         """An attempt still ringing when the event stream was (re)connected: its
         answer may have gone unseen. It ends; nothing is requeued."""
         await self._fail(ix, Failure.FAILED)
-
-    def on_ari_event(self, event: Event) -> None:
-        """Called in Asterisk's order for the kinds in EVENTS; returns at once."""
-        if event.get("type") == "Dial":
-            peer = event.get("peer") or {}
-            leg, status = str(peer.get("id") or ""), event.get("dialstatus")
-            if status and ix_rules.leg_interaction(leg) and _role(leg) == rules.CUSTOMER_LEG:
-                self._dialstatus[leg] = str(status)
 
     # OD-4: cancel while it rings -----------------------------------------------------
 

@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from controlplane.adapters.ari import AriError
-from controlplane.domain import consult as legs
+from controlplane.domain import consult as leg_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import transfer as rules
 from controlplane.domain.agent import AgentState
@@ -124,7 +124,7 @@ class TransferService:
                 leg = await self._reserve(ix, target, agent_id)
             elif number is not None:
                 leg = Leg(
-                    channel=legs.next_leg_id(ix, legs.TRANSFER_ROLE),
+                    channel=leg_rules.next_leg_id(ix, leg_rules.TRANSFER_ROLE),
                     role=LegRole.TRANSFER,
                     state=LegState.RINGING,
                     target=TargetKind.DIAL_NUMBER.value,
@@ -141,7 +141,7 @@ class TransferService:
                     await self.cc._apply(
                         ix.tenant,
                         leg.agent,
-                        legs.withdrawn(leg.prior),
+                        leg_rules.withdrawn(leg.prior),
                         offer=leg.channel,
                         keep_available_since=True,
                         fields={"offer": ""},
@@ -161,7 +161,7 @@ class TransferService:
                 await self.cc.store.save_interaction(ix)
                 described["number"] = leg.number or ""
             log.info("interaction %s: %s transfers to %s %s", ix.id, agent_id, kind.value, target)
-            await self._hang_up(old_channel)
+            await self.cc.legs.hang_up(old_channel)
             await self.agent_left(ix, agent_id)
             await self.cc.notifier.publish(
                 TRANSFERRED_EVENT,
@@ -188,7 +188,7 @@ class TransferService:
             target, record.state, await self.cc.store.device_busy(extension)
         )
         leg = Leg(
-            channel=legs.next_leg_id(ix, legs.TRANSFER_ROLE),
+            channel=leg_rules.next_leg_id(ix, leg_rules.TRANSFER_ROLE),
             role=LegRole.TRANSFER,
             state=LegState.RINGING,
             target=TargetKind.AGENT.value,
@@ -199,7 +199,7 @@ class TransferService:
         if not await self.cc._apply(
             ix.tenant,
             target,
-            legs.offered(AgentState.AVAILABLE, transfer=True),
+            leg_rules.offered(AgentState.AVAILABLE, transfer=True),
             fields={"offer": leg.channel},
             interaction=ix.id,
         ):
@@ -272,30 +272,12 @@ class TransferService:
     async def leg_answered(self, ix_id: str, channel_id: str) -> None:
         """TR-2, TR-5: the target answered: customer and target talk in the
         interaction's bridge; an agent is the interaction's agent now."""
-        ix = await self.cc.store.interaction(ix_id)
-        leg = legs.leg_of(ix, channel_id) if ix is not None else None
-        if (
-            ix is None
-            or ix.status is not Status.RINGING
-            or leg is None
-            or leg.role is not LegRole.TRANSFER
-            or leg.state is not LegState.RINGING
-        ):
-            log.info("transfer leg %s answered a transfer that no longer stands", channel_id)
-            await self._hang_up(channel_id)
+        found = await self.cc.legs.party_answered(
+            ix_id, channel_id, role=LegRole.TRANSFER, status=Status.RINGING
+        )
+        if found is None:
             return
-        self.cc.consults.outcome(channel_id, 0)  # (forget its dial status)
-        if leg.agent is not None and not await self.cc._apply(
-            ix.tenant,
-            leg.agent,
-            legs.answered(),
-            offer=leg.channel,
-            fields={"offer": "", "interaction": ix.id},
-            interaction=ix.id,
-        ):
-            log.warning("interaction %s: transfer target %s changed state", ix.id, leg.agent)
-            await self._hang_up(channel_id)
-            return
+        ix, leg = found
         ix.legs.remove(leg)
         if leg.agent is not None:
             ix.agent, ix.agent_channel = leg.agent, leg.channel
@@ -314,10 +296,10 @@ class TransferService:
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
         """A transfer target's leg ended before it answered (TR-2), or the
         number that took the call hung up. False for any other channel."""
-        if channel_id == ix.customer_channel and legs.transfer_leg(ix) is not None:
+        if channel_id == ix.customer_channel and leg_rules.transfer_leg(ix) is not None:
             await self.cc._finish(ix, EndCause.ABANDONED)  # the target is freed on the way
             return True
-        leg = legs.leg_of(ix, channel_id)
+        leg = leg_rules.leg_of(ix, channel_id)
         if leg is None:
             return False
         if leg.role is LegRole.PARTY:
@@ -325,7 +307,8 @@ class TransferService:
             return True
         if leg.role is not LegRole.TRANSFER:
             return False
-        await self._not_taken(ix, leg, self.cc.consults.outcome(channel_id, cause))
+        outcome = leg_rules.leg_outcome(self.cc.legs.dial_status(channel_id), cause)
+        await self._not_taken(ix, leg, outcome)
         return True
 
     async def _not_taken(self, ix: Interaction, leg: Leg, outcome: str) -> None:
@@ -335,11 +318,11 @@ class TransferService:
         tenant = self.cc.tenant(ix.tenant)
         if leg in ix.legs:
             ix.legs.remove(leg)
-        await self._hang_up(leg.channel)
+        await self.cc.legs.hang_up(leg.channel)
         if leg.agent is not None and await self.cc._apply(
             ix.tenant,
             leg.agent,
-            legs.not_taken(outcome),
+            leg_rules.not_taken(outcome),
             offer=leg.channel,
             fields={"offer": ""},
             interaction=ix.id,
@@ -378,7 +361,7 @@ class TransferService:
         """TR-6: the agent who transferred the call is out of it and in
         wrap-up for it (END-2), while the call goes on with someone else;
         the tenant's auto wrap-up applies to them as after any call."""
-        if await self.cc._apply(ix.tenant, agent_id, legs.transferred(), interaction=ix.id):
+        if await self.cc._apply(ix.tenant, agent_id, leg_rules.transferred(), interaction=ix.id):
             seconds = auto_wrap_up_seconds(self.cc.tenant(ix.tenant))
             if seconds is not None:
                 await self.cc.timers.schedule_in(WRAP_UP_TIMER, f"{ix.id}:{agent_id}", seconds)
@@ -392,14 +375,6 @@ class TransferService:
             await self.cc.wrap_up(ix.tenant, agent_id, ix_id, AUTO_WRAP_UP_REASON, by_system=True)
         except RuleViolation as exc:
             log.debug("no auto wrap-up of %s for %s: %s", ix_id, agent_id, exc.message)
-
-    async def _hang_up(self, channel_id: str | None) -> None:
-        if not channel_id:
-            return
-        try:
-            await self.cc.ari.hangup(channel_id)
-        except AriError as exc:
-            log.warning("hang-up of %s failed: %s", channel_id, exc)
 
 
 def _dialable(number: str) -> bool:

@@ -39,6 +39,26 @@ S = LegState
 # Consult legs: "<interaction id>-k<n>"; blind-transfer legs: "-x<n>".
 CONSULT_ROLE = "k"
 TRANSFER_ROLE = "x"
+
+_NO_ANSWER_CAUSES = frozenset({0, 18, 19})
+
+
+def leg_outcome(dial_status: str | None, cause: int) -> str:
+    """Why a consult or transfer leg ended before it was answered, from its
+    last Dial status and its hang-up cause."""
+    if dial_status == "BUSY" or cause == 17:
+        return "busy"
+    if dial_status == "CONGESTION" or cause == 34:
+        return "congestion"
+    if cause == 21:
+        return "declined"
+    if cause == 1:
+        return "invalid_number"
+    if cause in _NO_ANSWER_CAUSES or dial_status in ("NOANSWER", "RINGING", "CANCEL"):
+        return "ring_no_answer"
+    return "declined"
+
+
 _REQUEST = re.compile(r"^(?P<ix>[0-9a-f]{32})-k(?P<n>[0-9]+)$")
 
 # The interaction's and the consult's bridges mix in Asterisk, also with two

@@ -107,6 +107,13 @@ def leg_interaction(channel_id: str) -> str | None:
     return m["ix"] if m else None
 
 
+def leg_role(channel_id: str) -> str | None:
+    """The role letter of a leg of ours (`a`, `c`, `o`, `k`, `x`; None for
+    other channels)."""
+    m = _LEG_ID.match(channel_id)
+    return m["role"] if m else None
+
+
 class LegRole(StrEnum):
     """TR, CO, CF: a leg beyond the customer's and the handling agent's."""
 

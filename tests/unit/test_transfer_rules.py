@@ -17,6 +17,7 @@ from controlplane.config import (
 )
 from controlplane.domain import transfer as rules
 from controlplane.domain.agent import AgentState
+from controlplane.domain.consult import leg_outcome
 from controlplane.domain.errors import InvalidInput, NotFound, RuleViolation
 from controlplane.domain.interaction import (
     Direction,
@@ -208,3 +209,15 @@ def test_given_consult_variables_in_config_then_at_most_six_of_the_flow() -> Non
         with pytest.raises(ConfigError) as refused:
             parse_config(data, "x")
         assert "consult_variables" in str(refused.value) and problem in str(refused.value)
+
+
+@pytest.mark.spec("TR-2", "CO-1")
+def test_a_leg_not_answered_is_classified_from_its_dial_status_and_hangup_cause() -> None:
+    assert leg_outcome("BUSY", 16) == "busy"
+    assert leg_outcome(None, 17) == "busy"
+    assert leg_outcome("CONGESTION", 0) == "congestion"
+    assert leg_outcome(None, 21) == "declined"
+    assert leg_outcome(None, 1) == "invalid_number"
+    assert leg_outcome("NOANSWER", 16) == "ring_no_answer"
+    assert leg_outcome(None, 19) == "ring_no_answer"
+    assert leg_outcome(None, 16) == "declined"
