@@ -23,7 +23,7 @@ from pydantic import Field, StringConstraints
 
 from controlplane.api.auth import Forbidden
 from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref
+from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 from controlplane.domain import campaign as rules
@@ -172,16 +172,6 @@ def add_routes(app: web.Application) -> None:
 # OpenAPI --------------------------------------------------------------------------
 
 
-def _path(*names: str) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
-    ]
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
-
 def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     """Adds this module's endpoints and schemas to the OpenAPI document."""
     for model in (CampaignRequest, ContactsRequest, FetchRequest, GuideAnswersRequest):
@@ -197,27 +187,27 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         },
         "post": {
             "summary": "create a preview campaign (admin; PC-1)",
-            "requestBody": _body("CampaignRequest"),
+            "requestBody": json_body("CampaignRequest"),
             "responses": {"201": _json(obj, "the campaign"), **_errors(400, 401, 403, 409)},
         },
     }
     paths["/v1/campaigns/{campaign_id}"] = {
         "get": {
             "summary": "a campaign (supervisors and admins: with its contact list)",
-            "parameters": _path("campaign_id"),
+            "parameters": path_params("campaign_id"),
             "responses": {"200": _json(obj, "the campaign"), **_errors(401, 404)},
         },
         "delete": {
             "summary": "delete a campaign (admin)",
-            "parameters": _path("campaign_id"),
+            "parameters": path_params("campaign_id"),
             "responses": {"200": _json(obj, "deleted"), **_errors(401, 403, 404)},
         },
     }
     paths["/v1/campaigns/{campaign_id}/contacts"] = {
         "post": {
             "summary": "add contacts to a campaign (admin; contacts of known IDs are left alone)",
-            "parameters": _path("campaign_id"),
-            "requestBody": _body("ContactsRequest"),
+            "parameters": path_params("campaign_id"),
+            "requestBody": json_body("ContactsRequest"),
             "responses": {
                 "200": _json(obj, "the campaign, with `added`"),
                 **_errors(400, 401, 403, 404),
@@ -227,20 +217,20 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     paths["/v1/agents/{agent_id}/campaign-contact"] = {
         "get": {
             "summary": "the agent's current preview (PC-2)",
-            "parameters": _path("agent_id"),
+            "parameters": path_params("agent_id"),
             "responses": {"200": preview, **_errors(401, 403, 404)},
         },
         "post": {
             "summary": "an available agent of an assigned team fetches the next contact (PC-2); "
             "atomic: two agents never get the same contact. Body optional: {campaign}",
-            "parameters": _path("agent_id"),
+            "parameters": path_params("agent_id"),
             "responses": {"200": preview, **_errors(400, 401, 403, 404, 409)},
         },
     }
     paths["/v1/agents/{agent_id}/campaign-contact/skip"] = {
         "post": {
             "summary": "skip the previewed contact (to the end of the list) and show the next",
-            "parameters": _path("agent_id"),
+            "parameters": path_params("agent_id"),
             "responses": {"200": preview, **_errors(401, 403, 404, 409)},
         }
     }
@@ -248,7 +238,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         "post": {
             "summary": "call the previewed contact (PC-3): limits checked (409 `code` 26/27), "
             "the agent's phone rings first, then the customer with the campaign's ANI",
-            "parameters": _path("agent_id"),
+            "parameters": path_params("agent_id"),
             "responses": {
                 "201": _json(_ref("Interaction"), "the interaction, ringing"),
                 **_errors(400, 401, 403, 404, 409, 503),
@@ -258,13 +248,13 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     paths["/v1/interactions/{ix_id}/call-guide"] = {
         "get": {
             "summary": "the campaign's call guide and the submitted answers (PC-4)",
-            "parameters": _path("ix_id"),
+            "parameters": path_params("ix_id"),
             "responses": {"200": _json(obj, "the guide"), **_errors(401, 403, 404, 409)},
         },
         "put": {
             "summary": "submit the answers: a complete walk of the guide from its start (PC-4)",
-            "parameters": _path("ix_id"),
-            "requestBody": _body("GuideAnswersRequest"),
+            "parameters": path_params("ix_id"),
+            "requestBody": json_body("GuideAnswersRequest"),
             "responses": {
                 "200": _json(obj, "the guide with the answers"),
                 **_errors(400, 401, 403, 404, 409),

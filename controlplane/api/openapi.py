@@ -107,6 +107,16 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
+def path_params(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+
+
+def json_body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
 def _op(
     summary: str,
     ok: dict[str, Any],
@@ -116,15 +126,9 @@ def _op(
 ) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(*codes)}}
     if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
-        }
+        op["requestBody"] = json_body(body)
     if params:
-        op["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in params
-        ]
+        op["parameters"] = path_params(*params)
     return op
 
 

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from controlplane import history
 from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref
+from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
 from controlplane.api.schemas import Body
 from controlplane.domain.errors import InvalidInput
 
@@ -139,12 +139,6 @@ def add_routes(app: web.Application) -> None:
 # OpenAPI --------------------------------------------------------------------------
 
 
-def _params(*names: str) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
-    ]
-
-
 def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     """Adds this module's endpoints and schemas to the OpenAPI document."""
     for model in (OutdialRequest, HistoryCallRequest):
@@ -175,11 +169,8 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     def post(summary: str, req: str, params: list[str]) -> dict[str, Any]:
         return {
             "summary": summary,
-            "parameters": _params(*params),
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref(req)}},
-            },
+            "parameters": path_params(*params),
+            "requestBody": json_body(req),
             "responses": {"201": created, **_errors(400, 401, 403, 404, 409, 503)},
         }
 
@@ -201,7 +192,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     paths["/v1/agents/{agent_id}/outdial-anis"] = {
         "get": {
             "summary": "the agent's outdial ANIs, alphabetically, and the tenant's default (OD-3)",
-            "parameters": _params("agent_id"),
+            "parameters": path_params("agent_id"),
             "responses": {
                 "200": _json(
                     {
@@ -229,7 +220,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     paths["/v1/interactions/{ix_id}/cancel"] = {
         "post": {
             "summary": "cancel an outbound call while it rings, where the tenant enables it (OD-4)",
-            "parameters": _params("ix_id"),
+            "parameters": path_params("ix_id"),
             "responses": {
                 "200": _json(_ref("Interaction"), "the ended interaction"),
                 **_errors(401, 403, 404, 409),
@@ -240,7 +231,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         "get": {
             "summary": "the agent's wrapped-up voice interactions, newest first (HI-1)",
             "parameters": [
-                *_params("agent_id"),
+                *path_params("agent_id"),
                 {
                     "name": "type",
                     "in": "query",

@@ -26,7 +26,7 @@ from aiohttp import web
 from pydantic import Field
 
 from controlplane.api.auth import Forbidden, Principal
-from controlplane.api.http import SERVICES, body, principal
+from controlplane.api.http import SERVICES, Services, body, principal
 from controlplane.api.openapi import _errors, _json, _op, _ref
 from controlplane.api.schemas import Body
 from controlplane.config import Role
@@ -64,6 +64,16 @@ def _require_party(ix: Interaction, agent: str) -> None:
         raise Forbidden("only the agents on the call can do this")
 
 
+async def _party(request: web.Request, rule: str) -> tuple[Services, str, str, str]:
+    """The calling agent, a party to the interaction in the path (SEC-1):
+    the services, the tenant, the agent and the interaction's ID."""
+    s, p = request.app[SERVICES], principal(request)
+    agent = _agent(p, rule)
+    ix_id = request.match_info["ix_id"]
+    _require_party(await s.cc.interaction(p.tenant, ix_id), agent)
+    return s, p.tenant, agent, ix_id
+
+
 async def targets(request: web.Request) -> web.Response:
     s, p = request.app[SERVICES], principal(request)
     kind = request.query.get("kind")
@@ -87,25 +97,17 @@ async def targets(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    s, p = request.app[SERVICES], principal(request)
-    agent = _agent(p, "TR-6")
-    ix_id = request.match_info["ix_id"]
-    ix = await s.cc.interaction(p.tenant, ix_id)
-    _require_party(ix, agent)
+    s, tenant, agent, ix_id = await _party(request, "TR-6")
     req = await body(request, TargetRequest)
-    ix = await s.cc.transfers.blind(p.tenant, agent, ix_id, TargetKind(req.kind), req.target)
+    ix = await s.cc.transfers.blind(tenant, agent, ix_id, TargetKind(req.kind), req.target)
     return web.json_response(ix.public())
 
 
 async def start_consult(request: web.Request) -> web.Response:
-    s, p = request.app[SERVICES], principal(request)
-    agent = _agent(p, "CO-1")
-    ix_id = request.match_info["ix_id"]
-    ix = await s.cc.interaction(p.tenant, ix_id)
-    _require_party(ix, agent)
+    s, tenant, agent, ix_id = await _party(request, "CO-1")
     req = await body(request, TargetRequest)
-    ix = await s.cc.consults.start(p.tenant, agent, ix_id, TargetKind(req.kind), req.target)
-    return web.json_response(await s.cc.consults.view(p.tenant, agent, ix.id))
+    ix = await s.cc.consults.start(tenant, agent, ix_id, TargetKind(req.kind), req.target)
+    return web.json_response(await s.cc.consults.view(tenant, agent, ix.id))
 
 
 async def get_consult(request: web.Request) -> web.Response:
@@ -122,12 +124,8 @@ Action = Callable[[ConsultService, str, str, str], Awaitable[Interaction]]
 
 def _consult_action(action: Action, rule: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        s, p = request.app[SERVICES], principal(request)
-        agent = _agent(p, rule)
-        ix_id = request.match_info["ix_id"]
-        ix = await s.cc.interaction(p.tenant, ix_id)
-        _require_party(ix, agent)
-        ix = await action(s.cc.consults, p.tenant, agent, ix_id)
+        s, tenant, agent, ix_id = await _party(request, rule)
+        ix = await action(s.cc.consults, tenant, agent, ix_id)
         return web.json_response(s.cc.consults.describe(ix, consult_rules.consult_leg(ix), agent))
 
     return handle
