@@ -305,6 +305,22 @@ class Store:
     async def active_interactions(self) -> list[str]:
         return sorted(cast(set[str], await self.redis.smembers(self.active_key())))
 
+    async def live_calls(self) -> list[tuple[str, str]]:
+        """(interaction ID, tenant) of every interaction going on, in two
+        round trips whatever their number."""
+        ids = await self.active_interactions()
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ix_id in ids:
+                pipe.hmget(self.ix_key(ix_id), "tenant", "status")
+            rows = cast(list[list[str | None]], await pipe.execute())
+        return [
+            (ix_id, tenant)
+            for ix_id, (tenant, status) in zip(ids, rows, strict=True)
+            if tenant and status and status != Status.ENDED.value
+        ]
+
     async def index_channel(self, channel_id: str, ix_id: str) -> None:
         await self.redis.set(self.chan_key(channel_id), ix_id, ex=CHANNEL_INDEX_SECONDS)
 

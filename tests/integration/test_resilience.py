@@ -248,6 +248,7 @@ async def test_given_connected_call_when_ari_and_ami_connections_drop_then_state
         # Reconnected, the service finds the call gone and frees the agent.
         ended = (await alice.event("interaction.ended", timeout=10))["data"]
         assert ended["id"] == ix_id
+        assert ended["end_cause"] == "lost"  # found on reconnection, not seen as a hang-up
         await alice.state_event("wrap_up")
         await wait_until(lambda: _healthy(stack), timeout=10, what="ARI and AMI reconnected")
         for connection, count in before.items():
@@ -281,6 +282,7 @@ async def test_given_phone_state_missed_when_ami_reconnects_then_device_states_r
         with pytest.raises(AssertionError):
             await bob.event("interaction.offered", timeout=1.0)  # ST-4: "busy" phone
 
+        before = await _losses(stack, "ami")
         pid = stack.service.pid
         assert pid is not None
         assert _cut_connections(pid, devstack.AMI_PORT) == 1
@@ -288,4 +290,4 @@ async def test_given_phone_state_missed_when_ami_reconnects_then_device_states_r
         offer = (await bob.event("interaction.offered", timeout=10))["data"]
         await customer.hangup()
         await bob.event("interaction.ended", lambda e: e["data"]["id"] == offer["interaction_id"])
-        assert await _losses(stack, "ami") >= 1
+        assert await _losses(stack, "ami") == before + 1
