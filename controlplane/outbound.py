@@ -611,7 +611,3 @@ class Outbound:
 def customer_number(ix: Interaction) -> str:
     """The customer's number of an interaction: whom the agent talked to."""
     return ix.dnis if ix.direction is Direction.OUTBOUND else ix.ani
-
-
-def _role(leg: str) -> str:
-    return leg.rsplit("-", 1)[-1][:1]

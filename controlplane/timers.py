@@ -56,10 +56,6 @@ class Timers:
     async def cancel(self, kind: str, key: str) -> bool:
         return bool(await self._store.redis.zrem(self._key, f"{kind}|{key}"))
 
-    async def due_at(self, kind: str, key: str) -> int | None:
-        score = await self._store.redis.zscore(self._key, f"{kind}|{key}")
-        return None if score is None else int(score)
-
     async def run(self) -> None:
         while True:
             try:

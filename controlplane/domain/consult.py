@@ -216,10 +216,6 @@ def transfer_leg(ix: Interaction) -> Leg | None:
     return next((leg for leg in ix.legs if leg.role is LegRole.TRANSFER), None)
 
 
-def party_leg(ix: Interaction) -> Leg | None:
-    return next((leg for leg in ix.legs if leg.role is LegRole.PARTY), None)
-
-
 def leg_of(ix: Interaction, channel: str) -> Leg | None:
     return next((leg for leg in ix.legs if leg.channel == channel), None)
 
