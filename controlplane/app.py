@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -28,14 +29,22 @@ from controlplane.timers import Timers
 log = logging.getLogger(__name__)
 
 EVENT_STREAM_LEASE_MS = 2000
+LEASE_SECONDS = EVENT_STREAM_LEASE_MS / 1000
 # Renew (and, when free, try to take) the lease four times per lease time.
-LEASE_POLL_SECONDS = EVENT_STREAM_LEASE_MS / 4000
+LEASE_POLL_SECONDS = LEASE_SECONDS / 4
 DISPATCH_TICK_SECONDS = 1.0
 
 # Renew a lease only if we still hold it.
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# Give a lease up only if we still hold it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 """
@@ -52,25 +61,38 @@ def make_ami(node: AsteriskNode) -> AmiClient:
 class EventStreamOwner:
     """Asterisk allows one WebSocket per Stasis app, and a new one takes the app
     from the old one; so one replica at a time owns a node's event stream,
-    under a lease in Redis that another replica takes over when it lapses."""
+    under a lease in Redis that another replica takes over when it lapses.
+
+    The lease is kept on the store's lease connections (a pool of their own:
+    however busy the command pool, a renewal never waits behind it). A
+    renewal that fails (Redis slow or restarting) is tried again while the
+    lease surely still runs (its expiry, by our own clock, counted from before
+    the last renewal that succeeded was sent); the stream stops only when
+    Redis says another replica holds the lease, or when it may have lapsed.
+    """
 
     def __init__(self, store: Store, node: AsteriskNode, stream: AriEventStream) -> None:
-        self._store = store
+        self._redis = store.lease_redis
         self._key = f"{store.prefix}owner:{node.name}"
         self._stream = stream
         self.replica = uuid.uuid4().hex[:12]
-        self._renew = store.redis.register_script(_RENEW)
+        self._renew = self._redis.register_script(_RENEW)
+        self._release = self._redis.register_script(_RELEASE)
+        self._held_until = 0.0  # monotonic time until which the lease is surely ours
+        self.renewals_failed = 0
 
     async def run(self) -> None:
         while True:
+            sent = time.monotonic()
             try:
-                got = await self._store.redis.set(
+                got = await self._redis.set(
                     self._key, self.replica, nx=True, px=EVENT_STREAM_LEASE_MS
                 )
             except Exception as exc:
                 log.warning("cannot reach Redis for the event-stream lease: %s", exc)
                 got = False
             if got:
+                self._held_until = sent + LEASE_SECONDS
                 log.info("replica %s owns the event stream of %s", self.replica, self._key)
                 await self._own()
             await asyncio.sleep(LEASE_POLL_SECONDS)
@@ -80,33 +102,43 @@ class EventStreamOwner:
         try:
             while not stream_task.done():
                 await asyncio.sleep(LEASE_POLL_SECONDS)
-                try:
-                    kept = await self._renew(
-                        keys=[self._key], args=[self.replica, EVENT_STREAM_LEASE_MS]
-                    )
-                except Exception as exc:
-                    log.warning("event-stream lease not renewed: %s", exc)
-                    kept = 0
-                if not kept:
-                    log.warning("lost the event-stream lease; stopping the stream")
+                if not await self.renew_once():
                     break
         finally:
+            self._held_until = 0.0
             await self._stream.stop()
             stream_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await stream_task
 
-    async def is_owner(self) -> bool:
-        """True while this replica holds the event-stream lease."""
+    async def renew_once(self) -> bool:
+        """One renewal; False when the stream must stop (the lease is another
+        replica's, or may have lapsed)."""
+        sent = time.monotonic()
         try:
-            return bool(await self._store.redis.get(self._key) == self.replica)
-        except Exception:
+            kept = await self._renew(keys=[self._key], args=[self.replica, EVENT_STREAM_LEASE_MS])
+        except Exception as exc:
+            self.renewals_failed += 1
+            # Keep a margin of one poll for the next try and for stopping.
+            if time.monotonic() + LEASE_POLL_SECONDS < self._held_until:
+                log.warning("event-stream lease not renewed (trying again): %s", exc)
+                return True
+            log.warning("event-stream lease not renewed and may lapse; stopping: %s", exc)
             return False
+        if not kept:
+            log.warning("lost the event-stream lease; stopping the stream")
+            return False
+        self._held_until = sent + LEASE_SECONDS
+        return True
+
+    async def is_owner(self) -> bool:
+        """True while this replica holds the event-stream lease (known here,
+        without asking Redis)."""
+        return time.monotonic() < self._held_until
 
     async def release(self) -> None:
         with contextlib.suppress(Exception):
-            if await self._store.redis.get(self._key) == self.replica:
-                await self._store.redis.delete(self._key)
+            await self._release(keys=[self._key], args=[self.replica])
 
 
 async def _dispatch_tick(cc: ContactCenter, tenants: list[str]) -> None:

@@ -9,22 +9,66 @@ against the state it was decided on) is one Lua script.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
+from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, iso
 
 HISTORY_LIMIT = 500
 CHANNEL_INDEX_SECONDS = 7 * 86400  # a channel ID leads to its interaction this long
+
+# Connections to Redis: three pools, each sized for its use.
+#
+# Commands: redis-py's asyncio client needs one connection per command in
+# flight. Its default pool fails at once ("Too many connections") when they
+# are all busy; under load that aborts a job half-way (an agent reserved, a
+# channel never hung up). This pool is bounded and *waits*: a command finds
+# a free connection or queues for one, in order. Redis runs one command at a
+# time, so more connections than this add no throughput, only sockets; the
+# queue is the backpressure that slows the callers down. The wait is capped
+# as a last resort: a command waits that long only when Redis answers
+# nothing at all, and then fails as Redis being unavailable would.
+COMMAND_POOL_SIZE = 64
+COMMAND_POOL_WAIT_SECONDS = 30.0
+COMMAND_SOCKET_TIMEOUT = 5.0
+# The event-stream lease: a pool of its own that no load can take, with
+# timeouts well under the lease's 2 s, so that a renewal finishes (or fails
+# and is tried again) while the lease still runs.
+LEASE_POOL_SIZE = 2
+LEASE_TIMEOUT_SECONDS = 0.5
+# Pub/sub subscriptions hold their connection for as long as they listen;
+# they get their own pool too, so that they never take command connections.
+SUBSCRIBER_POOL_SIZE = 4
+
+
+def _pool(
+    url: str, *, size: int, wait: float, socket_timeout: float, retries: int
+) -> aioredis.BlockingConnectionPool:
+    """A bounded pool whose callers wait for a free connection. A connection
+    left broken by a Redis restart is replaced and the command sent again
+    (`retries` times): only on connection errors, never on a timeout, since a
+    command that timed out may have run (a routing step must not run twice)."""
+    return aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=size,
+        timeout=wait,
+        decode_responses=True,
+        socket_connect_timeout=min(2.0, socket_timeout),
+        socket_timeout=socket_timeout,
+        health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries),
+        retry_on_error=[RedisConnectionError],
+    )
 
 
 def _script(name: str) -> str:
@@ -66,8 +110,19 @@ class Reservation:
 
 
 class Store:
-    def __init__(self, client: aioredis.Redis, datacenter: str) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        datacenter: str,
+        *,
+        lease_client: aioredis.Redis | None = None,
+        subscriber_client: aioredis.Redis | None = None,
+    ) -> None:
+        """`client` runs the commands; the event-stream lease and the pub/sub
+        subscriptions use their own clients when given (see `from_url`)."""
         self.redis = client
+        self.lease_redis = lease_client or client
+        self._subscriber = subscriber_client or client
         self.prefix = f"cp:{{{datacenter}}}:"
         self.events_channel = f"{self.prefix}events"
         self._transition = client.register_script(_script("agent_transition.lua"))
@@ -76,21 +131,51 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, datacenter: str) -> Store:
-        # A connection left broken by a Redis restart is replaced and the
-        # command retried, instead of failing the first request after it.
-        client = aioredis.Redis.from_url(
+        """The service's store: one pool each for commands, the event-stream
+        lease and pub/sub (sizes and timeouts above)."""
+        commands = _pool(
             url,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            health_check_interval=10,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            size=COMMAND_POOL_SIZE,
+            wait=COMMAND_POOL_WAIT_SECONDS,
+            socket_timeout=COMMAND_SOCKET_TIMEOUT,
+            retries=3,
         )
-        return cls(client, datacenter)
+        # The lease's owner tries again at its own pace: no retries here.
+        lease = _pool(
+            url,
+            size=LEASE_POOL_SIZE,
+            wait=LEASE_TIMEOUT_SECONDS,
+            socket_timeout=LEASE_TIMEOUT_SECONDS,
+            retries=0,
+        )
+        subscriber = _pool(
+            url,
+            size=SUBSCRIBER_POOL_SIZE,
+            wait=COMMAND_POOL_WAIT_SECONDS,
+            socket_timeout=COMMAND_SOCKET_TIMEOUT,
+            retries=3,
+        )
+        return cls(
+            aioredis.Redis.from_pool(commands),
+            datacenter,
+            lease_client=aioredis.Redis.from_pool(lease),
+            subscriber_client=aioredis.Redis.from_pool(subscriber),
+        )
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        for client in {id(c): c for c in (self.redis, self.lease_redis, self._subscriber)}.values():
+            await client.aclose()
+
+    @asynccontextmanager
+    async def subscription(self, channel: str) -> AsyncIterator[PubSub]:
+        """A pub/sub subscription to `channel`, on a connection of the
+        subscriber pool that goes back to it when the subscription ends."""
+        pubsub = self._subscriber.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            yield pubsub
+        finally:
+            await pubsub.aclose()
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -60,14 +60,13 @@ class EventHub:
         backoff = 0.1
         while True:
             try:
-                pubsub = self._store.redis.pubsub()
-                await pubsub.subscribe(self._store.events_channel)
-                self.ready.set()
-                backoff = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    self._fan_out(str(message["data"]))
+                async with self._store.subscription(self._store.events_channel) as pubsub:
+                    self.ready.set()
+                    backoff = 0.1
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        self._fan_out(str(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
