@@ -155,11 +155,40 @@ class Profile(_Model):
     privacy_shield: bool = False
 
 
+ARGON2ID_PREFIX = "$argon2id$"
+
+
 class Agent(_Model):
     name: str = Field(min_length=1, max_length=80)
     extension: Extension
     team: Ident
     profile: Ident
+    password_hash: str | None = Field(
+        default=None,
+        max_length=512,
+        description="DSK-1: argon2id hash of the agent's desktop password; without one the "
+        "agent cannot sign in with a password (bearer tokens still work)",
+    )
+    browser_extension: Extension | None = Field(
+        default=None, description="the extension of the agent's browser phone (PH-1)"
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        # imported here: only configurations with passwords need the library
+        from argon2 import extract_parameters  # noqa: PLC0415
+        from argon2.exceptions import InvalidHashError  # noqa: PLC0415
+
+        if not value.startswith(ARGON2ID_PREFIX):
+            raise ValueError("not an argon2id hash (it starts with '$argon2id$')")
+        try:
+            extract_parameters(value)
+        except InvalidHashError:
+            raise ValueError("not a valid argon2id hash") from None
+        return value
 
 
 class AddressBookEntry(_Model):
@@ -301,6 +330,18 @@ class Service(_Model):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
     datacenter: Ident
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # DSK-1: browser sessions
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a session unused this long ends"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=7 * 24, description="a session ends this long after sign-in"
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="always mark the session cookie Secure (behind a TLS-terminating proxy); "
+        "else only requests that came over TLS get it",
+    )
 
 
 class Config(_Model):
@@ -328,12 +369,15 @@ class Config(_Model):
                 numbers[key] = where
             for aid, agent in tenant.agents.items():
                 where = f"tenants.{tid}.agents.{aid}"
-                if agent.extension in extensions:
-                    raise ValueError(
-                        f"{where}.extension: {agent.extension} is used by "
-                        f"{extensions[agent.extension]}"
-                    )
-                extensions[agent.extension] = where
+                for key, ext in (
+                    ("extension", agent.extension),
+                    ("browser_extension", agent.browser_extension),
+                ):
+                    if ext is None:
+                        continue
+                    if ext in extensions:
+                        raise ValueError(f"{where}.{key}: {ext} is used by {extensions[ext]}")
+                    extensions[ext] = f"{where}.{key}" if key != "extension" else where
         hashes: set[str] = set()
         for i, token in enumerate(self.tokens):
             where = f"tokens[{i}]"

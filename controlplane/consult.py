@@ -197,6 +197,12 @@ class ConsultService:
         return True
 
     async def _offer(self, ix: Interaction, leg: Leg) -> None:
+        payload = await self.offer_payload(ix, leg)
+        await self.cc.notifier.publish(
+            OFFERED_EVENT, ix.tenant, payload, agent=leg.agent, private=True
+        )
+
+    async def offer_payload(self, ix: Interaction, leg: Leg) -> dict[str, object]:
         """CO-2: the consulted agent's desktop shows the consult with at most
         nine variables: the consulting agent's name, directory number and
         team, and at most six the flow configures."""
@@ -213,7 +219,7 @@ class ConsultService:
             shown,
             self.cc.variables.flow(ix).consult_variables,
         )
-        payload = {
+        payload: dict[str, object] = {
             "interaction_id": ix.id,
             "kind": "consult",
             "label": f"Consult: {by.name}" if by else "Consult",
@@ -228,9 +234,7 @@ class ConsultService:
             "consult": leg.public(),
             "variables": variables,
         }
-        await self.cc.notifier.publish(
-            OFFERED_EVENT, ix.tenant, payload, agent=leg.agent, private=True
-        )
+        return payload
 
     async def queue_offer(self, tenant_id: str, member: str, agent_id: str) -> None:
         """CO-1: routing reserved an available agent for a queue consult (ST-2):

@@ -7,6 +7,7 @@ serializer; shared state lives in Redis so that any replica can take over.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.adapters.store import AgentRecord, Store
+from controlplane.browser_phone import browser_phone_for
 from controlplane.callbacks import Callbacks
 from controlplane.campaigns import Campaigns
 from controlplane.config import Config, Tenant
@@ -172,7 +174,10 @@ class ContactCenter:
 
     async def login(self, tenant_id: str, agent_id: str, extension: str) -> AgentRecord:
         cfg = self._agent_cfg(tenant_id, agent_id)
-        if extension != cfg.extension:
+        allowed = {cfg.extension}
+        with contextlib.suppress(RuleViolation):  # (PH-1: the agent has no browser phone)
+            allowed.add(browser_phone_for(self.config, tenant_id, agent_id)[0])
+        if extension not in allowed:
             raise InvalidInput(
                 f"extension {extension!r} is not the extension of agent {agent_id!r}",
                 rule="ST-1",

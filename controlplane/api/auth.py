@@ -1,11 +1,22 @@
-"""Who is calling: bearer tokens mapped to a role within one tenant (SEC-1)."""
+"""Who is calling (SEC-1): a bearer token mapped to a role within one
+tenant, or the agent desktop's session cookie (DSK-1), whose state changes
+must carry the session's CSRF token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiohttp import web
+
+from controlplane.adapters.session_store import StoredSession
 from controlplane.config import Config, Role
+from controlplane.domain import session as session_rules
 from controlplane.domain.errors import RuleViolation
+from controlplane.sessions import Sessions
+
+EVENTS_PATH = "/v1/events"
+SESSIONS = web.AppKey("sessions", Sessions)
+SESSION = "session"  # the request's session, when the cookie authenticated it
 
 MAX_TOKEN = 512  # characters; longer is no token of ours
 
@@ -26,12 +37,18 @@ class Principal:
     tenant: str
     agent: str | None
     token_id: str = ""  # the start of the token's SHA-256: names it in the audit trail
+    session: str = ""  # the public handle of the desktop session, if signed in by cookie
 
-    def may_see_event(self, tenant: str, agent: str | None, private: bool = False) -> bool:
+    def may_see_event(
+        self, tenant: str, agent: str | None, private: bool = False, session: str | None = None
+    ) -> bool:
         """Agents see their own events; supervisors their tenant's, except
-        private ones (which may carry secure values: CAD-6)."""
+        private ones (which may carry secure values: CAD-6). An event for one
+        desktop session goes to that session only."""
         if tenant != self.tenant:
             return False
+        if session is not None:
+            return session == self.session and agent == self.agent
         if self.role is Role.AGENT or private:
             return self.role is Role.AGENT and agent == self.agent
         return True
@@ -65,3 +82,43 @@ def authenticate(config: Config, authorization: str | None, query_token: str | N
     return Principal(
         role=token.role, tenant=token.tenant, agent=token.agent, token_id=token.sha256[:12]
     )
+
+
+def needs_auth(method: str, path: str) -> bool:
+    """Every API call but signing in; /health, /metrics, /openapi.json and
+    the desktop's pages and assets are public."""
+    if not path.startswith("/v1/"):
+        return False
+    return not (path == "/v1/session" and method == "POST")
+
+
+async def authenticate_request(
+    request: web.Request, config: Config, sessions: Sessions
+) -> Principal:
+    """A bearer token (header, or ``?token=`` on the event WebSocket) wins;
+    else the session cookie, with the CSRF check (SEC-1)."""
+    authorization = request.headers.get("Authorization")
+    query_token = request.query.get("token") if request.path == EVENTS_PATH else None
+    cookie = request.cookies.get(session_rules.COOKIE)
+    if authorization or query_token or not cookie:
+        return authenticate(config, authorization, query_token)
+    session = await sessions.resolve(cookie)
+    if session is None:
+        raise Unauthorized("the session has ended; sign in again", rule=session_rules.RULE)
+    session_rules.csrf_check(
+        request.method,
+        session_token=session.csrf,
+        presented_token=request.headers.get(session_rules.CSRF_HEADER),
+        origin=request.headers.get("Origin"),
+        host=request.host,
+        websocket=request.path == EVENTS_PATH,
+    )
+    request[SESSION] = session
+    return Principal(
+        role=Role.AGENT, tenant=session.tenant, agent=session.agent, session=session.handle
+    )
+
+
+def request_session(request: web.Request) -> StoredSession | None:
+    found: StoredSession | None = request.get(SESSION)
+    return found

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
-from controlplane.api.auth import Principal, authenticate
+from controlplane.api.auth import SESSIONS, Principal, authenticate_request, needs_auth
 from controlplane.api.openapi import build_openapi
 from controlplane.api.schemas import Body, LoginRequest, StateRequest, WrapUpRequest
 from controlplane.config import Config, Role
@@ -26,10 +26,12 @@ from controlplane.contact_center import ContactCenter
 from controlplane.domain.agent import AgentState
 from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.errors import InvalidInput, RuleViolation
+from controlplane.sessions import CLOSE_SESSION_OVER, SESSION_EVENTS, Sessions
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+CLOSE = "\x00close"  # (queued after an event that ends a desktop session's socket)
 
 
 B = TypeVar("B", bound=Body)
@@ -79,14 +81,17 @@ class EventHub:
             event = json.loads(data)
         except ValueError:
             return
+        session = event.get("session")  # DSK-1: for one desktop session only
         for principal, queue in list(self._clients.values()):
             if principal.may_see_event(
-                event.get("tenant", ""), event.get("agent"), bool(event.get("private"))
+                event.get("tenant", ""), event.get("agent"), bool(event.get("private")), session
             ):
                 if queue.full():
                     log.warning("a WebSocket client is too slow; dropping an event for it")
                     continue
                 queue.put_nowait(data)
+                if session is not None and event.get("type") in SESSION_EVENTS:
+                    queue.put_nowait(CLOSE)  # the session is over: close its socket
 
 
 # Application ----------------------------------------------------------------------
@@ -140,19 +145,13 @@ async def errors_middleware(
         return error_response(500, "internal-error", "internal error", {"reference": error})
 
 
-PUBLIC_PATHS = {"/health", "/openapi.json", "/metrics"}
-
-
 @web.middleware
 async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.path not in PUBLIC_PATHS:
-        services = request.app[SERVICES]
-        request[PRINCIPAL] = authenticate(
-            services.config,
-            request.headers.get("Authorization"),
-            request.query.get("token") if request.path == "/v1/events" else None,
+    if needs_auth(request.method, request.path):
+        request[PRINCIPAL] = await authenticate_request(
+            request, request.app[SERVICES].config, request.app[SESSIONS]
         )
     return await handler(request)
 
@@ -282,19 +281,29 @@ async def events(request: web.Request) -> web.StreamResponse:
     sockets.add(ws)
     key, queue = s.hub.subscribe(p)
     await ws.send_str(json.dumps({"type": "hello", "tenant": p.tenant, "agent": p.agent}))
+    from controlplane.api.session import SessionKeeper  # noqa: PLC0415 (it imports this module)
+
+    keeper = SessionKeeper(request, p, ws)  # DSK-1: a desktop session's socket keeps it alive
+    keeper.start()
 
     async def pump() -> None:
         while True:
-            await ws.send_str(await queue.get())
+            data = await queue.get()
+            if data is CLOSE:
+                await ws.close(code=CLOSE_SESSION_OVER, message=b"session over")
+                return
+            await ws.send_str(data)
 
     sender = asyncio.create_task(pump(), name="ws-events")
     try:
         async for msg in ws:
             if msg.type is WSMsgType.ERROR:
                 break
+            await keeper.touch()
     finally:
         sockets.discard(ws)
         s.hub.unsubscribe(key)
+        await keeper.stop()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await sender
@@ -314,6 +323,7 @@ def build_app(services: Services) -> web.Application:
         middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY
     )
     app[SERVICES] = services
+    app[SESSIONS] = Sessions(services.config, services.store, services.cc)  # DSK-1
     sockets: set[web.WebSocketResponse] = set()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
@@ -348,4 +358,10 @@ def build_app(services: Services) -> web.Application:
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.add_routes(app)  # /metrics, /v1/audit; metrics and audit middlewares
+    from controlplane.api import session  # noqa: PLC0415 (it imports this module)
+
+    session.add_routes(app)  # DSK-1, DSK-13
+    from controlplane.api import webui  # noqa: PLC0415
+
+    webui.add_routes(app)  # the desktop; last: its pattern takes what no other route took
     return app

@@ -300,6 +300,10 @@ def build_openapi() -> dict[str, Any]:
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.document(paths, schemas)
+    from controlplane.api import session, webui  # noqa: PLC0415 (they import this module)
+
+    session.document(paths, schemas)  # DSK-1, DSK-13
+    webui.document(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -309,8 +313,17 @@ def build_openapi() -> dict[str, Any]:
         },
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "cp_session",
+                    "description": "the desktop's session (POST /v1/session); every state "
+                    "change also needs the header X-CSRF-Token",
+                },
+            },
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
     }

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from argon2 import PasswordHasher
 
 from controlplane import devstack
 from controlplane.adapters.ami import AmiClient
@@ -154,6 +155,21 @@ GAMMA_TOKENS = [
     }
     for name in ("gus", "gail")
 ]
+# DSK-1: desktop passwords. The demo's agents keep their demo passwords
+# ("demo-<agent>-password"), the test tenants' agents get "test-<agent>-password";
+# all hashed at a low argon2id cost (the hash strings say m=1024,t=1,p=1), so
+# that sign-ins are quick. The demo's and any real configuration's hashes
+# keep the library's default cost.
+TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# DSK-1: a short idle timeout (the shortest there is), so that an event
+# WebSocket's keep-alive is quick to see.
+SESSION_IDLE_MINUTES = 1
+
+
+def agent_password(tenant: str, agent: str) -> str:
+    return f"demo-{agent}-password" if tenant in ("acme", "globex") else f"test-{agent}-password"
+
+
 BETA_TOKEN = {
     "sha256": "0ab92dccb30d77cf329e4b4c6fa272bd6dcf7be0f9a6df97934c0444ab8970b1",
     "role": "agent",
@@ -209,6 +225,17 @@ def write_test_config(path: Path) -> Path:
     }
     data["tenants"]["gamma"] = GAMMA_TENANT
     data["tokens"].extend(GAMMA_TOKENS)
+    data["service"]["session_idle_minutes"] = SESSION_IDLE_MINUTES
+    data["tenants"] = {  # (copies: the tenants above stay as they are)
+        tid: {
+            **tenant,
+            "agents": {
+                aid: {**agent, "password_hash": TEST_PASSWORD_HASHER.hash(agent_password(tid, aid))}
+                for aid, agent in tenant["agents"].items()
+            },
+        }
+        for tid, tenant in data["tenants"].items()
+    }
     lines: list[str] = []
     for key, value in data.items():
         lines.append(f"{key} = {_toml_value(value)}")

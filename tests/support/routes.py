@@ -8,8 +8,19 @@ from pathlib import Path
 from controlplane.app import build
 from controlplane.config import load_config
 
-# Served without a token.
-PUBLIC = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/metrics")})
+# Served without a token: operations, signing in to the desktop (DSK-1) and
+# the desktop's page and assets.
+PUBLIC = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/metrics"),
+        ("POST", "/v1/session"),
+        ("GET", "/"),
+        ("GET", "/{path}"),
+        ("GET", "/assets/{name}"),
+    }
+)
 
 
 def api_routes(config_file: Path) -> list[tuple[str, str]]:
