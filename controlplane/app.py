@@ -214,13 +214,10 @@ async def serve(config: Config) -> None:
     app = build(config)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.service.listen_host, config.service.listen_port)
-    await site.start()
-    log.info(
-        "controlplane listening on http://%s:%s",
-        config.service.listen_host,
-        config.service.listen_port,
-    )
+    for host in (config.service.listen_host, *config.service.extra_listen_hosts):
+        site = web.TCPSite(runner, host, config.service.listen_port)
+        await site.start()
+        log.info("controlplane listening on http://%s:%s", host, config.service.listen_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -293,6 +293,16 @@ class AsteriskNode(_Model):
         default="Local/{number}@pstn-sim",
         description="dial string of a customer leg; {number} is a validated number",
     )
+    sip_ws_url: str = Field(
+        default="ws://127.0.0.1:8088/ws",
+        pattern=r"^wss?://",
+        description="PH-1: Asterisk's SIP WebSocket, which /v1/phone/ws connects browser phones to",
+    )
+    sip_ws_source: str | None = Field(
+        default="127.0.0.3",
+        description="PH-4: local address the SIP WebSocket connections come from (pjsip.conf "
+        "lets browser endpoints, and no hard phone, speak from it); None: any",
+    )
 
 
 class Datacenter(_Model):
@@ -327,6 +337,9 @@ class Token(_Model):
 class Service(_Model):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=1, le=65535)
+    extra_listen_hosts: tuple[str, ...] = Field(
+        default=(), description="further addresses the service listens on (same port)"
+    )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
     datacenter: Ident
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from controlplane import metrics
+from controlplane import browser_phone, metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.adapters.store import AgentRecord, Store
 from controlplane.browser_phone import browser_phone_for
@@ -474,12 +474,19 @@ class ContactCenter:
         freed: set[str] = set()
         for endpoint in await self.ari.endpoints("PJSIP"):
             extension = endpoint.get("resource", "")
-            found = self.config.agent_by_extension(extension)
-            if found is None:
-                continue
             busy = bool(endpoint.get("channel_ids"))
+            found = self.config.agent_by_extension(extension)
+            if found is not None:
+                tenant = found[0]
+            else:
+                # PH-1: a browser phone that is not registered gets no offer
+                browser = browser_phone.agent_by_browser_extension(self.config, extension)
+                if browser is None:
+                    continue
+                tenant = browser[0]
+                busy = busy or endpoint.get("state") != "online"
             if await self.store.set_device_busy(extension, busy) and not busy:
-                freed.add(found[0])
+                freed.add(tenant)
         for tenant in sorted(freed):
             await self.dispatch(tenant)
 

@@ -1,8 +1,9 @@
 """Agent phones' device state (ST-4), from AMI DeviceStateChange events.
 
 An agent whose phone is still off-hook (in use, ringing, on hold) gets no
-offer: the routing script skips extensions in the busy set. When a phone
-goes idle, waiting calls are offered again. Events missed while AMI was
+offer: the routing script skips extensions in the busy set. So does a
+browser phone that is not registered (PH-1). When a phone goes idle,
+waiting calls are offered again. Events missed while AMI was
 away are not replayed: after every login the set is read afresh.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from controlplane import browser_phone
 from controlplane.adapters.ami import AmiClient
 from controlplane.config import Config
 from controlplane.contact_center import ContactCenter
@@ -35,11 +37,19 @@ class DeviceTracker:
         if not device.startswith(_PREFIX):
             return
         extension = device.removeprefix(_PREFIX)
+        state = event.get("State", "")
         found = self._config.agent_by_extension(extension)
-        if found is None:
-            return
-        busy = device_is_busy(event.get("State", ""))
-        self._cc.tasks.spawn(f"device:{extension}", self._update(found[0], extension, busy))
+        if found is not None:
+            tenant = found[0]
+            busy = device_is_busy(state)
+        else:
+            # PH-1: a browser phone also gets no offer while it is not registered
+            browser = browser_phone.agent_by_browser_extension(self._config, extension)
+            if browser is None:
+                return
+            tenant = browser[0]
+            busy = device_is_busy(state) or browser_phone.unreachable(state)
+        self._cc.tasks.spawn(f"device:{extension}", self._update(tenant, extension, busy))
 
     async def _update(self, tenant: str, extension: str, busy: bool) -> None:
         changed = await self._cc.store.set_device_busy(extension, busy)

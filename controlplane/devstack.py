@@ -147,9 +147,15 @@ class _Runner:
 class AsteriskRunner(_Runner):
     """Runs Asterisk chrooted in ``rootfs``; pidfile and logs go to ``run_dir``."""
 
-    def __init__(self, rootfs: Path, run_dir: Path) -> None:
+    def __init__(
+        self, rootfs: Path, run_dir: Path, webrtc_media: tuple[str, str] | None = None
+    ) -> None:
+        """``webrtc_media``: (address, network) where browser phones reach
+        Asterisk's media, e.g. ("10.99.0.1", "10.99.0.0/30"); by default the
+        shipped loopback files, with which no browser gets audio."""
         super().__init__(run_dir, "asterisk")
         self.rootfs = rootfs.resolve()
+        self.webrtc_media = webrtc_media
         self.last_boot_seconds: float | None = None
 
     # -- paths ----------------------------------------------------------------
@@ -193,6 +199,14 @@ class AsteriskRunner(_Runner):
         for source in (*sources, *dialplans):
             shutil.copyfile(source, self.etc_dir / source.name)
             (self.etc_dir / source.name).chmod(0o644)
+        if self.webrtc_media is not None:
+            address, network = self.webrtc_media
+            (self.etc_dir / "pjsip_webrtc.conf").write_text(
+                f"media_address = {address}\nbind_rtp_to_media_address = yes\n"
+            )
+            (self.etc_dir / "rtp_webrtc.conf").write_text(
+                f"ice_deny = 0.0.0.0/0\nice_deny = ::/0\nice_permit = {network}\n"
+            )
 
         uid, gid = self._asterisk_ids()
         # /var/run is an absolute symlink to /run inside the rootfs: always

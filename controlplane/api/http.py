@@ -361,6 +361,9 @@ def build_app(services: Services) -> web.Application:
     from controlplane.api import session  # noqa: PLC0415 (it imports this module)
 
     session.add_routes(app)  # DSK-1, DSK-13
+    from controlplane.api import phone  # noqa: PLC0415 (it imports this module)
+
+    phone.add_routes(app)  # PH-1, PH-4: the browser phone's SIP WebSocket
     from controlplane.api import webui  # noqa: PLC0415
 
     webui.add_routes(app)  # the desktop; last: its pattern takes what no other route took

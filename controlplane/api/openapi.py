@@ -303,6 +303,9 @@ def build_openapi() -> dict[str, Any]:
     from controlplane.api import session, webui  # noqa: PLC0415 (they import this module)
 
     session.document(paths, schemas)  # DSK-1, DSK-13
+    from controlplane.api import phone  # noqa: PLC0415 (it imports this module)
+
+    phone.document(paths)  # PH-1, PH-4
     webui.document(paths)
     return {
         "openapi": "3.1.0",

@@ -1,0 +1,225 @@
+"""The browser phone's SIP WebSocket (PH-1, PH-4): ``GET /v1/phone/ws``.
+
+The page's SIP stack (JsSIP) connects here, on the page's own origin, with
+the session cookie and subprotocol ``sip``. The service creates the
+session's SIP credentials in Asterisk (controlplane/browser_phone.py),
+connects to Asterisk's SIP WebSocket (loopback, from the source address
+that pjsip.conf lets speak only as browser endpoints) and relays the SIP
+messages both ways (RFC 7118: one message per WebSocket message).
+
+What the browser sends is checked first: every request must come from the
+session's own browser endpoint (From, and the user names of To on a
+REGISTER and of any Authorization), so one agent's session can neither
+register nor call as another endpoint, nor as a hard phone. A message that
+fails the check closes the connection (1008). When the session ends
+(sign-out, replaced by a new sign-in, timed out) the connection closes, and
+when the last connection of an endpoint closes its credentials are deleted
+from Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections import Counter
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from controlplane import browser_phone
+from controlplane.adapters.session_store import StoredSession
+from controlplane.api.auth import SESSIONS, Forbidden, request_session
+from controlplane.api.http import SERVICES, SOCKETS
+from controlplane.domain.errors import RuleViolation
+
+log = logging.getLogger(__name__)
+
+SESSION_CHECK_SECONDS = 2.0
+"""How soon a connection notices that its session ended."""
+MAX_MESSAGE = 64 * 1024
+
+_HEADER_NAMES = {
+    "f": "from",
+    "t": "to",
+    "from": "from",
+    "to": "to",
+    "authorization": "authorization",
+    "proxy-authorization": "authorization",
+}
+_SIP_USER = re.compile(r"<?sips?:([^@;>:]+)@", re.IGNORECASE)
+_AUTH_USER = re.compile(r'username="([^"]*)"', re.IGNORECASE)
+
+
+class PolicyViolation(Exception):
+    """A SIP message from the browser that its session may not send."""
+
+
+def check_from_browser(message: str, extension: str) -> None:
+    """PH-4: a request from the browser speaks as its own endpoint only;
+    raise PolicyViolation otherwise. Responses pass (they answer Asterisk)."""
+    head, _, _ = message.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    first = lines[0] if lines else ""
+    if not first.strip():
+        return  # a keep-alive (CRLF)
+    if first.startswith("SIP/2.0 "):
+        return
+    method = first.split(" ", 1)[0].upper()
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        key = _HEADER_NAMES.get(name.strip().lower())
+        if sep and key:
+            headers.setdefault(key, []).append(value.strip())
+    froms = headers.get("from", [])
+    if len(froms) != 1 or _user(_SIP_USER, froms[0]) != extension:
+        raise PolicyViolation(f"{method} from another user than {extension}")
+    if method == "REGISTER":
+        tos = headers.get("to", [])
+        if len(tos) != 1 or _user(_SIP_USER, tos[0]) != extension:
+            raise PolicyViolation(f"REGISTER of another user than {extension}")
+    for value in headers.get("authorization", []):
+        if _user(_AUTH_USER, value) != extension:
+            raise PolicyViolation(f"{method} authorized as another user than {extension}")
+
+
+def _user(pattern: re.Pattern[str], value: str) -> str | None:
+    found = pattern.search(value)
+    return found.group(1) if found else None
+
+
+class _Endpoints:
+    """The proxied connections of this replica, per endpoint: the
+    credentials are deleted when the last one closes."""
+
+    def __init__(self) -> None:
+        self.open: Counter[str] = Counter()
+
+
+ENDPOINTS = web.AppKey("phone_endpoints", _Endpoints)
+
+
+async def phone_ws(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    session = request_session(request)
+    if session is None:
+        raise Forbidden("the browser phone needs a signed-in desktop session", rule="PH-4")
+    if session.phone != "browser":
+        raise Forbidden("the session did not choose the browser phone", rule="PH-1")
+    extension = browser_phone.browser_extension(services.config, session.tenant, session.agent)
+    node = services.config.datacenter.asterisk[0]
+    password = browser_phone.sip_password(session.key, extension)
+    endpoints = request.app[ENDPOINTS]
+    endpoints.open[extension] += 1
+    try:
+        await browser_phone.admit(services.ari, extension, password)
+        local = (node.sip_ws_source, 0) if node.sip_ws_source else None
+        async with (
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(local_addr=local),
+                timeout=aiohttp.ClientTimeout(total=None, connect=5),
+            ) as http,
+            http.ws_connect(
+                node.sip_ws_url, protocols=("sip",), max_msg_size=MAX_MESSAGE, autoping=True
+            ) as upstream,
+        ):
+            ws = web.WebSocketResponse(protocols=("sip",), heartbeat=15, max_msg_size=MAX_MESSAGE)
+            await ws.prepare(request)
+            sockets = request.app[SOCKETS]
+            sockets.add(ws)
+            log.info(
+                "browser phone %s of %s/%s connected", extension, session.tenant, session.agent
+            )
+            try:
+                await _relay(request, session, extension, ws, upstream)
+            finally:
+                sockets.discard(ws)
+                log.info("browser phone %s disconnected", extension)
+            return ws
+    finally:
+        endpoints.open[extension] -= 1
+        if endpoints.open[extension] <= 0:
+            del endpoints.open[extension]
+            with contextlib.suppress(Exception):
+                await browser_phone.revoke(services.ari, extension)
+
+
+async def _relay(
+    request: web.Request,
+    session: StoredSession,
+    extension: str,
+    ws: web.WebSocketResponse,
+    upstream: aiohttp.ClientWebSocketResponse,
+) -> None:
+    sessions = request.app[SESSIONS]
+
+    async def browser_to_asterisk() -> None:
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                if msg.type is WSMsgType.BINARY:
+                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
+                break
+            try:
+                check_from_browser(msg.data, extension)
+            except PolicyViolation as exc:
+                log.warning("browser phone %s: refused %s", extension, exc)
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"not your endpoint")
+                break
+            await upstream.send_str(msg.data)
+
+    async def asterisk_to_browser() -> None:
+        async for msg in upstream:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            await ws.send_str(msg.data)
+
+    async def session_lasts() -> None:
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            if await sessions.touch(session.key) is None:
+                log.info("browser phone %s: the session ended", extension)
+                return
+
+    tasks = [
+        asyncio.create_task(browser_to_asterisk(), name="phone-up"),
+        asyncio.create_task(asterisk_to_browser(), name="phone-down"),
+        asyncio.create_task(session_lasts(), name="phone-session"),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuleViolation):
+                await task
+        await upstream.close()
+        if not ws.closed:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"phone connection over")
+
+
+def add_routes(app: web.Application) -> None:
+    app[ENDPOINTS] = _Endpoints()
+    app.router.add_get(browser_phone.SIP_WS_PATH, phone_ws)
+
+
+def document(paths: dict[str, object]) -> None:
+    """The OpenAPI entry of the route."""
+    paths[browser_phone.SIP_WS_PATH] = {
+        "get": {
+            "summary": "the browser phone's SIP WebSocket (subprotocol sip, RFC 7118)",
+            "description": (
+                "PH-1, PH-4: for a desktop session (cookie) that chose the browser phone; "
+                "relays SIP to Asterisk, allowing only the session's own endpoint "
+                "(phone.sip.username) to register and call. Closes with 1008 on a message "
+                "for another endpoint, and when the session ends."
+            ),
+            "responses": {
+                "101": {"description": "switching to the SIP WebSocket"},
+                "401": {"description": "not signed in"},
+                "403": {"description": "not a browser-phone session, or another site (Origin)"},
+            },
+        }
+    }
