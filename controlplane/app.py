@@ -23,6 +23,7 @@ from controlplane.devices import DeviceTracker
 from controlplane.domain.limits import SLOT_LEASE_MS
 from controlplane.notifier import Notifier
 from controlplane.opsevents import OpsEvents
+from controlplane.orphans import SWEEP_SECONDS, OrphanSweeper
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
 
@@ -162,6 +163,22 @@ async def _renew_slots(cc: ContactCenter) -> None:
             log.warning("slot leases not renewed: %s", exc)
 
 
+async def _sweep_orphans(
+    sweeper: OrphanSweeper, owner: EventStreamOwner, stream: AriEventStream
+) -> None:
+    """The event-stream owner removes the channels and bridges no live
+    interaction wants (see `controlplane.orphans`)."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        if not (await owner.is_owner() and stream.connected.is_set()):
+            sweeper.forget()
+            continue
+        try:
+            await sweeper.sweep()
+        except Exception as exc:
+            log.warning("orphan sweep failed: %s", exc)
+
+
 def build(config: Config) -> web.Application:
     """The aiohttp application with every service started in its cleanup context."""
     node = config.datacenter.asterisk[0]
@@ -199,6 +216,8 @@ def build(config: Config) -> web.Application:
         tasks.spawn("timers", timers.run())
         tasks.spawn("slot-leases", _renew_slots(cc))
         tasks.spawn("ops-events", OpsEvents(config, store, ami, owner.is_owner).run())  # OPS-1
+        sweeper = OrphanSweeper(store, ari, node.app, cc.channel_owner)
+        tasks.spawn("orphan-sweep", _sweep_orphans(sweeper, owner, stream))
         yield
         await owner.release()
         await tasks.close()

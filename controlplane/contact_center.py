@@ -443,6 +443,11 @@ class ContactCenter:
             cause = int(event.get("cause") or 0)
             self.serial.submit(ix_id, partial(self._leg_gone, ix_id, channel_id, kind, cause))
 
+    def channel_owner(self, channel_id: str) -> str | None:
+        """The interaction this replica took a channel for (from its
+        StasisStart on, before the interaction's record is saved)."""
+        return self._channels.get(channel_id)
+
     async def reconcile(self) -> None:
         """After every (re)connection of the event stream: events missed meanwhile
         are not replayed, so compare Redis with what Asterisk still has."""

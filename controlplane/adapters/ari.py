@@ -74,14 +74,21 @@ class StoredRecording(TypedDict, total=False):
 
 
 class AriError(Exception):
-    """ARI answered with an error status (or could not be reached: status 0)."""
+    """ARI answered with an error status (or could not be reached: status 0).
 
-    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+    `sent` tells whether the request may have reached Asterisk: False when no
+    connection could be had for it (Asterisk did nothing), True otherwise
+    (including a connection lost before the answer: it may have run)."""
+
+    def __init__(
+        self, method: str, path: str, status: int, body: str, *, sent: bool = True
+    ) -> None:
         super().__init__(f"ARI {method} {path}: {status} {body.strip()[:200]}")
         self.method = method
         self.path = path
         self.status = status
         self.body = body
+        self.sent = sent
 
 
 def _auth_header(user: str, password: str) -> str:
@@ -89,26 +96,74 @@ def _auth_header(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
+# REST connections to Asterisk. Asterisk serves each HTTP connection on a
+# thread of its own, one request at a time, and many ARI requests wait there
+# for the channel's own thread; so requests run on a bounded set of
+# keep-alive connections and, while all are busy (Asterisk is slow), *wait*
+# for one in order instead of failing: a request that gave up on a
+# connection would leave its step half done (an originate that never rang,
+# a hang-up that never happened).
+CONNECTIONS = 32
+# A request waits this long at most for a free connection (a last resort:
+# only an Asterisk that answers nothing for this long lets it run out).
+CONNECTION_WAIT_SECONDS = 30.0
+# Time to open a TCP connection, and the longest pause in an answer.
+SOCKET_CONNECT_SECONDS = 3.0
+READ_SECONDS = 30.0
+# A request that failed without an answer is sent again (when that is safe,
+# see `request`) with capped backoff for this long.
+RETRY_SECONDS = 5.0
+# A hang-up (or a bridge's destruction) that failed is tried again in the
+# background, with this cap on the backoff, until Asterisk confirms it.
+TEARDOWN_MAX_BACKOFF = 5.0
+
+
 class AriClient:
     """REST side of ARI. One instance per Asterisk node."""
 
     def __init__(
-        self, base_url: str, user: str, password: str, app: str, *, pool_size: int = 8
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        pool_size: int = 8,
+        connections: int = CONNECTIONS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._auth = _auth_header(user, password)
         self._pool_size = pool_size
+        self._connections = connections
+        self._retry_seconds = retry_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._events_session: aiohttp.ClientSession | None = None
+        self._teardowns: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
-            limit=self._pool_size * 4, limit_per_host=self._pool_size * 4, keepalive_timeout=60
+            limit=self._connections, limit_per_host=self._connections, keepalive_timeout=60
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"Authorization": self._auth},
-            timeout=aiohttp.ClientTimeout(total=10, connect=3),
+            # `connect` bounds the wait for a free connection plus opening one;
+            # no `total`: a slow answer is bounded by the pause between reads.
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=CONNECTION_WAIT_SECONDS,
+                sock_connect=SOCKET_CONNECT_SECONDS,
+                sock_read=READ_SECONDS,
+            ),
+        )
+        # The event WebSocket has a connection of its own, never queued
+        # behind REST requests.
+        self._events_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=2),
+            headers={"Authorization": self._auth},
+            timeout=aiohttp.ClientTimeout(total=10, sock_connect=SOCKET_CONNECT_SECONDS),
         )
 
     async def warm(self) -> None:
@@ -116,15 +171,26 @@ class AriClient:
         await asyncio.gather(*(self.ping() for _ in range(self._pool_size)))
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        teardowns = list(self._teardowns.values())
+        for task in teardowns:
+            task.cancel()
+        await asyncio.gather(*teardowns, return_exceptions=True)
+        for session in (self._session, self._events_session):
+            if session is not None:
+                await session.close()
+        self._session = self._events_session = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             raise RuntimeError("AriClient.start() was not called")
         return self._session
+
+    @property
+    def events_session(self) -> aiohttp.ClientSession:
+        if self._events_session is None:
+            raise RuntimeError("AriClient.start() was not called")
+        return self._events_session
 
     async def request(
         self,
@@ -133,6 +199,45 @@ class AriClient:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        conflict_means_done: bool = False,
+    ) -> Any:
+        """Send a request; one that got no answer is sent again for a few
+        seconds with capped backoff: always when it never reached Asterisk,
+        and when it may have, only if sending it twice does no harm
+        (`idempotent`; by default GET and DELETE). An error status that
+        Asterisk answered is raised at once, except 503 (busy) for
+        idempotent requests. With `conflict_means_done`, a 409 answered to a
+        request sent again after one that may have run means that one did
+        (a resource created under an ID of ours): the result is then None."""
+        if idempotent is None:
+            idempotent = method in ("GET", "DELETE")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry_seconds
+        delay = 0.05
+        may_have_run = False
+        while True:
+            try:
+                return await self._send(method, path, params, body)
+            except AriError as exc:
+                if exc.status == 409 and conflict_means_done and may_have_run:
+                    return None
+                again = (exc.status == 0 and (not exc.sent or idempotent)) or (
+                    exc.status == 503 and idempotent
+                )
+                if not again or loop.time() + delay > deadline:
+                    raise
+                may_have_run = may_have_run or exc.sent
+                log.info("%s; sending it again in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
     ) -> Any:
         url = f"{self.base_url}{path}"
         try:
@@ -143,8 +248,38 @@ class AriClient:
                 if not text:
                     return None
                 return json.loads(text)
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # no connection was had: Asterisk never saw the request
+            raise AriError(method, path, 0, f"{type(exc).__name__}: {exc}", sent=False) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise AriError(method, path, 0, f"{type(exc).__name__}: {exc}") from exc
+
+    def _until_confirmed(self, key: str, attempt: Callable[[], Awaitable[bool]]) -> None:
+        """Try `attempt` again in the background, with capped backoff, until
+        it returns (Asterisk confirmed); one task per key."""
+        if key in self._teardowns:
+            return
+
+        async def retry() -> None:
+            delay = 0.1
+            try:
+                while True:
+                    await asyncio.sleep(delay)
+                    try:
+                        await attempt()
+                        return
+                    except AriError as exc:
+                        delay = min(delay * 2, TEARDOWN_MAX_BACKOFF)
+                        log.warning("%s; trying again in %.1fs", exc, delay)
+            finally:
+                self._teardowns.pop(key, None)
+
+        self._teardowns[key] = asyncio.create_task(retry(), name=f"ari-teardown:{key}")
+
+    @property
+    def teardowns_pending(self) -> int:
+        """Hang-ups and bridge destructions still being tried again."""
+        return len(self._teardowns)
 
     # Asterisk ------------------------------------------------------------------------
 
@@ -173,7 +308,9 @@ class AriClient:
         variables: Mapping[str, str] | None = None,
     ) -> Channel:
         """Create a channel into our Stasis app. The chosen channel_id makes a
-        retried request answer 409 instead of placing a second call."""
+        request sent again answer 409 instead of placing a second call: so it
+        is sent again when its answer was lost, and a 409 then means that
+        the first one placed the call."""
         params: dict[str, str | int] = {
             "endpoint": endpoint,
             "app": self.app,
@@ -184,7 +321,15 @@ class AriClient:
         if caller_id:
             params["callerId"] = caller_id
         body = {"variables": dict(variables)} if variables else None
-        return cast(Channel, await self.request("POST", "/channels", params=params, body=body))
+        created = await self.request(
+            "POST",
+            "/channels",
+            params=params,
+            body=body,
+            idempotent=True,
+            conflict_means_done=True,
+        )
+        return cast(Channel, created) if created is not None else {"id": channel_id}
 
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")
@@ -196,14 +341,25 @@ class AriClient:
         await self.request("DELETE", f"/channels/{channel_id}/ring")
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> bool:
-        """Hang a channel up. False when it was already gone."""
+        """Hang a channel up; False when it was already gone. Never fails: a
+        hang-up that Asterisk did not confirm (an answer other than 404, the
+        channel being gone) is tried again in the background until it does."""
+
+        async def attempt() -> bool:
+            try:
+                await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+            except AriError as exc:
+                if exc.status == 404:
+                    return False
+                raise
+            return True
+
         try:
-            await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+            return await attempt()
         except AriError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+            log.warning("hang-up of %s not confirmed (%s); trying again", channel_id, exc)
+            self._until_confirmed(f"channel:{channel_id}", attempt)
+            return True
 
     async def start_moh(self, channel_id: str, moh_class: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
@@ -264,13 +420,24 @@ class AriClient:
         )
 
     async def destroy_bridge(self, bridge_id: str) -> bool:
+        """Destroy a bridge; False when it was gone. Never fails: like a
+        hang-up, it is tried again in the background until confirmed."""
+
+        async def attempt() -> bool:
+            try:
+                await self.request("DELETE", f"/bridges/{bridge_id}")
+            except AriError as exc:
+                if exc.status == 404:
+                    return False
+                raise
+            return True
+
         try:
-            await self.request("DELETE", f"/bridges/{bridge_id}")
+            return await attempt()
         except AriError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+            log.warning("bridge %s not destroyed (%s); trying again", bridge_id, exc)
+            self._until_confirmed(f"bridge:{bridge_id}", attempt)
+            return True
 
     # Recordings ----------------------------------------------------------------------
 
@@ -389,7 +556,7 @@ class AriEventStream:
 
     async def _connect_once(self) -> None:
         params = {"app": self._client.app, "subscribeAll": "false"}
-        async with self._client.session.ws_connect(
+        async with self._client.events_session.ws_connect(
             self._ws_url(),
             params=params,
             heartbeat=self._heartbeat,

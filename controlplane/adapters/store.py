@@ -387,6 +387,29 @@ class Store:
             return None
         return Interaction.from_fields(raw)
 
+    async def interactions(self, ix_ids: list[str]) -> dict[str, Interaction]:
+        """The interactions of these IDs that exist, in one round trip."""
+        if not ix_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ix_id in ix_ids:
+                pipe.hgetall(self.ix_key(ix_id))
+            rows = cast(list[dict[str, str]], await pipe.execute())
+        return {
+            ix_id: Interaction.from_fields(raw)
+            for ix_id, raw in zip(ix_ids, rows, strict=True)
+            if raw
+        }
+
+    async def channel_interactions(self, channel_ids: list[str]) -> dict[str, str]:
+        """The interaction of each indexed channel of these, in one round trip."""
+        if not channel_ids:
+            return {}
+        found = cast(
+            list[str | None], await self.redis.mget([self.chan_key(c) for c in channel_ids])
+        )
+        return {c: ix for c, ix in zip(channel_ids, found, strict=True) if ix}
+
     async def active_interactions(self) -> list[str]:
         return sorted(cast(set[str], await self.redis.smembers(self.active_key())))
 
