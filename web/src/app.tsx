@@ -1,0 +1,113 @@
+// The page: sign-in, or the desktop of the signed-in agent.
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { api, ApiError } from './api';
+import { attempt } from './actions';
+import { EventStream } from './events';
+import { installHotkeys } from './hotkeys';
+import { t } from './i18n';
+import { phone } from './phone';
+import { overlays } from './slots';
+import { clearAll, connection, session, signedOutReason, startClock } from './store';
+import { guardLeave, varsDirty } from './store/ui';
+import type { Session } from './types';
+import { AuxPane } from './screens/AuxPane';
+import { ControlPane, TaskList } from './screens/ControlPane';
+import { Header, PhoneWarning } from './screens/Header';
+import { OfferPopover } from './screens/OfferPopover';
+import { HelpDialog, LeaveDialog, Notices } from './screens/Overlays';
+import { RonaPopover } from './screens/RonaPopover';
+import { SignIn } from './screens/SignIn';
+import { WrapUpDialog } from './screens/WrapUp';
+
+let stream: EventStream | null = null;
+
+function begin(s: Session): void {
+  session.value = s;
+  api.setCsrfToken(s.csrf_token);
+  stream?.stop();
+  stream = new EventStream({ api, onSignedOut: end });
+  stream.start();
+  if (s.phone.kind === 'browser' && s.phone.sip) phone.start(s.phone.sip);
+}
+
+/** Back to sign-in: the session ended (401), was replaced, or the agent signed out. */
+function end(why: 'ended' | 'replaced' | null): void {
+  stream?.stop();
+  stream = null;
+  void phone.stop();
+  api.setCsrfToken(null);
+  clearAll();
+  varsDirty.value = false;
+  signedOutReason.value = why;
+}
+
+async function signOut(): Promise<void> {
+  const result = await attempt(() => api.signOut());
+  if (result.ok) end(null);
+}
+
+function Desktop() {
+  return (
+    <div class="desktop">
+      <a class="skip-link" href="#control-title">
+        {t('control.region')}
+      </a>
+      <Header onSignOut={() => guardLeave(() => void signOut())} />
+      <PhoneWarning />
+      {connection.value === 'lost' ? (
+        <div class="banner warning" role="status" id="connection-lost">
+          {t('conn.reconnecting')}
+        </div>
+      ) : null}
+      <main class="workspace" id="main">
+        <TaskList />
+        <ControlPane />
+        <AuxPane />
+      </main>
+      <Notices />
+      <OfferPopover />
+      <RonaPopover />
+      <WrapUpDialog />
+      {overlays.value.map((o) => (
+        <div key={o.id} data-slot={o.id}>
+          {o.render()}
+        </div>
+      ))}
+      <LeaveDialog />
+      <HelpDialog />
+    </div>
+  );
+}
+
+export function App() {
+  const booting = useSignal(true);
+
+  useEffect(() => {
+    startClock();
+    const removeHotkeys = installHotkeys();
+    api.onUnauthorized = () => end('ended');
+    const beforeUnload = (e: BeforeUnloadEvent) => {
+      if (varsDirty.value) {
+        e.preventDefault();
+        e.returnValue = '';
+      }
+    };
+    window.addEventListener('beforeunload', beforeUnload);
+    api
+      .currentSession()
+      .then(begin)
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiError && error.status === 401)) signedOutReason.value = null;
+      })
+      .finally(() => (booting.value = false));
+    return () => {
+      removeHotkeys();
+      window.removeEventListener('beforeunload', beforeUnload);
+    };
+  }, []);
+
+  if (booting.value) return <p class="booting muted">{t('common.loading')}</p>;
+  if (!session.value) return <SignIn onSignedIn={begin} />;
+  return <Desktop />;
+}
