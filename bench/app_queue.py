@@ -4,7 +4,7 @@ control plane, on the same machine, in the same run: the same SIPp customers
 same SIPp agent phones (the queue's static members), a fresh Asterisk before
 each. No control plane runs during the app_queue part. Prints both and the
 ratios of answer latency and CPU (Asterisk's from /proc; the control plane's
-separately).
+separately), and writes the figures to build/bench/app_queue.json.
 
     .venv/bin/python -m bench.app_queue                 # ~100 concurrent, 5 calls/s, 60 s
     .venv/bin/python -m bench.app_queue --full          # ~300 concurrent, 15 calls/s
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from bench.load import agents_for, control_plane_run, level_of, parse_args
-from bench.loadrun import compare, run_load
+from bench.loadrun import Result, compare, run_load, write_json
 from bench.stack import QUEUE_NUMBER, BenchStack, log, machine_lock
 
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     level = level_of(args)
     agents = agents_for(args, level)
     reports: list[str] = []
+    runs: dict[str, Result] = {}
     with machine_lock():
         stack = BenchStack(agents=agents)
         try:
@@ -40,15 +41,19 @@ def main(argv: list[str] | None = None) -> None:
             )
             reports.append(baseline.report())
             print(reports[-1], flush=True)
+            runs["app_queue"] = baseline
             ours = asyncio.run(control_plane_run(stack, level, 1, args.profile))
             reports.append(ours.report())
             print(reports[-1], flush=True)
             reports.append(compare(baseline, ours))
+            runs["controlplane"] = ours
         finally:
             log("stopping the stack")
             stack.close()
     print()
     print("\n\n".join(reports))
+    if len(runs) > 1:
+        print(f"figures written to {write_json('app_queue', runs, base='app_queue')}")
 
 
 if __name__ == "__main__":

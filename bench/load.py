@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import math
 
-from bench.loadrun import Level, Result, run_load
+from bench.loadrun import Level, Result, run_load, write_json
 from bench.stack import CP_NUMBER, MAX_AGENTS, BenchStack, log, machine_lock
 
 
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     level = level_of(args)
     agents = agents_for(args, level)
     reports: list[str] = []
+    runs: dict[str, Result] = {}
     with machine_lock():
         stack = BenchStack(agents=agents)
         try:
@@ -92,11 +93,14 @@ def main(argv: list[str] | None = None) -> None:
                 result = asyncio.run(control_plane_run(stack, level, replicas, args.profile))
                 reports.append(result.report())
                 print(reports[-1], flush=True)
+                runs[f"controlplane_{replicas}_replica{'s' if replicas > 1 else ''}"] = result
         finally:
             log("stopping the stack")
             stack.close()
     print()
     print("\n\n".join(reports))
+    if runs:
+        print(f"figures written to {write_json('load', runs)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import re
 import shutil
@@ -33,6 +34,11 @@ from bench.measure import (
 )
 from bench.stack import AMI_SECRET, AMI_USER, RUN_DIR, BenchStack, extensions, log
 from controlplane import devstack
+from controlplane.orphans import SWEEP_SECONDS
+
+BENCH_JSON_DIR = devstack.REPO_ROOT / "build" / "bench"
+# After the run, the control plane's orphan sweep needs two sweeps to remove a leftover.
+LEFTOVER_WAIT_SECONDS = 2 * SWEEP_SECONDS + 5
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,10 @@ class Result:
     desktop_counts: Counter[str] = field(default_factory=Counter)
     desktop_errors: list[str] = field(default_factory=list)
     rtp_channels: tuple[int, int] = (0, 0)  # (channels with RTP both ways, channels looked at)
-    leftovers: int = 0
+    leftovers: int = 0  # channels in Asterisk a second after the last call ended
+    leftovers_later: int = 0  # ... and after the control plane's orphan sweep (two sweeps)
+    bridges_later: int = 0
+    service_log: Counter[str] = field(default_factory=Counter)  # failures the services logged
     profile: list[str] = field(default_factory=list)
     redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
 
@@ -140,10 +149,104 @@ class Result:
                 f"desktops: {c['wrapped_up']} wrap-ups, {c['wrap_up_failed']} failed, "
                 f"{c['rona']} RONA, {len(self.desktop_errors)} API errors"
             )
-        if self.leftovers:
-            lines.append(f"channels left in Asterisk after the run: {self.leftovers}")
+        if self.leftovers or self.leftovers_later or self.bridges_later:
+            lines.append(
+                f"channels left in Asterisk after the run: {self.leftovers}; "
+                f"{LEFTOVER_WAIT_SECONDS:g} s later {self.leftovers_later} channels, "
+                f"{self.bridges_later} bridges"
+            )
+        if self.service_log:
+            found = ", ".join(f"{k} {v}" for k, v in sorted(self.service_log.items()))
+            lines.append(f"service log: {found}")
         lines += self.profile
         return "\n".join(lines)
+
+    def total_cpu_ms_per_call(self) -> float:
+        """Asterisk + service(s) + Redis."""
+        names = ["asterisk", "redis", *(n for n in self.cpu_names if n.startswith("service"))]
+        return sum(self.cpu_ms_per_call(n) for n in names)
+
+    def figures(self) -> dict[str, float | int | None]:
+        """The run's figures for the JSON report (times in ms; NaN as null)."""
+        entry = self.entry_to_ringing()
+        bridged = self.answer_to_bridged()
+
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else round(x, 3)
+
+        out: dict[str, float | int | None] = {
+            "calls": self.created,
+            "failed": self.failed,
+            "never_bridged": self.not_bridged(),
+            "ring_p50_ms": num(1000 * percentile(entry, 50)),
+            "ring_p99_ms": num(1000 * percentile(entry, 99)),
+            "bridged_p50_ms": num(1000 * percentile(bridged, 50)),
+            "bridged_p99_ms": num(1000 * percentile(bridged, 99)),
+            "asterisk_cpu_ms_per_call": num(self.cpu_ms_per_call("asterisk")),
+            "box_cpu_percent": num(self.cpu.percent("box")) if self.cpu else None,
+            "channels_left": self.leftovers,
+            "channels_left_later": self.leftovers_later,
+            "bridges_left_later": self.bridges_later,
+        }
+        if any(n.startswith("service") for n in self.cpu_names):
+            out["total_cpu_ms_per_call"] = num(self.total_cpu_ms_per_call())
+            out["wrap_ups_failed"] = self.desktop_counts["wrap_up_failed"]
+            out["api_errors"] = len(self.desktop_errors)
+            for what, count in self.service_log.items():
+                out[f"log_{_slug(what).replace('-', '_')}"] = count
+        return out
+
+
+def write_json(name: str, runs: dict[str, Result], base: str | None = None) -> Path:
+    """Write the runs' figures to build/bench/<name>.json, with the ratios of
+    each run to `base` (the baseline's run) where given."""
+    data: dict[str, object] = {key: result.figures() for key, result in runs.items()}
+    if base is not None:
+        ref = runs[base].figures()
+        ratios: dict[str, dict[str, float | None]] = {}
+        for key, result in runs.items():
+            if key == base:
+                continue
+            mine = result.figures()
+            pairs = {
+                "ring_p50": ("ring_p50_ms", "ring_p50_ms"),
+                "ring_p99": ("ring_p99_ms", "ring_p99_ms"),
+                "asterisk_cpu_per_call": ("asterisk_cpu_ms_per_call", "asterisk_cpu_ms_per_call"),
+                "total_cpu_per_call": ("total_cpu_ms_per_call", "asterisk_cpu_ms_per_call"),
+            }
+            ratios[key] = {}
+            for label, (a, b) in pairs.items():
+                x, y = mine.get(a), ref.get(b)
+                ratios[key][label] = round(x / y, 3) if x is not None and y else None
+        data["ratios"] = ratios
+    out = BENCH_JSON_DIR / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+# What a service's log tells of failures under load (counted after each run).
+SERVICE_LOG_PATTERNS: dict[str, re.Pattern[str]] = {
+    "jobs failed": re.compile(r"job for \S+ failed"),
+    "Redis pool exhausted": re.compile(r"MaxConnectionsError|No connection available"),
+    "lease renewals failed": re.compile(r"event-stream lease not renewed"),
+    "lease lost": re.compile(r"lost the event-stream lease|lease not renewed and may lapse"),
+    "ARI requests failed": re.compile(r"ARI \w+ /\S+: 0 (?!.*again)"),
+    "ARI requests sent again": re.compile(r"ARI \w+ /\S+: .*; sending it again"),
+    "hang-ups retried": re.compile(r"hang-up of \S+ not confirmed"),
+    "orphans removed": re.compile(r"belongs to no live interaction"),
+}
+
+
+def count_service_log(paths: list[Path]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError), path.open(errors="replace") as lines:
+            for line in lines:
+                for what, pattern in SERVICE_LOG_PATTERNS.items():
+                    if pattern.search(line):
+                        counts[what] += 1
+    return counts
 
 
 def _slug(text: str) -> str:
@@ -350,6 +453,12 @@ async def run_load(
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)
         result.leftovers = await _channels_left()
+        if stack.services and result.leftovers:
+            # what the control plane's orphan sweep leaves (it runs every 10 s)
+            await asyncio.sleep(LEFTOVER_WAIT_SECONDS)
+            result.leftovers_later = await _channels_left()
+            result.bridges_later = await _channels_left("bridges")
+        result.service_log = count_service_log([s.log_path for s in stack.services])
         with contextlib.suppress(devstack.DevStackError):
             text = await asyncio.to_thread(stack.asterisk.cli, "core show taskprocessors")
             await asyncio.to_thread(
@@ -372,12 +481,12 @@ async def run_load(
     return result
 
 
-async def _channels_left() -> int:
+async def _channels_left(what: str = "channels") -> int:
     auth = aiohttp.BasicAuth(devstack.ARI_USERNAME, devstack.ARI_PASSWORD)
     headers = {"Authorization": auth.encode()}
     async with (
         aiohttp.ClientSession(headers=headers) as session,
-        session.get(f"{devstack.ARI_URL}/channels") as resp,
+        session.get(f"{devstack.ARI_URL}/{what}") as resp,
     ):
         channels = await resp.json()
         return len(channels) if isinstance(channels, list) else -1
