@@ -210,17 +210,19 @@ def build(config: Config) -> web.Application:
         )
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)
-        tasks.spawn("event-hub", hub.run())
-        tasks.spawn("event-stream-owner", owner.run())
-        tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())))
-        tasks.spawn("timers", timers.run())
-        tasks.spawn("slot-leases", _renew_slots(cc))
-        tasks.spawn("ops-events", OpsEvents(config, store, ami, owner.is_owner).run())  # OPS-1
+        tasks.spawn("event-hub", hub.run(), loop=True)
+        tasks.spawn("event-stream-owner", owner.run(), loop=True)
+        tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())), loop=True)
+        tasks.spawn("timers", timers.run(), loop=True)
+        tasks.spawn("slot-leases", _renew_slots(cc), loop=True)
+        ops = OpsEvents(config, store, ami, owner.is_owner)
+        tasks.spawn("ops-events", ops.run(), loop=True)  # OPS-1
         sweeper = OrphanSweeper(store, ari, node.app, cc.channel_owner)
-        tasks.spawn("orphan-sweep", _sweep_orphans(sweeper, owner, stream))
+        tasks.spawn("orphan-sweep", _sweep_orphans(sweeper, owner, stream), loop=True)
         yield
-        await owner.release()
-        await tasks.close()
+        await tasks.stop_loops()  # the event stream first: no new work starts
+        await owner.release()  # another replica may take the stream over at once
+        await tasks.close()  # the work in progress finishes, or is cancelled after 5 s
         await ami.close()
         await ari.close()
         await store.close()

@@ -19,32 +19,64 @@ Job = Callable[[], Awaitable[None]]
 
 
 class TaskGroup:
-    """Named background tasks that are all cancelled (with a timeout) on close."""
+    """Named background tasks: the service's loops (`loop=True`: they run until
+    cancelled) and the work they and the API start (jobs, hang-ups, ...).
+
+    On close, the loops are cancelled first, so that no new work starts;
+    the work in progress is then given time to finish, so that a step is
+    not abandoned half-way (an agent reserved, a channel not hung up); what
+    is still running after that is cancelled.
+    """
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def spawn(
+        self, name: str, coro: Coroutine[Any, Any, Any], *, loop: bool = False
+    ) -> asyncio.Task[Any]:
         # A fresh context: background work acts on no API caller's behalf (audit).
         task = asyncio.create_task(coro, name=name, context=contextvars.Context())
         self._tasks.add(task)
+        if loop:
+            self._loops.add(task)
         task.add_done_callback(self._done)
         return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._loops.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("task %s failed", task.get_name(), exc_info=task.exception())
 
+    @property
+    def working(self) -> int:
+        """Tasks of work (not loops) still running."""
+        return len(self._tasks - self._loops)
+
+    async def stop_loops(self, timeout: float = 5.0) -> None:
+        """Cancel the loops and wait (up to `timeout`) until they have ended."""
+        await _cancel(list(self._loops), timeout)
+
     async def close(self, timeout: float = 5.0) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*tasks, return_exceptions=True), timeout=timeout
-                )
+        """Stop the loops, let the work in progress finish for up to
+        `timeout` seconds (also work it starts meanwhile), then cancel the rest."""
+        await self.stop_loops(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (work := self._tasks - self._loops) and loop.time() < deadline:
+            await asyncio.wait(work, timeout=deadline - loop.time())
+        if left := list(self._tasks):
+            log.warning("%d tasks still running at shutdown; cancelling them", len(left))
+            await _cancel(left, timeout)
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]], timeout: float) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=timeout)
 
 
 class KeyedSerializer:
