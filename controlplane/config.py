@@ -115,6 +115,13 @@ class Queue(_Model):
     callback_key: Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] | None = (
         Field(default=None, description="CB-1: DTMF key a waiting caller presses for a callback")
     )
+    service_level_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="SUP-1: a call answered within this many seconds of entering counts as "
+        "answered within the service level",
+    )
 
 
 class EntryPoint(_Model):
@@ -201,6 +208,22 @@ class AfterWrapUp(StrEnum):
     IDLE = "idle"
 
 
+class Supervisor(_Model):
+    """SUP: a supervisor who signs in to the console."""
+
+    name: str = Field(min_length=1, max_length=80)
+    password_hash: str | None = Field(
+        default=None,
+        max_length=512,
+        description="argon2id hash of the supervisor's password (as for agents)",
+    )
+    teams: tuple[Ident, ...] = Field(
+        default=(), description="the teams the console shows first; empty: all"
+    )
+
+    _argon2id = field_validator("password_hash")(Agent._argon2id.__func__)  # type: ignore[attr-defined]
+
+
 class Tenant(_Model):
     name: str = Field(min_length=1, max_length=80)
     datacenter: Ident
@@ -250,6 +273,26 @@ class Tenant(_Model):
         default=False,
         description="TR-7: an outdial may be transferred to a queue or an entry point",
     )
+    # Supervisor console (SUP)
+    supervisors: dict[Ident, Supervisor] = Field(default_factory=dict)
+    timezone: str = Field(
+        default="UTC",
+        description="SUP-1, SUP-6: IANA time zone of the tenant's day and its 15-minute buckets",
+    )
+    record_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=400,
+        description="SUP-6: days completed interactions are kept (default: the service's)",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from controlplane.domain.stats import zone  # noqa: PLC0415
+
+        zone(value)
+        return value
 
     @model_validator(mode="after")
     def _references_exist(self) -> Self:
@@ -261,6 +304,10 @@ class Tenant(_Model):
             for team in queue.teams:
                 if team not in self.teams:
                     raise ValueError(f"queues.{qid}.teams: unknown team {team!r}")
+        for sid, supervisor in self.supervisors.items():
+            for team in supervisor.teams:
+                if team not in self.teams:
+                    raise ValueError(f"supervisors.{sid}.teams: unknown team {team!r}")
         for eid, entry in self.entry_points.items():
             if entry.flow not in self.flows:
                 raise ValueError(f"entry_points.{eid}.flow: unknown flow {entry.flow!r}")
@@ -349,6 +396,9 @@ class Service(_Model):
     )
     session_max_hours: int = Field(
         default=12, ge=1, le=7 * 24, description="a session ends this long after sign-in"
+    )
+    record_retention_days: int = Field(
+        default=7, ge=1, le=400, description="SUP-6: days completed interactions are kept"
     )
     secure_cookies: bool = Field(
         default=False,

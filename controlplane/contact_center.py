@@ -50,6 +50,7 @@ from controlplane.legs import LegDialer
 from controlplane.media import MediaService
 from controlplane.notifier import Notifier
 from controlplane.outbound import Outbound
+from controlplane.supervision import Supervision
 from controlplane.tasks import KeyedSerializer, TaskGroup
 from controlplane.timers import Timers
 from controlplane.transfers import TransferService
@@ -96,6 +97,8 @@ class ContactCenter:
         self.outbound = Outbound(self)  # OD-1..OD-8, HI-2, CB-4
         self.transfers = TransferService(self)  # TR-1..TR-7
         self.consults = ConsultService(self)  # CO-1..CO-6, CF-1..CF-7
+        self.supervision = Supervision(self)  # SUP-1..SUP-6
+        notifier.hooks.append(self.supervision.count_event)
         # The legs the control plane places, by the purpose their StasisStart
         # names: who handles the answer.
         self._answered: dict[str, Callable[[str, str], Awaitable[None]]] = {
@@ -104,6 +107,8 @@ class ContactCenter:
             "customer": self.callbacks.customer_answered,  # CB-3: a callback's customer
             "consult": self.consults.leg_answered,  # CO-3: the consulted party
             "transfer": self.transfers.leg_answered,  # TR-2, TR-5: the target
+            "supervisor": self.supervision.leg_answered,  # SUP-5: the supervisor's phone
+            "snoop": self.supervision.snoop_started,  # SUP-5: a snoop on the agent's leg
         }
         self.campaigns = Campaigns(self)  # PC-1..PC-4
 
@@ -472,6 +477,7 @@ class ContactCenter:
                 self.serial.submit(
                     ix.id, partial(self._leg_gone, ix.id, ix.agent_channel, "reconcile", 0)
                 )
+        await self.supervision.reconcile(live, states)  # SUP-5: monitors, whispers, barges
 
     async def resync_devices(self) -> None:
         """ST-4: which agent phones are off-hook right now, read afresh from
@@ -638,8 +644,10 @@ class ContactCenter:
             return
         # TR, CO: a consult or transfer leg, a number that took the call over,
         # or the customer leaving while a transfer rings
-        if await self.consults.leg_gone(ix, channel_id, cause) or await self.transfers.leg_gone(
-            ix, channel_id, cause
+        if (
+            await self.supervision.leg_gone(ix, channel_id)  # SUP-5
+            or await self.consults.leg_gone(ix, channel_id, cause)
+            or await self.transfers.leg_gone(ix, channel_id, cause)
         ):
             await self.store.forget_channel(channel_id)
             return
@@ -683,6 +691,7 @@ class ContactCenter:
         await self.store.release(ix.id, ix.tenant)  # LIM-3
         await self.media.ended(ix, was)  # REC-1, END-2
         freed = await self.consults.finishing(ix)  # CO-6, CF-7: consult and transfer legs
+        await self.supervision.interaction_ended(ix)  # SUP-5
         await self.store.save_interaction(ix)
         for channel_id in (ix.customer_channel, ix.agent_channel):
             await self.legs.hang_up(channel_id)

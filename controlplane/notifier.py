@@ -21,12 +21,17 @@ from controlplane.domain.interaction import iso, now_ms
 
 log = logging.getLogger(__name__)
 
+# Called for every event with its pipeline: queues what the event counts
+# (the supervisor's figures, SUP-1..SUP-3) in the same round trip.
+EventHook = Callable[[str, str, dict[str, Any], Pipeline], Awaitable[None]]
+
 
 class Notifier:
     def __init__(self, store: Store, ami: AmiClient | None) -> None:
         self._store = store
         self._ami = ami
         self.audit = AuditLog(store)  # every change also goes to the audit trail
+        self.hooks: list[EventHook] = []
 
     async def publish(
         self,
@@ -56,11 +61,36 @@ class Notifier:
                 await self.audit.event(kind, tenant, agent, data, pipe=pipe)
             else:
                 await audit(pipe)
-            published, audited = await pipe.execute(raise_on_error=False)
+            hooked = len(pipe)
+            await self._run_hooks(kind, tenant, data, pipe)
+            results = await pipe.execute(raise_on_error=False)
+        published, audited = results[0], results[1]
         if isinstance(published, Exception):
             raise published
         if isinstance(audited, Exception):
             log.warning("audit record of %s for %s not written: %s", kind, tenant, audited)
+        for result in results[hooked:]:
+            if isinstance(result, Exception):
+                log.warning("figures of %s for %s not counted: %s", kind, tenant, result)
+
+    async def _run_hooks(
+        self, kind: str, tenant: str, data: dict[str, Any], pipe: Pipeline
+    ) -> None:
+        for hook in self.hooks:
+            try:
+                await hook(kind, tenant, data, pipe)
+            except Exception as exc:  # a hook never fails the event
+                log.warning("event hook for %s failed: %s", kind, exc)
+
+    async def count_only(self, kind: str, tenant: str, data: dict[str, Any]) -> None:
+        """Count what an event would count, for something that is not published
+        as an event (an outdial refused by a limit: its agent gets the error)."""
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            await self._run_hooks(kind, tenant, data, pipe)
+            if len(pipe):
+                for result in await pipe.execute(raise_on_error=False):
+                    if isinstance(result, Exception):
+                        log.warning("figures of %s for %s not counted: %s", kind, tenant, result)
 
     async def agent_state(
         self, tenant: str, agent: str, change: Transition, at: int, seq: int, **extra: Any

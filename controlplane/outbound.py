@@ -279,6 +279,9 @@ class Outbound:
             await self._cancel_watchdog(ix_id)
             if outcome == "limit":
                 metrics.admission(tenant_id, int(result[1]))
+                await self.cc.notifier.count_only(  # SUP-3: refusals by code
+                    "interaction.refused", tenant_id, {"code": int(result[1])}
+                )
                 raise LimitReached(LimitCode(int(result[1])))
             state = AgentState(str(result[1]))
             if outcome == "device":

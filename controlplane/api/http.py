@@ -355,6 +355,9 @@ def build_app(services: Services) -> web.Application:
     from controlplane.api import transfers  # noqa: PLC0415 (it imports this module)
 
     transfers.add_routes(app)  # TR, CO, CF
+    from controlplane.api import supervisor  # noqa: PLC0415 (it imports this module)
+
+    supervisor.add_routes(app)  # SUP-1..SUP-6: the supervisor console
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.add_routes(app)  # /metrics, /v1/audit; metrics and audit middlewares

@@ -297,6 +297,9 @@ def build_openapi() -> dict[str, Any]:
     from controlplane.api import transfers  # noqa: PLC0415 (it imports this module)
 
     transfers.document(paths, schemas)  # TR, CO, CF
+    from controlplane.api import supervisor  # noqa: PLC0415 (it imports this module)
+
+    supervisor.document(paths, schemas)  # SUP-1..SUP-6
     from controlplane.api import ops  # noqa: PLC0415 (it imports this module)
 
     ops.document(paths, schemas)

@@ -1,0 +1,597 @@
+"""API of the supervisor console (SUP-1..SUP-6).
+
+Reads are for the tenant's supervisors and admins; acting on agents
+(SUP-4) and listening in (SUP-5) for supervisors only. Everything is of
+the caller's tenant: another tenant's agents and interactions are unknown
+(404).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import re
+from datetime import date
+from typing import Any, Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import Field
+
+from controlplane.api.auth import Forbidden, Principal
+from controlplane.api.http import SERVICES, SOCKETS, body, principal
+from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
+from controlplane.api.ops import actor
+from controlplane.api.schemas import Body
+from controlplane.config import Role
+from controlplane.domain import stats as rules
+from controlplane.domain.agent import AgentState
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.interaction import iso, now_ms
+from controlplane.domain.supervision import Mode
+from controlplane.supervision import Supervision
+
+# The WebSocket view sends at most one message per this many seconds, and
+# only when something changed (SUP-1..SUP-3).
+BATCH_SECONDS = 0.4
+MAX_LIST = 1000
+FILTERS = ("queue", "agent", "direction", "end_cause", "wrap_up_reason")
+_FILTER_VALUE = re.compile(r"^[A-Za-z0-9_+-]{1,64}$")
+_CURSOR = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})$")
+
+
+class SupervisorStateRequest(Body):
+    state: Literal["idle", "logged_out"]
+    reason: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="idle reason code"
+    )
+
+
+class SupervisionRequest(Body):
+    mode: Literal["monitor", "whisper", "barge"]
+    extension: str = Field(
+        pattern=r"^[0-9]{2,10}$", description="the supervisor's phone (a registered extension)"
+    )
+
+
+class SupervisionSwitch(Body):
+    mode: Literal["monitor", "whisper", "barge"]
+
+
+def _viewer(request: web.Request) -> Principal:
+    p = principal(request)
+    if p.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("only the tenant's supervisors and admins see the console", rule="SUP-1")
+    return p
+
+
+def _supervisor(request: web.Request, rule: str) -> Principal:
+    p = principal(request)
+    if p.role is not Role.SUPERVISOR:
+        raise Forbidden("only the tenant's supervisors may do this", rule=rule)
+    return p
+
+
+def _sup(request: web.Request) -> Supervision:
+    return request.app[SERVICES].cc.supervision
+
+
+def _opt(request: web.Request, name: str, rule: str) -> str | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    if not _FILTER_VALUE.match(value):
+        raise InvalidInput(f"{name}: not a valid value", rule=rule, field=name)
+    return value
+
+
+def _day(request: web.Request) -> date | None:
+    raw = request.query.get("day")
+    if not raw:
+        return None
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise InvalidInput("day: use YYYY-MM-DD", rule="SUP-6", field="day")
+
+
+def _filters(request: web.Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in FILTERS:
+        value = _opt(request, name, "SUP-6")
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# SUP-1..SUP-3: live views --------------------------------------------------------------
+
+
+async def get_snapshot(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    snap = await _sup(request).snapshot(
+        p.tenant, team=_opt(request, "team", "SUP-2"), queue=_opt(request, "queue", "SUP-2")
+    )
+    return web.json_response(snap)
+
+
+async def get_queues(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    snap = await _sup(request).snapshot(p.tenant)
+    return web.json_response(
+        {k: snap[k] for k in ("tenant", "server_time", "day", "timezone", "queues")}
+    )
+
+
+async def get_agents(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    snap = await _sup(request).snapshot(
+        p.tenant, team=_opt(request, "team", "SUP-2"), queue=_opt(request, "queue", "SUP-2")
+    )
+    return web.json_response({k: snap[k] for k in ("tenant", "server_time", "day", "agents")})
+
+
+async def get_limits(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    snap = await _sup(request).snapshot(p.tenant)
+    return web.json_response({k: snap[k] for k in ("tenant", "server_time", "day", "limits")})
+
+
+async def supervisor_events(request: web.Request) -> web.StreamResponse:
+    """The console's live view: a snapshot, then deltas batched every
+    BATCH_SECONDS, sent only when something changed."""
+    s, p = request.app[SERVICES], _viewer(request)
+    team, queue = _opt(request, "team", "SUP-2"), _opt(request, "queue", "SUP-2")
+    sup = s.cc.supervision
+    first = await sup.snapshot(p.tenant, team=team, queue=queue)  # (bad filters: 400 first)
+    ws = web.WebSocketResponse(heartbeat=15)
+    await ws.prepare(request)
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    key, events = s.hub.subscribe(p)
+    await ws.send_str(json.dumps({"type": "snapshot", **first}))
+
+    async def pump() -> None:
+        last = first
+        while True:
+            await events.get()  # something happened in the tenant
+            await asyncio.sleep(BATCH_SECONDS)  # let the burst gather
+            while not events.empty():
+                events.get_nowait()
+            current = await sup.snapshot(p.tenant, team=team, queue=queue)
+            delta = rules.snapshot_delta(last, current)
+            if delta:
+                await ws.send_str(json.dumps({"type": "delta", **delta}))
+                last = current
+
+    sender = asyncio.create_task(pump(), name="ws-supervisor")
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.ERROR:
+                break
+    finally:
+        sockets.discard(ws)
+        s.hub.unsubscribe(key)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sender
+    return ws
+
+
+# SUP-4 ------------------------------------------------------------------------------
+
+
+async def put_agent_state(request: web.Request) -> web.Response:
+    p = _supervisor(request, "SUP-4")
+    agent_id = request.match_info["agent_id"]
+    sup = _sup(request)
+    await sup.cc.agent(p.tenant, agent_id)  # 404 before the body is looked at
+    req = await body(request, SupervisorStateRequest)
+    record = await sup.set_agent_state(p.tenant, agent_id, AgentState(req.state), req.reason)
+    return web.json_response(record.public())
+
+
+# SUP-5 ------------------------------------------------------------------------------
+
+
+async def post_supervision(request: web.Request) -> web.Response:
+    p = _supervisor(request, "SUP-5")
+    ix_id = request.match_info["ix_id"]
+    sup = _sup(request)
+    await sup.cc.interaction(p.tenant, ix_id)
+    req = await body(request, SupervisionRequest)
+    session = await sup.start(p.tenant, ix_id, actor(p), Mode(req.mode), req.extension)
+    return web.json_response(session.public(), status=201)
+
+
+async def get_supervision(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    session = await _sup(request).session(p.tenant, request.match_info["ix_id"])
+    return web.json_response(session.public())
+
+
+async def put_supervision(request: web.Request) -> web.Response:
+    p = _supervisor(request, "SUP-5")
+    ix_id = request.match_info["ix_id"]
+    sup = _sup(request)
+    await sup.session(p.tenant, ix_id)
+    req = await body(request, SupervisionSwitch)
+    session = await sup.switch(p.tenant, ix_id, Mode(req.mode))
+    return web.json_response(session.public())
+
+
+async def delete_supervision(request: web.Request) -> web.Response:
+    p = _supervisor(request, "SUP-5")
+    session = await _sup(request).stop(p.tenant, request.match_info["ix_id"])
+    return web.json_response({**session.public(), "state": "stopped"})
+
+
+# SUP-6 ------------------------------------------------------------------------------
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "200")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
+        raise InvalidInput(f"limit: 1 to {MAX_LIST}", rule="SUP-6", field="limit")
+    return int(raw)
+
+
+def _cursor(request: web.Request) -> tuple[int, int] | None:
+    raw = request.query.get("cursor")
+    if not raw:
+        return None
+    m = _CURSOR.match(raw)
+    if m is None:
+        raise InvalidInput("cursor: not a cursor of this list", rule="SUP-6", field="cursor")
+    return int(m[1]), int(m[2])
+
+
+async def get_interactions(request: web.Request) -> web.Response:
+    """SUP-6: active (queued, ringing, connected...) and completed interactions."""
+    p = _viewer(request)
+    sup = _sup(request)
+    status = request.query.get("status", "all")
+    if status not in ("all", "active", "queued", "completed"):
+        raise InvalidInput("status: all, active, queued or completed", rule="SUP-6", field="status")
+    filters, day, limit, cursor = (
+        _filters(request),
+        _day(request),
+        _limit(request),
+        _cursor(request),
+    )
+    chosen, _, _ = sup.day_range(p.tenant, day)
+    live: list[dict[str, Any]] = []
+    if status in ("all", "active", "queued") and cursor is None:
+        live = await sup.live_interactions(p.tenant, filters)
+        if status == "queued":
+            live = [r for r in live if r["status"] == "queued"]
+        elif status == "active":
+            live = [r for r in live if r["status"] != "queued"]
+    completed: list[dict[str, Any]] = []
+    following: tuple[int, int] | None = None
+    if status in ("all", "completed"):
+        completed, following = await sup.completed_interactions(
+            p.tenant, day, filters, limit=limit, cursor=cursor
+        )
+    return web.json_response(
+        {
+            "tenant": p.tenant,
+            "day": chosen.isoformat(),
+            "server_time": iso(now_ms()),
+            "active": [r for r in live if r["status"] != "queued"],
+            "queued": [r for r in live if r["status"] == "queued"],
+            "completed": completed,
+            "next_cursor": f"{following[0]}:{following[1]}" if following else None,
+        }
+    )
+
+
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    """SUP-6: the day's completed interactions as CSV, streamed page by page."""
+    p = _viewer(request)
+    sup = _sup(request)
+    filters, day = _filters(request), _day(request)
+    chosen, _, _ = sup.day_range(p.tenant, day)
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": (
+                f'attachment; filename="interactions-{p.tenant}-{chosen.isoformat()}.csv"'
+            ),
+            "Cache-Control": "no-store",
+        }
+    )
+    await resp.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(rules.RECORD_FIELDS)
+    async for rows in sup.export(p.tenant, chosen, filters):
+        for row in rows:
+            writer.writerow([rules.csv_safe(row.get(k, "")) for k in rules.RECORD_FIELDS])
+        await resp.write(buffer.getvalue().encode())
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # (the header only: no records)
+        await resp.write(buffer.getvalue().encode())
+    await resp.write_eof()
+    return resp
+
+
+async def get_charts(request: web.Request) -> web.Response:
+    p = _viewer(request)
+    data = await _sup(request).chart(p.tenant, _day(request), _opt(request, "queue", "SUP-6"))
+    return web.json_response(data)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/supervisor/snapshot", get_snapshot)
+    app.router.add_get("/v1/supervisor/queues", get_queues)
+    app.router.add_get("/v1/supervisor/agents", get_agents)
+    app.router.add_get("/v1/supervisor/limits", get_limits)
+    app.router.add_get("/v1/supervisor/events", supervisor_events)
+    app.router.add_put("/v1/supervisor/agents/{agent_id}/state", put_agent_state)
+    app.router.add_get("/v1/supervisor/interactions", get_interactions)
+    app.router.add_get("/v1/supervisor/interactions.csv", export_csv)
+    app.router.add_get("/v1/supervisor/charts", get_charts)
+    app.router.add_post("/v1/interactions/{ix_id}/supervision", post_supervision)
+    app.router.add_get("/v1/interactions/{ix_id}/supervision", get_supervision)
+    app.router.add_put("/v1/interactions/{ix_id}/supervision", put_supervision)
+    app.router.add_delete("/v1/interactions/{ix_id}/supervision", delete_supervision)
+
+
+# OpenAPI --------------------------------------------------------------------------
+
+_ISO = {"type": ["string", "null"], "format": "date-time"}
+_COUNTS = {
+    "type": "object",
+    "properties": {
+        "offered": {"type": "integer"},
+        "answered": {"type": "integer"},
+        "answered_in_sl": {"type": "integer"},
+        "abandoned": {"type": "integer"},
+        "service_level": {"type": ["number", "null"], "description": "0..1; null: none answered"},
+    },
+}
+QUEUE_VIEW = {
+    "type": "object",
+    "description": "SUP-1: a queue now, and its figures of the tenant's day",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "waiting": {"type": "integer", "description": "calls in the queue"},
+        "oldest_entered_at": {
+            **_ISO,
+            "description": "when the longest-waiting call entered (clients tick from it)",
+        },
+        "agents": {"type": "object", "description": "agents of the queue's teams by state"},
+        "agents_total": {"type": "integer"},
+        "service_level_seconds": {"type": "integer"},
+        "today": _COUNTS,
+    },
+}
+AGENT_VIEW = {
+    "type": "object",
+    "description": "SUP-2: an agent now",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "team": {"type": "string"},
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "state": {"type": "string"},
+        "reason": {"type": ["string", "null"]},
+        "since": {**_ISO, "description": "in this state since (time in state ticks from it)"},
+        "extension": {"type": ["string", "null"]},
+        "ronas_today": {"type": "integer"},
+        "call": {
+            "type": ["object", "null"],
+            "description": "the current call: id, status, queue, direction, kind, entered_at, "
+            "connected_at, held",
+        },
+    },
+}
+LIMITS_VIEW = {
+    "type": "object",
+    "description": "SUP-3: concurrent-call slots used and the limits; refusals today by code",
+    "properties": {
+        "datacenter": {"type": "object"},
+        "tenant": {"type": "object"},
+        "refused_today": {
+            "type": "object",
+            "properties": {"26": {"type": "integer"}, "27": {"type": "integer"}},
+        },
+    },
+}
+SNAPSHOT = {
+    "type": "object",
+    "properties": {
+        "tenant": {"type": "string"},
+        "server_time": {"type": "string", "format": "date-time"},
+        "day": {"type": "string", "format": "date"},
+        "timezone": {"type": "string"},
+        "queues": {"type": "array", "items": _ref("SupervisorQueue")},
+        "agents": {"type": "array", "items": _ref("SupervisorAgent")},
+        "limits": _ref("SupervisorLimits"),
+    },
+}
+SESSION = {
+    "type": "object",
+    "description": "SUP-5: a monitor, whisper or barge on an interaction",
+    "properties": {
+        "interaction": {"type": "string"},
+        "supervisor": {"type": "string", "description": "supervisor:<token id>"},
+        "extension": {"type": "string"},
+        "mode": {"enum": ["monitor", "whisper", "barge"]},
+        "state": {
+            "enum": ["ringing", "active", "stopped"],
+            "description": "ringing: the supervisor's phone rings",
+        },
+        "agent": {"type": "string"},
+        "started_at": _ISO,
+    },
+}
+LISTED = {
+    "type": "object",
+    "description": "SUP-6: an interaction in the day's list (no call variables)",
+    "properties": {
+        **{k: {"type": ["string", "null"]} for k in rules.RECORD_FIELDS},
+        "status": {"type": "string"},
+    },
+}
+_FILTER_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+    for n in (*FILTERS, "day")
+]
+_VIEW_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+    for n in ("team", "queue")
+]
+
+
+def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Adds this module's endpoints and schemas to the OpenAPI document."""
+    schemas.update(
+        {
+            "SupervisorQueue": QUEUE_VIEW,
+            "SupervisorAgent": AGENT_VIEW,
+            "SupervisorLimits": LIMITS_VIEW,
+            "SupervisorSnapshot": SNAPSHOT,
+            "Supervision": SESSION,
+            "ListedInteraction": LISTED,
+        }
+    )
+    for model in (SupervisorStateRequest, SupervisionRequest, SupervisionSwitch):
+        schemas[model.__name__] = model.model_json_schema()
+    view = _errors(400, 401, 403)
+    paths["/v1/supervisor/snapshot"] = {
+        "get": {
+            "summary": "SUP-1..SUP-3: queues, agents (filter: team, queue) and limits now",
+            "parameters": _VIEW_PARAMS,
+            "responses": {"200": _json(_ref("SupervisorSnapshot"), "the live view"), **view},
+        }
+    }
+    paths["/v1/supervisor/queues"] = {
+        "get": {
+            "summary": "SUP-1: queues now, with today's service level and abandoned calls",
+            "responses": {"200": _json(SNAPSHOT, "queues (the snapshot's)"), **view},
+        }
+    }
+    paths["/v1/supervisor/agents"] = {
+        "get": {
+            "summary": "SUP-2: agents now (filter: team, queue); the client sorts",
+            "parameters": _VIEW_PARAMS,
+            "responses": {"200": _json(SNAPSHOT, "agents (the snapshot's)"), **view},
+        }
+    }
+    paths["/v1/supervisor/limits"] = {
+        "get": {
+            "summary": "SUP-3: concurrent-call usage and today's refusals by code",
+            "responses": {"200": _json(SNAPSHOT, "limits (the snapshot's)"), **view},
+        }
+    }
+    paths["/v1/supervisor/events"] = {
+        "get": {
+            "summary": "WebSocket: a `snapshot` message, then `delta` messages (changed queues "
+            "and agents by id, limits) at most every 0.4 s and only when something changed",
+            "parameters": _VIEW_PARAMS,
+            "responses": {"101": {"description": "switching to WebSocket"}, **view},
+        }
+    }
+    paths["/v1/supervisor/agents/{agent_id}/state"] = {
+        "put": {
+            "summary": "SUP-4: set an agent idle (with a reason) or log them out; refused (409, "
+            "rule SUP-4) while the agent is reserved, connected or in wrap-up",
+            "parameters": path_params("agent_id"),
+            "requestBody": json_body("SupervisorStateRequest"),
+            "responses": {
+                "200": _json(_ref("Agent"), "the agent"),
+                **_errors(400, 401, 403, 404, 409),
+            },
+        }
+    }
+    ix = path_params("ix_id")
+    paths["/v1/interactions/{ix_id}/supervision"] = {
+        "post": {
+            "summary": "SUP-5: monitor, whisper or barge: the supervisor's extension rings; "
+            "once answered they listen in the mode",
+            "parameters": ix,
+            "requestBody": json_body("SupervisionRequest"),
+            "responses": {
+                "201": _json(_ref("Supervision"), "the session (ringing)"),
+                **_errors(400, 401, 403, 404, 409, 502),
+            },
+        },
+        "get": {
+            "summary": "SUP-5: the interaction's supervision",
+            "parameters": ix,
+            "responses": {
+                "200": _json(_ref("Supervision"), "the session"),
+                **_errors(401, 403, 404),
+            },
+        },
+        "put": {
+            "summary": "SUP-5: switch the mode; the supervisor's leg stays up",
+            "parameters": ix,
+            "requestBody": json_body("SupervisionSwitch"),
+            "responses": {
+                "200": _json(_ref("Supervision"), "the session"),
+                **_errors(400, 401, 403, 404, 409, 502),
+            },
+        },
+        "delete": {
+            "summary": "SUP-5: stop; the supervisor's leg, the snoop and their bridge go",
+            "parameters": ix,
+            "responses": {
+                "200": _json(_ref("Supervision"), "the session (stopped)"),
+                **_errors(401, 403, 404),
+            },
+        },
+    }
+    listing = {
+        "type": "object",
+        "properties": {
+            "tenant": {"type": "string"},
+            "day": {"type": "string", "format": "date"},
+            "server_time": {"type": "string", "format": "date-time"},
+            "active": {"type": "array", "items": _ref("ListedInteraction")},
+            "queued": {"type": "array", "items": _ref("ListedInteraction")},
+            "completed": {"type": "array", "items": _ref("ListedInteraction")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
+    paths["/v1/supervisor/interactions"] = {
+        "get": {
+            "summary": "SUP-6: the day's interactions: active and queued now, completed newest "
+            "first (paged: limit, cursor), filtered",
+            "parameters": [
+                *_FILTER_PARAMS,
+                *(
+                    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                    for n in ("status", "limit", "cursor")
+                ),
+            ],
+            "responses": {"200": _json(listing, "the interactions"), **view},
+        }
+    }
+    paths["/v1/supervisor/interactions.csv"] = {
+        "get": {
+            "summary": "SUP-6: the day's completed interactions as CSV (streamed; filters as "
+            "the list)",
+            "parameters": _FILTER_PARAMS,
+            "responses": {"200": {"description": "text/csv"}, **view},
+        }
+    }
+    paths["/v1/supervisor/charts"] = {
+        "get": {
+            "summary": "SUP-6: per 15 minutes of a day: offered, answered, abandoned, service "
+            "level (all queues, or one)",
+            "parameters": [
+                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                for n in ("day", "queue")
+            ],
+            "responses": {"200": {"description": "the day's buckets"}, **view},
+        }
+    }

@@ -1,0 +1,668 @@
+"""The supervisor console's service side (SUP-1..SUP-6).
+
+- Figures: every event the notifier publishes passes `count_event`, which
+  queues its counts (SUP-1 service level and abandoned calls, SUP-2 RONAs,
+  SUP-3 refusals) and the record of an ended interaction (SUP-6) on the
+  event's own pipeline: counted once, where it happens, atomically.
+- Live views: `snapshot` reads queues, agents, limits and the day's totals
+  from Redis in two round trips.
+- SUP-4: a supervisor sets an agent idle or logs them out.
+- SUP-5: monitor, whisper and barge through a snoop channel on the agent's
+  leg, bridged with a leg to the supervisor's phone (see
+  `controlplane.domain.supervision` for the modes). Everything runs in the
+  interaction's serializer; the session is in Redis, so reconciliation
+  after a crash finds what to clean.
+- SUP-6: the day's interactions (live and completed), the CSV export and
+  the 15-minute chart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+from redis.asyncio.client import Pipeline
+
+from controlplane.adapters.ari import AriError
+from controlplane.adapters.stats_store import StatsStore
+from controlplane.adapters.store import AgentRecord
+from controlplane.adapters.supervision_store import Session, SupervisionStore
+from controlplane.audit import ACTOR, SYSTEM
+from controlplane.domain import consult as consult_rules
+from controlplane.domain import stats as rules
+from controlplane.domain import supervision as sup_rules
+from controlplane.domain.agent import AgentState
+from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound
+from controlplane.domain.interaction import (
+    Interaction,
+    Status,
+    caller_id,
+    iso,
+    leg_id,
+    leg_role,
+    now_ms,
+)
+from controlplane.domain.supervision import Mode, State
+
+if TYPE_CHECKING:
+    from controlplane.contact_center import ContactCenter
+
+log = logging.getLogger(__name__)
+
+SUPERVISOR_RING_SECONDS = 30
+STATES = [s.value for s in AgentState]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantClock:
+    tz: ZoneInfo
+    service_levels: dict[str, int]
+    retention_days: int
+
+
+class Supervision:
+    def __init__(self, cc: ContactCenter) -> None:
+        self.cc = cc
+        self.config = cc.config
+        self.stats = StatsStore(cc.store)
+        self.sessions = SupervisionStore(cc.store)
+        self._clocks: dict[str, TenantClock] = {}
+        for tid, tenant in self.config.tenants.items():
+            self._clocks[tid] = TenantClock(
+                tz=rules.zone(tenant.timezone),
+                service_levels={q: cfg.service_level_seconds for q, cfg in tenant.queues.items()},
+                retention_days=tenant.record_retention_days
+                or self.config.service.record_retention_days,
+            )
+
+    def clock(self, tenant: str) -> TenantClock:
+        try:
+            return self._clocks[tenant]
+        except KeyError:
+            raise NotFound(f"unknown tenant {tenant!r}") from None
+
+    def today(self, tenant: str) -> date:
+        return rules.day_of(now_ms(), self.clock(tenant).tz)
+
+    # Counting (a hook of the notifier) ------------------------------------------------
+
+    async def count_event(
+        self, kind: str, tenant: str, data: dict[str, Any], pipe: Pipeline
+    ) -> None:
+        """Queue what the event counts on its pipeline (SUP-1, SUP-2, SUP-3)
+        and keep an ended interaction's record (SUP-6)."""
+        clock = self._clocks.get(tenant)
+        if clock is None:
+            return
+        at = now_ms()
+        counting = rules.counting(
+            kind, data, at=at, tz=clock.tz, service_level_seconds=clock.service_levels
+        )
+        ix_id = str(data.get("id") or "")
+        if counting is not None:
+            await self.stats.count_on(
+                pipe, tenant, ix_id, counting, retention_days=clock.retention_days
+            )
+        if kind == "interaction.ended" and ix_id:
+            ended = rules.parse_iso_ms(data.get("ended_at")) or at
+            await self.stats.keep_record_on(
+                pipe,
+                tenant,
+                rules.record_of(data),
+                ended_at=ended,
+                oldest=at - clock.retention_days * 86400 * 1000,
+                retention_days=clock.retention_days,
+            )
+        elif kind == "interaction.wrapped_up" and ix_id:
+            reason = data.get("wrap_up_reason")
+            if isinstance(reason, str):
+                self.stats.update_record_on(pipe, tenant, ix_id, {"wrap_up_reason": reason})
+
+    # Live views (SUP-1, SUP-2, SUP-3) -------------------------------------------------
+
+    async def snapshot(
+        self, tenant_id: str, *, team: str | None = None, queue: str | None = None
+    ) -> dict[str, Any]:
+        """Queues, agents (filtered by team and queue) and limits, now."""
+        tenant = self.cc.tenant(tenant_id)
+        if team is not None and team not in tenant.teams:
+            raise InvalidInput(f"unknown team {team!r}", rule="SUP-2", field="team")
+        if queue is not None and queue not in tenant.queues:
+            raise InvalidInput(f"unknown queue {queue!r}", rule="SUP-2", field="queue")
+        store, now = self.cc.store, now_ms()
+        clock = self.clock(tenant_id)
+        day = rules.day_of(now, clock.tz)
+        queues = sorted(tenant.queues)
+        agents = sorted(tenant.agents)
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for qid in queues:
+                pipe.zcard(store.queue_key(tenant_id, qid))
+                pipe.zrange(store.queue_key(tenant_id, qid), 0, 0, withscores=True)
+            for aid in agents:
+                pipe.hgetall(store.agent_key(tenant_id, aid))
+            pipe.zcount(store.dc_slots_key(), now + 1, "+inf")
+            pipe.zcount(store.tenant_slots_key(tenant_id), now + 1, "+inf")
+            pipe.hgetall(self.stats.day_key(tenant_id, day))
+            res: list[Any] = await pipe.execute()
+        i = 0
+        waiting: dict[str, tuple[int, int | None]] = {}
+        for qid in queues:
+            head = cast(list[tuple[str, float]], res[i + 1])
+            waiting[qid] = (int(res[i]), int(head[0][1]) if head else None)
+            i += 2
+        records: dict[str, AgentRecord] = {}
+        for aid in agents:
+            records[aid] = _agent_record(tenant_id, aid, cast(dict[str, str], res[i]))
+            i += 1
+        dc_used, tenant_used = int(res[i]), int(res[i + 1])
+        day_raw = cast(dict[str, str], res[i + 2])
+        calls = await self._calls_of(records.values())
+        queue_rows = []
+        for qid in queues:
+            cfg = tenant.queues[qid]
+            by_state = dict.fromkeys(STATES, 0)
+            members = [a for a in agents if tenant.agents[a].team in cfg.teams]
+            for aid in members:
+                by_state[records[aid].state.value] += 1
+            count, oldest = waiting[qid]
+            queue_rows.append(
+                {
+                    "id": qid,
+                    "name": cfg.name,
+                    "waiting": count,
+                    "oldest_entered_at": iso(oldest) if count else None,
+                    "agents": by_state,
+                    "agents_total": len(members),
+                    "service_level_seconds": cfg.service_level_seconds,
+                    "today": rules.queue_day(day_raw, qid).public(),
+                }
+            )
+        agent_rows = []
+        for aid in agents:
+            cfg_agent = tenant.agents[aid]
+            if team is not None and cfg_agent.team != team:
+                continue
+            agent_queues = [q for q in queues if cfg_agent.team in tenant.queues[q].teams]
+            if queue is not None and queue not in agent_queues:
+                continue
+            record = records[aid]
+            agent_rows.append(
+                {
+                    "id": aid,
+                    "name": cfg_agent.name,
+                    "team": cfg_agent.team,
+                    "queues": agent_queues,
+                    "state": record.state.value,
+                    "reason": record.reason,
+                    "since": iso(record.since),
+                    "extension": record.extension,
+                    "ronas_today": rules.ronas(day_raw, aid),
+                    "call": calls.get(aid),
+                }
+            )
+        return {
+            "tenant": tenant_id,
+            "server_time": iso(now),
+            "day": day.isoformat(),
+            "timezone": tenant.timezone,
+            "queues": queue_rows,
+            "agents": agent_rows,
+            "limits": {
+                "datacenter": {
+                    "id": self.config.service.datacenter,
+                    "used": dc_used,
+                    "max": self.config.datacenter.max_concurrent_calls,
+                },
+                "tenant": {"used": tenant_used, "max": tenant.max_concurrent_calls},
+                "refused_today": rules.refusals(day_raw),
+            },
+        }
+
+    async def _calls_of(self, records: Any) -> dict[str, dict[str, Any]]:
+        """SUP-2: each agent's current call (queue, direction, since when)."""
+        wanted = [
+            (r.agent, r.interaction or r.offer)
+            for r in cast(list[AgentRecord], list(records))
+            if r.interaction or r.offer
+        ]
+        if not wanted:
+            return {}
+        store = self.cc.store
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for _, ix_id in wanted:
+                pipe.hmget(
+                    store.ix_key(str(ix_id)),
+                    "status",
+                    "queue",
+                    "direction",
+                    "kind",
+                    "entered_at",
+                    "connected_at",
+                    "held",
+                )
+            rows = cast(list[list[str | None]], await pipe.execute())
+        out: dict[str, dict[str, Any]] = {}
+        for (agent, ix_id), row in zip(wanted, rows, strict=True):
+            status, queue, direction, kind, entered, connected, held = row
+            if status is None:
+                continue
+            out[agent] = {
+                "id": ix_id,
+                "status": status,
+                "queue": queue or None,
+                "direction": direction,
+                "kind": kind,
+                "entered_at": iso(int(entered)) if entered else None,
+                "connected_at": iso(int(connected)) if connected else None,
+                "held": held == "True",
+            }
+        return out
+
+    # SUP-4 ------------------------------------------------------------------------------
+
+    async def set_agent_state(
+        self, tenant_id: str, agent_id: str, wanted: AgentState, reason: str | None
+    ) -> AgentRecord:
+        tenant = self.cc.tenant(tenant_id)
+        current = await self.cc.agent(tenant_id, agent_id)
+        sup_rules.require_supervisor_change(current.state, wanted, reason, tenant.idle_reasons)
+        try:
+            return await self.cc.change_state(tenant_id, agent_id, wanted, reason)
+        except InvalidTransition as exc:  # the agent's state changed meanwhile
+            now = await self.cc.agent(tenant_id, agent_id)
+            sup_rules.require_supervisor_change(now.state, wanted, reason, tenant.idle_reasons)
+            raise InvalidTransition(exc.message, rule="SUP-4", state=now.state.value) from exc
+
+    # SUP-5 ------------------------------------------------------------------------------
+
+    async def session(self, tenant_id: str, ix_id: str) -> Session:
+        await self.cc.interaction(tenant_id, ix_id)  # 404 for another tenant's
+        found = await self.sessions.get(ix_id)
+        if found is None or found.tenant != tenant_id:
+            raise NotFound("nobody supervises this interaction", rule="SUP-5", interaction=ix_id)
+        return found
+
+    async def _check_extension(self, tenant_id: str, ix: Interaction, extension: str) -> None:
+        sup_rules.require_extension(extension)
+        owner = self.config.agent_by_extension(extension)
+        if owner is not None and (owner[0] != tenant_id or owner[1] == ix.agent):
+            raise InvalidInput(
+                "that extension cannot be the supervisor's phone for this call",
+                rule="SUP-5",
+                field="extension",
+            )
+        try:
+            endpoint = await self.cc.ari.endpoint("PJSIP", extension)
+        except AriError as exc:
+            if exc.status == 404:
+                raise InvalidInput(
+                    f"there is no phone with the extension {extension}",
+                    rule="SUP-5",
+                    field="extension",
+                ) from None
+            raise
+        if str(endpoint.get("state", "")).lower() != "online":
+            raise InvalidTransition(
+                f"the phone {extension} is not registered", rule="SUP-5", extension=extension
+            )
+        if endpoint.get("channel_ids"):
+            raise InvalidTransition(
+                f"the phone {extension} is in use", rule="SUP-5", extension=extension
+            )
+
+    async def start(
+        self, tenant_id: str, ix_id: str, supervisor: str, mode: Mode, extension: str
+    ) -> Session:
+        """SUP-5: ring the supervisor's phone; once answered they listen in
+        the chosen mode."""
+        await self.cc.interaction(tenant_id, ix_id)  # 404 before anything else
+
+        async def job() -> Session:
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            sup_rules.require_supervisable(ix.status.value, ix.agent_channel)
+            existing = await self.sessions.get(ix_id)
+            if existing is not None:
+                raise InvalidTransition(
+                    "the call is already supervised",
+                    rule="SUP-5",
+                    supervisor=existing.supervisor,
+                    mode=existing.mode.value,
+                )
+            await self._check_extension(tenant_id, ix, extension)
+            n = await self.sessions.next_number(ix_id)
+            leg = leg_id(ix_id, sup_rules.SUPERVISOR_LEG, n)
+            session = Session(
+                interaction=ix_id,
+                tenant=tenant_id,
+                supervisor=supervisor,
+                extension=extension,
+                mode=mode,
+                state=State.RINGING,
+                leg=leg,
+                bridge=sup_rules.bridge_id(leg),
+                agent=ix.agent or "",
+                agent_channel=ix.agent_channel or "",
+                started_at=now_ms(),
+            )
+            if not await self.sessions.claim(session):
+                raise InvalidTransition("the call is already supervised", rule="SUP-5")
+            try:
+                await self.cc.ari.originate(
+                    self.cc.node.agent_endpoint.format(extension=extension),
+                    channel_id=leg,
+                    app_args=f"supervisor,{ix_id}",
+                    caller_id=caller_id(f"{mode.value} {ix.agent or ''}", extension),
+                    timeout=SUPERVISOR_RING_SECONDS,
+                )
+            except AriError:
+                await self.sessions.delete(ix_id)
+                raise
+            log.info("supervision of %s (%s) rings %s", ix_id, mode.value, extension)
+            await self._publish("interaction.supervision_requested", session)
+            return session
+
+        result: Session = await self.cc.serial.run(ix_id, job)
+        return result
+
+    async def leg_answered(self, ix_id: str, channel_id: str) -> None:
+        """The supervisor answered: bridge their leg with a snoop on the agent's leg."""
+        session = await self.sessions.get(ix_id)
+        ix = await self.cc.store.interaction(ix_id)
+        if (
+            session is None
+            or session.leg != channel_id
+            or session.state is not State.RINGING
+            or ix is None
+            or ix.status is not Status.CONNECTED
+            or ix.agent_channel != session.agent_channel
+        ):
+            log.info("supervisor leg %s answered a session that no longer stands", channel_id)
+            await self.cc.legs.hang_up(channel_id)
+            if session is not None and session.leg == channel_id:
+                await self._teardown(session, "call_changed")
+            return
+        try:
+            await self.cc.ari.create_bridge(
+                session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
+            )
+            await self._snoop(session)
+            await self.cc.ari.add_to_bridge(session.bridge, [session.leg])
+        except AriError as exc:
+            log.warning("supervision of %s could not start: %s", ix_id, exc)
+            await self._teardown(session, "failed")
+            return
+        session.state = State.ACTIVE
+        await self.sessions.save(session)
+        await self._publish("interaction.supervision_started", session)
+
+    async def _snoop(self, session: Session) -> None:
+        """A new snoop channel on the agent's leg for the session's mode, in
+        the supervisor's bridge (the one before, if any, is hung up first)."""
+        old = session.snoop
+        session.snoops += 1
+        snoop_id = leg_id(session.interaction, sup_rules.SNOOP_LEG, session.snoops)
+        spy, whisper = sup_rules.SNOOP[session.mode]
+        session.snoop = snoop_id
+        await self.sessions.save(session)  # (reconciliation knows the new channel)
+        if old:
+            await self.cc.legs.hang_up(old)
+        await self.cc.ari.request(
+            "POST",
+            f"/channels/{session.agent_channel}/snoop",
+            params={
+                "app": self.cc.node.app,
+                "appArgs": f"snoop,{session.interaction}",
+                "spy": spy,
+                "whisper": whisper,
+                "snoopId": snoop_id,
+            },
+        )
+        await self.cc.ari.add_to_bridge(session.bridge, [snoop_id])
+
+    async def snoop_started(self, ix_id: str, channel_id: str) -> None:
+        """A snoop channel entered the app: it is bridged where it was made."""
+
+    async def switch(self, tenant_id: str, ix_id: str, mode: Mode) -> Session:
+        """SUP-5: another mode, without hanging up the supervisor's leg."""
+
+        async def job() -> Session:
+            session = await self.session(tenant_id, ix_id)
+            if session.mode is mode:
+                raise InvalidTransition(
+                    f"the call is already in {mode.value} mode", rule="SUP-5", mode=mode.value
+                )
+            previous = session.mode
+            session.mode = mode
+            if session.state is State.ACTIVE:
+                try:
+                    await self._snoop(session)
+                except AriError as exc:
+                    log.warning("supervision of %s could not switch: %s", ix_id, exc)
+                    await self._teardown(session, "failed")
+                    raise
+            else:
+                await self.sessions.save(session)
+            await self._publish("interaction.supervision_switched", session, previous=previous)
+            return session
+
+        result: Session = await self.cc.serial.run(ix_id, job)
+        return result
+
+    async def stop(self, tenant_id: str, ix_id: str) -> Session:
+        async def job() -> Session:
+            session = await self.session(tenant_id, ix_id)
+            await self._teardown(session, "stopped")
+            return session
+
+        result: Session = await self.cc.serial.run(ix_id, job)
+        return result
+
+    async def _teardown(self, session: Session, reason: str) -> None:
+        """Hang up the supervisor's leg and the snoop, destroy the bridge,
+        forget the session; the call goes on as it was."""
+        await self.sessions.delete(session.interaction)
+        for channel in (session.snoop, session.leg):
+            await self.cc.legs.hang_up(channel)
+        try:
+            await self.cc.ari.destroy_bridge(session.bridge)
+        except AriError as exc:
+            log.warning("supervisor bridge %s: %s", session.bridge, exc)
+        log.info("supervision of %s ended: %s", session.interaction, reason)
+        await self._publish("interaction.supervision_stopped", session, reason=reason)
+
+    async def leg_gone(self, ix: Interaction, channel_id: str) -> bool:
+        """True when the channel was a supervisor's leg or a snoop (handled)."""
+        role = leg_role(channel_id)
+        if role not in (sup_rules.SUPERVISOR_LEG, sup_rules.SNOOP_LEG):
+            return False
+        session = await self.sessions.get(ix.id)
+        if session is None:
+            return True
+        if channel_id == session.leg:
+            reason = "supervisor_hangup" if session.state is State.ACTIVE else "not_answered"
+            await self._teardown(session, reason)
+        elif channel_id == session.snoop:  # the agent's leg went (a transfer, a consult)
+            await self._teardown(session, "agent_left")
+        return True
+
+    async def interaction_ended(self, ix: Interaction) -> None:
+        """The call ended: nothing of its supervision stays."""
+        session = await self.sessions.get(ix.id)
+        if session is not None:
+            await self._teardown(session, "interaction_ended")
+
+    async def reconcile(self, live: set[str], states: Mapping[str, str]) -> None:
+        """After a (re)connection of the event stream (or a crash): end
+        sessions whose call or channels are gone, finish one whose answer was
+        missed, and remove snoops, supervisor legs and bridges no session has."""
+        known_channels: set[str] = set()
+        known_bridges: set[str] = set()
+        for ix_id in await self.sessions.all():
+            session = await self.sessions.get(ix_id)
+            if session is None:
+                await self.sessions.delete(ix_id)
+                continue
+            ix = await self.cc.store.interaction(ix_id)
+            alive = (
+                ix is not None
+                and ix.status is Status.CONNECTED
+                and ix.agent_channel == session.agent_channel
+                and session.agent_channel in live
+                and session.leg in live
+                and (session.state is State.RINGING or session.snoop in live)
+            )
+            if not alive:
+                self.cc.serial.submit(ix_id, partial(self._teardown, session, "lost"))
+                continue
+            known_channels.update({session.leg, session.snoop})
+            known_bridges.add(session.bridge)
+            if session.state is State.RINGING and states.get(session.leg) == "Up":
+                self.cc.serial.submit(ix_id, partial(self.leg_answered, ix_id, session.leg))
+        for channel_id in live:
+            if leg_role(channel_id) in (sup_rules.SUPERVISOR_LEG, sup_rules.SNOOP_LEG) and (
+                channel_id not in known_channels
+            ):
+                log.info("supervision channel %s belongs to no session: hanging up", channel_id)
+                await self.cc.legs.hang_up(channel_id)
+        for bridge in await self.cc.ari.bridges():
+            bridge_id = str(bridge.get("id", ""))
+            if sup_rules.bridge_interaction(bridge_id) and bridge_id not in known_bridges:
+                log.info("supervisor bridge %s belongs to no session: destroying", bridge_id)
+                await self.cc.ari.destroy_bridge(bridge_id)
+
+    async def _publish(self, kind: str, session: Session, **extra: Any) -> None:
+        """SUP-5: each start, switch and stop is an event for the tenant's
+        supervisors (not the agent's desktop) and an audit record naming who."""
+        data: dict[str, Any] = {**session.public(), **extra}
+        if "previous" in data and isinstance(data["previous"], Mode):
+            data["previous"] = data["previous"].value
+        actor = ACTOR.get() or SYSTEM
+        details: dict[str, Any] = {
+            k: data[k] for k in ("mode", "state", "previous", "reason") if k in data
+        }
+        details["supervisor"] = session.supervisor
+
+        async def audit(pipe: Pipeline) -> None:
+            await self.cc.notifier.audit.write(
+                session.tenant,
+                actor=actor,
+                action=kind,
+                target={"interaction": session.interaction, "agent": session.agent},
+                details=details,
+                pipe=pipe,
+            )
+
+        await self.cc.notifier.publish(kind, session.tenant, data, audit=audit)
+
+    # SUP-6 ------------------------------------------------------------------------------
+
+    def day_range(self, tenant_id: str, day: date | None) -> tuple[date, int, int]:
+        clock = self.clock(tenant_id)
+        chosen = day or rules.day_of(now_ms(), clock.tz)
+        start, end = rules.day_bounds(chosen, clock.tz)
+        oldest = rules.day_of(now_ms() - clock.retention_days * 86400 * 1000, clock.tz)
+        if chosen < oldest or chosen > rules.day_of(now_ms(), clock.tz):
+            raise InvalidInput(
+                f"records are kept for {clock.retention_days} days: choose a day from "
+                f"{oldest.isoformat()} to today",
+                rule="SUP-6",
+                field="day",
+            )
+        return chosen, start, end
+
+    async def live_interactions(
+        self, tenant_id: str, filters: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """SUP-6: the tenant's interactions going on (queued, ringing, connected...)."""
+        store = self.cc.store
+        ids = await store.active_interactions()
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for ix_id in ids:
+                pipe.hgetall(store.ix_key(ix_id))
+            rows = cast(list[dict[str, str]], await pipe.execute())
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            if not row or row.get("tenant") != tenant_id or row.get("status") == "ended":
+                continue
+            ix = Interaction.from_fields(row)
+            data = ix.public()
+            record = rules.record_of(data)
+            if not rules.matches(record, filters):
+                continue
+            out.append({**_listed(record, ix.status.value), "held": ix.held})
+        out.sort(key=lambda r: str(r["entered_at"] or ""))
+        return out
+
+    async def completed_interactions(
+        self,
+        tenant_id: str,
+        day: date | None,
+        filters: Mapping[str, str],
+        *,
+        limit: int,
+        cursor: tuple[int, int] | None,
+    ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+        """SUP-6: completed interactions of the day, newest first, a page."""
+        _, start, end = self.day_range(tenant_id, day)
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            rows, cursor = await self.stats.record_page(
+                tenant_id, start, end, cursor=cursor, limit=limit, newest_first=True
+            )
+            out += [_listed(r, "ended") for r in rows if rules.matches(r, filters)]
+            if cursor is None:
+                break
+        return out, cursor
+
+    async def export(
+        self, tenant_id: str, day: date | None, filters: Mapping[str, str]
+    ) -> AsyncIterator[list[dict[str, str]]]:
+        """SUP-6: the day's completed interactions, oldest first, page by page."""
+        _, start, end = self.day_range(tenant_id, day)
+        async for rows in self.stats.records(tenant_id, start, end):
+            chosen = [r for r in rows if rules.matches(r, filters)]
+            if chosen:
+                yield chosen
+
+    async def chart(self, tenant_id: str, day: date | None, queue: str | None) -> dict[str, Any]:
+        """SUP-6: calls per 15 minutes (offered, answered, abandoned) and the
+        service level per 15 minutes, for a day."""
+        tenant = self.cc.tenant(tenant_id)
+        if queue is not None and queue not in tenant.queues:
+            raise InvalidInput(f"unknown queue {queue!r}", rule="SUP-6", field="queue")
+        chosen, _, _ = self.day_range(tenant_id, day)
+        raw = await self.stats.buckets(tenant_id, chosen)
+        queues = [queue] if queue else sorted(tenant.queues)
+        return {
+            "tenant": tenant_id,
+            "day": chosen.isoformat(),
+            "timezone": tenant.timezone,
+            "queues": queues,
+            "buckets": rules.chart(raw, queues, chosen, self.clock(tenant_id).tz),
+        }
+
+
+def _listed(record: Mapping[str, str], status: str) -> dict[str, Any]:
+    out: dict[str, Any] = {k: (record.get(k) or None) for k in rules.RECORD_FIELDS}
+    out["status"] = status
+    return out
+
+
+def _agent_record(tenant: str, agent: str, raw: dict[str, str]) -> AgentRecord:
+    prev = raw.get("previous")
+    return AgentRecord(
+        tenant=tenant,
+        agent=agent,
+        state=AgentState(raw.get("state", AgentState.LOGGED_OUT.value)),
+        previous=AgentState(prev) if prev else None,
+        reason=raw.get("reason"),
+        since=int(raw["since"]) if "since" in raw else None,
+        extension=raw.get("extension") or None,
+        offer=raw.get("offer") or None,
+        interaction=raw.get("interaction") or None,
+    )
