@@ -49,6 +49,9 @@ describe('call-variable inputs (DSK-5)', () => {
     expect(changed(vars, drafts)).toEqual(['b', 'd']);
     expect(edits(vars, drafts)).toEqual({ b: { value: '8', version: 1 }, d: { value: 'true', version: 0 } });
     expect(toInput(v({ type: 'boolean', value: null }))).toBe('false');
+    // a draft started at version 1 stays based on it after a save elsewhere
+    const later = vars.map((x) => (x.name === 'b' ? { ...x, value: '9', version: 2 } : x));
+    expect(edits(later, drafts, { b: 1 })).toEqual({ b: { value: '8', version: 1 }, d: { value: 'true', version: 0 } });
   });
 
   it('names the problems of the inputs', () => {

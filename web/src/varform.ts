@@ -79,12 +79,21 @@ export function changed(vars: Variable[], drafts: Drafts): string[] {
     .map((v) => v.name);
 }
 
+/** The version each draft started from: a value saved meanwhile (by the
+ * flow or another agent) must make the save conflict (CAD-4), not be
+ * overwritten unseen. */
+export type Bases = Record<string, number>;
+
 /** The PATCH body's edits for the changed inputs, each with the version it is based on. */
-export function edits(vars: Variable[], drafts: Drafts): Record<string, { value: string | null; version: number }> {
+export function edits(
+  vars: Variable[],
+  drafts: Drafts,
+  bases: Bases = {},
+): Record<string, { value: string | null; version: number }> {
   const out: Record<string, { value: string | null; version: number }> = {};
   for (const name of changed(vars, drafts)) {
     const v = vars.find((x) => x.name === name)!;
-    out[name] = { value: fromInput(v.type, drafts[name]!), version: v.version ?? 0 };
+    out[name] = { value: fromInput(v.type, drafts[name]!), version: bases[name] ?? v.version ?? 0 };
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { errorText, hasKey, t } from '../i18n';
 import { interaction, notify, variables } from '../store';
 import { varsDirty } from '../store/ui';
 import type { Variable, VariablesView } from '../types';
-import { changed, edits, MAX_LENGTH, MAX_SHOWN, problems, toInput, type Drafts } from '../varform';
+import { changed, edits, MAX_LENGTH, MAX_SHOWN, problems, toInput, type Bases, type Drafts } from '../varform';
 import { VariableValue } from './OfferPopover';
 
 async function copy(v: Variable, text: string): Promise<void> {
@@ -121,6 +121,7 @@ export function VariablesForm() {
   const view = variables.value;
   const ix = interaction.value;
   const drafts = useSignal<Drafts>({});
+  const bases = useSignal<Bases>({});
   const serverProblems = useSignal<Record<string, string>>({});
   const message = useSignal<{ text: string; tone: 'error' | 'info' } | null>(null);
   const busy = useSignal(false);
@@ -129,6 +130,7 @@ export function VariablesForm() {
   // A new call starts with no drafts.
   useEffect(() => {
     drafts.value = {};
+    bases.value = {};
     serverProblems.value = {};
     message.value = null;
   }, [ixId]);
@@ -149,6 +151,10 @@ export function VariablesForm() {
   const inputOf = (v: Variable) => drafts.value[v.name] ?? toInput(v);
 
   const setDraft = (name: string, value: string) => {
+    if (!(name in bases.value)) {
+      const v = vars.find((x) => x.name === name);
+      bases.value = { ...bases.value, [name]: v?.version ?? 0 };
+    }
     drafts.value = { ...drafts.value, [name]: value };
     if (serverProblems.value[name]) {
       const { [name]: _gone, ...rest } = serverProblems.value;
@@ -160,6 +166,9 @@ export function VariablesForm() {
   const applySaved = (saved: VariablesView, keep: Drafts) => {
     variables.value = saved;
     drafts.value = keep;
+    const kept: Bases = {};
+    for (const name of Object.keys(keep)) if (name in bases.value) kept[name] = bases.value[name]!;
+    bases.value = kept;
   };
 
   const save = async (e: Event) => {
@@ -168,7 +177,7 @@ export function VariablesForm() {
     busy.value = true;
     message.value = null;
     try {
-      const saved = await api.saveVariables(view.interaction_id, edits(vars, drafts.value));
+      const saved = await api.saveVariables(view.interaction_id, edits(vars, drafts.value, bases.value));
       applySaved(saved, {});
       serverProblems.value = {};
       message.value = { text: t('vars.saved'), tone: 'info' };

@@ -111,7 +111,7 @@ describe('call variables (DSK-5)', () => {
     });
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
     await waitFor(() =>
-      expect(screen.getByText(/“Customer name” was changed by another agent meanwhile: it is now “Annette”/)).toBeTruthy(),
+      expect(screen.getByText(/“Customer name” was saved by someone else meanwhile: it is now “Annette”/)).toBeTruthy(),
     );
     expect((screen.getByLabelText('Customer name') as HTMLInputElement).value).toBe('Annette');
   });
