@@ -1,4 +1,4 @@
-"""The `controlplane` command: serve, doctor, check-config, dev up/down."""
+"""The `controlplane` command: serve, doctor, check-config, hash-password, dev up/down."""
 
 from __future__ import annotations
 
@@ -64,6 +64,22 @@ def check_config(config_path: Path) -> None:
     config = _load(config_path)
     tenants = ", ".join(sorted(config.tenants))
     click.echo(f"{config_path}: ok (tenants: {tenants})")
+
+
+@main.command("hash-password")
+def hash_password_cmd() -> None:
+    """Read an agent's desktop password (prompted, or one line of standard
+    input) and print its argon2id hash for `password_hash` (DSK-1)."""
+    from controlplane.passwords import hash_password  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        click.echo("no password given", err=True)
+        sys.exit(2)
+    click.echo(hash_password(password))
 
 
 async def _doctor(config: Config) -> list[tuple[str, bool, str]]:

@@ -248,3 +248,17 @@ def test_only_files_inside_the_build_are_served(tmp_path: Path) -> None:
     for bad in ("../secret.txt", "assets/../../secret.txt", "/etc/passwd", ".built-123", ""):
         assert webui._inside(tmp_path, bad) is None, bad
     assert webui._inside(tmp_path, "assets") is None  # a directory
+
+
+@pytest.mark.spec("DSK-1")
+def test_hash_password_prints_an_argon2id_hash_of_the_default_cost() -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from controlplane.cli import main  # noqa: PLC0415
+
+    result = CliRunner().invoke(main, ["hash-password"], input="s3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    printed = result.output.strip()
+    assert printed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PasswordHasher().verify(printed, "s3cret-pass")
+    assert CliRunner().invoke(main, ["hash-password"], input="\n").exit_code == 2
