@@ -63,6 +63,8 @@ class TenantClock:
     tz: ZoneInfo
     service_levels: dict[str, int]
     retention_days: int
+    members: dict[str, list[str]]  # queue -> the agents of its teams
+    agent_queues: dict[str, list[str]]  # agent -> the queues their team serves
 
 
 class Supervision:
@@ -78,6 +80,14 @@ class Supervision:
                 service_levels={q: cfg.service_level_seconds for q, cfg in tenant.queues.items()},
                 retention_days=tenant.record_retention_days
                 or self.config.service.record_retention_days,
+                members={
+                    q: sorted(a for a, ac in tenant.agents.items() if ac.team in qc.teams)
+                    for q, qc in tenant.queues.items()
+                },
+                agent_queues={
+                    a: sorted(q for q, qc in tenant.queues.items() if ac.team in qc.teams)
+                    for a, ac in tenant.agents.items()
+                },
             )
 
     def clock(self, tenant: str) -> TenantClock:
@@ -134,39 +144,34 @@ class Supervision:
             raise InvalidInput(f"unknown team {team!r}", rule="SUP-2", field="team")
         if queue is not None and queue not in tenant.queues:
             raise InvalidInput(f"unknown queue {queue!r}", rule="SUP-2", field="queue")
-        store, now = self.cc.store, now_ms()
+        now = now_ms()
         clock = self.clock(tenant_id)
         day = rules.day_of(now, clock.tz)
         queues = sorted(tenant.queues)
         agents = sorted(tenant.agents)
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for qid in queues:
-                pipe.zcard(store.queue_key(tenant_id, qid))
-                pipe.zrange(store.queue_key(tenant_id, qid), 0, 0, withscores=True)
-            for aid in agents:
-                pipe.hgetall(store.agent_key(tenant_id, aid))
-            pipe.zcount(store.dc_slots_key(), now + 1, "+inf")
-            pipe.zcount(store.tenant_slots_key(tenant_id), now + 1, "+inf")
-            pipe.hgetall(self.stats.day_key(tenant_id, day))
-            res: list[Any] = await pipe.execute()
-        i = 0
+        (
+            raw_queues,
+            raw_agents,
+            raw_calls,
+            dc_used,
+            tenant_used,
+            raw_day,
+        ) = await self.stats.live_view(tenant_id, queues, agents, day=day, now=now)
         waiting: dict[str, tuple[int, int | None]] = {}
-        for qid in queues:
-            head = cast(list[tuple[str, float]], res[i + 1])
-            waiting[qid] = (int(res[i]), int(head[0][1]) if head else None)
-            i += 2
+        for qid, (count, oldest) in zip(queues, raw_queues, strict=True):
+            waiting[qid] = (int(count), int(float(oldest)) if oldest else None)
         records: dict[str, AgentRecord] = {}
-        for aid in agents:
-            records[aid] = _agent_record(tenant_id, aid, cast(dict[str, str], res[i]))
-            i += 1
-        dc_used, tenant_used = int(res[i]), int(res[i + 1])
-        day_raw = cast(dict[str, str], res[i + 2])
-        calls = await self._calls_of(records.values())
+        calls: dict[str, dict[str, Any]] = {}
+        for aid, fields, call in zip(agents, raw_agents, raw_calls, strict=True):
+            records[aid] = _agent_record(tenant_id, aid, fields)
+            if call and call[0]:  # (an interaction whose record is gone: no call)
+                calls[aid] = _call(records[aid], call)
+        day_raw = dict(zip(raw_day[::2], raw_day[1::2], strict=True))
         queue_rows = []
         for qid in queues:
             cfg = tenant.queues[qid]
             by_state = dict.fromkeys(STATES, 0)
-            members = [a for a in agents if tenant.agents[a].team in cfg.teams]
+            members = clock.members[qid]
             for aid in members:
                 by_state[records[aid].state.value] += 1
             count, oldest = waiting[qid]
@@ -187,7 +192,7 @@ class Supervision:
             cfg_agent = tenant.agents[aid]
             if team is not None and cfg_agent.team != team:
                 continue
-            agent_queues = [q for q in queues if cfg_agent.team in tenant.queues[q].teams]
+            agent_queues = clock.agent_queues[aid]
             if queue is not None and queue not in agent_queues:
                 continue
             record = records[aid]
@@ -222,46 +227,6 @@ class Supervision:
                 "refused_today": rules.refusals(day_raw),
             },
         }
-
-    async def _calls_of(self, records: Any) -> dict[str, dict[str, Any]]:
-        """SUP-2: each agent's current call (queue, direction, since when)."""
-        wanted = [
-            (r.agent, r.interaction or r.offer)
-            for r in cast(list[AgentRecord], list(records))
-            if r.interaction or r.offer
-        ]
-        if not wanted:
-            return {}
-        store = self.cc.store
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for _, ix_id in wanted:
-                pipe.hmget(
-                    store.ix_key(str(ix_id)),
-                    "status",
-                    "queue",
-                    "direction",
-                    "kind",
-                    "entered_at",
-                    "connected_at",
-                    "held",
-                )
-            rows = cast(list[list[str | None]], await pipe.execute())
-        out: dict[str, dict[str, Any]] = {}
-        for (agent, ix_id), row in zip(wanted, rows, strict=True):
-            status, queue, direction, kind, entered, connected, held = row
-            if status is None:
-                continue
-            out[agent] = {
-                "id": ix_id,
-                "status": status,
-                "queue": queue or None,
-                "direction": direction,
-                "kind": kind,
-                "entered_at": iso(int(entered)) if entered else None,
-                "connected_at": iso(int(connected)) if connected else None,
-                "held": held == "True",
-            }
-        return out
 
     # SUP-4 ------------------------------------------------------------------------------
 
@@ -653,16 +618,31 @@ def _listed(record: Mapping[str, str], status: str) -> dict[str, Any]:
     return out
 
 
-def _agent_record(tenant: str, agent: str, raw: dict[str, str]) -> AgentRecord:
-    prev = raw.get("previous")
+def _agent_record(tenant: str, agent: str, fields: list[str]) -> AgentRecord:
+    state, previous, reason, since, extension, offer, interaction = fields
     return AgentRecord(
         tenant=tenant,
         agent=agent,
-        state=AgentState(raw.get("state", AgentState.LOGGED_OUT.value)),
-        previous=AgentState(prev) if prev else None,
-        reason=raw.get("reason"),
-        since=int(raw["since"]) if "since" in raw else None,
-        extension=raw.get("extension") or None,
-        offer=raw.get("offer") or None,
-        interaction=raw.get("interaction") or None,
+        state=AgentState(state or AgentState.LOGGED_OUT.value),
+        previous=AgentState(previous) if previous else None,
+        reason=reason or None,
+        since=int(since) if since else None,
+        extension=extension or None,
+        offer=offer or None,
+        interaction=interaction or None,
     )
+
+
+def _call(record: AgentRecord, fields: list[str]) -> dict[str, Any]:
+    """SUP-2: an agent's current call (queue, direction, since when)."""
+    status, queue, direction, kind, entered, connected, held = fields
+    return {
+        "id": record.interaction or record.offer,
+        "status": status or None,
+        "queue": queue or None,
+        "direction": direction or None,
+        "kind": kind or None,
+        "entered_at": iso(int(entered)) if entered else None,
+        "connected_at": iso(int(connected)) if connected else None,
+        "held": held == "True",
+    }

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio.client import Pipeline
 
@@ -40,6 +40,7 @@ class StatsStore:
         self.prefix = store.prefix
         self._count = store.redis.register_script(_script("stats_count.lua"))
         self._keep = store.redis.register_script(_script("record_keep.lua"))
+        self._view = store.redis.register_script(_script("supervisor_view.lua"))
 
     # Keys ----------------------------------------------------------------------------
 
@@ -127,6 +128,23 @@ class StatsStore:
         )
 
     # Reading -------------------------------------------------------------------------
+
+    async def live_view(
+        self, tenant: str, queues: list[str], agents: list[str], *, day: date, now: int
+    ) -> list[Any]:
+        """SUP-1..SUP-3: queues, agents with their calls, slots used and the
+        day's totals in one round trip (see supervisor_view.lua)."""
+        args: list[str | int] = [
+            self.prefix,
+            tenant,
+            now + 1,
+            self.day_key(tenant, day),
+            len(queues),
+            *queues,
+            len(agents),
+            *agents,
+        ]
+        return cast(list[Any], await self._view(keys=[], args=args))
 
     async def day(self, tenant: str, day: date) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(self.day_key(tenant, day)))
