@@ -101,7 +101,8 @@ export interface Offer {
   variables: Variable[];
   status: 'ringing';
   entered_at: string | null;
-  kind: Kind;
+  /** An offer's kind; "consult" for a consult offered to this agent (CO-2). */
+  kind: Kind | 'consult';
 }
 
 export interface DesktopConfig {

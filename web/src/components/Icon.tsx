@@ -57,4 +57,5 @@ export const KIND_ICON: Record<string, IconName> = {
   callback: 'callback',
   outdial: 'outdial',
   campaign: 'campaign',
+  consult: 'conference',
 };

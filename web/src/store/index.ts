@@ -165,6 +165,10 @@ function apply(event: ServerEvent): EventEffect {
       offer.value = o;
       return 'none';
     }
+    case 'interaction.consult_offered':
+      // CO-2: a consult rings for this agent: shown like an offer.
+      offer.value = { ...(data as unknown as Offer), status: 'ringing' };
+      return 'none';
     case 'interaction.offer_withdrawn':
       if (!offer.value || offer.value.interaction_id === data['interaction_id']) offer.value = null;
       return 'none';

@@ -140,6 +140,17 @@ describe('snapshot then events', () => {
     expect(agent.value?.offer).toBeNull();
   });
 
+  it('shows a consult offered to this agent as an offer (CO-2)', () => {
+    applySnapshot(me({ agent: { ...me().agent, state: 'available' }, interaction: null, variables: null }), T0);
+    applyEvent(stateEvent(5, 'reserved', '2026-12-05T12:00:01.000+00:00', { interaction: 'ix3-k1' }));
+    applyEvent({
+      type: 'interaction.consult_offered',
+      data: { interaction_id: 'ix3', kind: 'consult', label: 'Consult: Bob Baker', variables: [] },
+    });
+    expect(offer.value?.kind).toBe('consult');
+    expect(offer.value?.label).toBe('Consult: Bob Baker');
+  });
+
   it('merges updated variables into the saved ones', () => {
     applySnapshot(
       me({
