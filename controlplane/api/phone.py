@@ -7,11 +7,13 @@ connects to Asterisk's SIP WebSocket (loopback, from the source address
 that pjsip.conf lets speak only as browser endpoints) and relays the SIP
 messages both ways (RFC 7118: one message per WebSocket message).
 
-What the browser sends is checked first: every request must come from the
-session's own browser endpoint (From, and the user names of To on a
-REGISTER and of any Authorization), so one agent's session can neither
-register nor call as another endpoint, nor as a hard phone. A message that
-fails the check closes the connection (1008). When the session ends
+What the browser sends is checked first: a request outside a dialog must
+come from the session's own browser endpoint (From, and To on a REGISTER);
+a request within a dialog (To with a tag: BYE, re-INVITE, INFO...) must
+belong to a call Asterisk offered over this connection (its Call-ID); the
+user name of any Authorization must be the endpoint. So one agent's
+session can neither register nor call as another endpoint, nor as a hard
+phone. A message that fails the check closes the connection (1008). When the session ends
 (sign-out, replaced by a new sign-in, timed out) the connection closes, and
 when the last connection of an endpoint closes its credentials are deleted
 from Asterisk.
@@ -23,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Collection
 
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -43,11 +46,16 @@ MAX_MESSAGE = 64 * 1024
 _HEADER_NAMES = {
     "f": "from",
     "t": "to",
+    "i": "call-id",
     "from": "from",
     "to": "to",
+    "call-id": "call-id",
     "authorization": "authorization",
     "proxy-authorization": "authorization",
 }
+MAX_DIALOGS = 64
+"""Call-IDs of Asterisk's requests remembered per connection."""
+_TAG = re.compile(r";\s*tag=", re.IGNORECASE)
 _SIP_USER = re.compile(r"<?sips?:([^@;>:]+)@", re.IGNORECASE)
 _AUTH_USER = re.compile(r'username="([^"]*)"', re.IGNORECASE)
 
@@ -56,33 +64,53 @@ class PolicyViolation(Exception):
     """A SIP message from the browser that its session may not send."""
 
 
-def check_from_browser(message: str, extension: str) -> None:
-    """PH-4: a request from the browser speaks as its own endpoint only;
-    raise PolicyViolation otherwise. Responses pass (they answer Asterisk)."""
+def _headers(message: str) -> tuple[str, dict[str, list[str]]]:
+    """(first line, the headers this module looks at) of a SIP message."""
     head, _, _ = message.partition("\r\n\r\n")
     lines = head.split("\r\n")
-    first = lines[0] if lines else ""
-    if not first.strip():
-        return  # a keep-alive (CRLF)
-    if first.startswith("SIP/2.0 "):
-        return
-    method = first.split(" ", 1)[0].upper()
     headers: dict[str, list[str]] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         key = _HEADER_NAMES.get(name.strip().lower())
         if sep and key:
             headers.setdefault(key, []).append(value.strip())
-    froms = headers.get("from", [])
-    if len(froms) != 1 or _user(_SIP_USER, froms[0]) != extension:
-        raise PolicyViolation(f"{method} from another user than {extension}")
-    if method == "REGISTER":
-        tos = headers.get("to", [])
-        if len(tos) != 1 or _user(_SIP_USER, tos[0]) != extension:
-            raise PolicyViolation(f"REGISTER of another user than {extension}")
+    return (lines[0] if lines else ""), headers
+
+
+def call_id_of_request(message: str) -> str | None:
+    """The Call-ID of a request (None for a response or a keep-alive)."""
+    first, headers = _headers(message)
+    if not first.strip() or first.startswith("SIP/2.0 "):
+        return None
+    ids = headers.get("call-id", [])
+    return ids[0] if len(ids) == 1 else None
+
+
+def check_from_browser(message: str, extension: str, dialogs: Collection[str]) -> None:
+    """PH-4: a request from the browser speaks as its own endpoint, or
+    within a call Asterisk offered it (Call-ID in `dialogs`); raise
+    PolicyViolation otherwise. Responses pass (they answer Asterisk)."""
+    first, headers = _headers(message)
+    if not first.strip():
+        return  # a keep-alive (CRLF)
+    if first.startswith("SIP/2.0 "):
+        return
+    method = first.split(" ", 1)[0].upper()
     for value in headers.get("authorization", []):
         if _user(_AUTH_USER, value) != extension:
             raise PolicyViolation(f"{method} authorized as another user than {extension}")
+    froms, tos = headers.get("from", []), headers.get("to", [])
+    if len(froms) != 1 or len(tos) != 1:
+        raise PolicyViolation(f"{method} without one From and one To")
+    if _TAG.search(tos[0]) and method != "REGISTER":
+        ids = headers.get("call-id", [])
+        if len(ids) != 1 or ids[0] not in dialogs:
+            raise PolicyViolation(f"{method} within a dialog this connection was not offered")
+        return
+    if _user(_SIP_USER, froms[0]) != extension:
+        raise PolicyViolation(f"{method} from another user than {extension}")
+    if method == "REGISTER" and _user(_SIP_USER, tos[0]) != extension:
+        raise PolicyViolation(f"REGISTER of another user than {extension}")
 
 
 def _user(pattern: re.Pattern[str], value: str) -> str | None:
@@ -154,6 +182,7 @@ async def _relay(
     upstream: aiohttp.ClientWebSocketResponse,
 ) -> None:
     sessions = request.app[SESSIONS]
+    dialogs: OrderedDict[str, None] = OrderedDict()  # Call-IDs of Asterisk's requests
 
     async def browser_to_asterisk() -> None:
         async for msg in ws:
@@ -162,7 +191,7 @@ async def _relay(
                     await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
                 break
             try:
-                check_from_browser(msg.data, extension)
+                check_from_browser(msg.data, extension, dialogs)
             except PolicyViolation as exc:
                 log.warning("browser phone %s: refused %s", extension, exc)
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"not your endpoint")
@@ -173,6 +202,12 @@ async def _relay(
         async for msg in upstream:
             if msg.type is not WSMsgType.TEXT:
                 break
+            call_id = call_id_of_request(msg.data)
+            if call_id is not None:
+                dialogs[call_id] = None
+                dialogs.move_to_end(call_id)
+                while len(dialogs) > MAX_DIALOGS:
+                    dialogs.popitem(last=False)
             await ws.send_str(msg.data)
 
     async def session_lasts() -> None:

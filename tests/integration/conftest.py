@@ -23,6 +23,7 @@ from controlplane import devstack
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import AmiEvents, wait_until
+from tests.support.browser import HOST_ADDRESS, NETWORK, PhoneNet
 from tests.support.phones import PhoneFactory
 
 REPO = devstack.REPO_ROOT
@@ -226,6 +227,9 @@ def write_test_config(path: Path) -> Path:
     data["tenants"]["gamma"] = GAMMA_TENANT
     data["tokens"].extend(GAMMA_TOKENS)
     data["service"]["session_idle_minutes"] = SESSION_IDLE_MINUTES
+    # PH: the browser phone's tests load the desktop from the test network
+    # namespace's host address (tests/support/browser.py).
+    data["service"]["extra_listen_hosts"] = [HOST_ADDRESS]
     data["tenants"] = {  # (copies: the tenants above stay as they are)
         tid: {
             **tenant,
@@ -273,9 +277,24 @@ def stack() -> Iterator[Stack]:
 def _run_stack() -> Iterator[Stack]:
     rootfs = devstack.ensure_rootfs()
     redis_runner = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT, fresh=True)
-    asterisk = devstack.AsteriskRunner(rootfs, RUN_DIR)
+    # PH: browser phones reach the service and Asterisk's media on the host
+    # side of the test network namespace.
+    net = PhoneNet()
+    asterisk = devstack.AsteriskRunner(rootfs, RUN_DIR, webrtc_media=(HOST_ADDRESS, NETWORK))
     config = write_test_config(RUN_DIR / "test.toml")
     service = devstack.ServiceRunner(config, RUN_DIR, port=SERVICE_PORT)
+    net.up()
+    try:
+        yield from _run_parts(redis_runner, asterisk, service)
+    finally:
+        net.down()
+
+
+def _run_parts(
+    redis_runner: devstack.RedisRunner,
+    asterisk: devstack.AsteriskRunner,
+    service: devstack.ServiceRunner,
+) -> Iterator[Stack]:
     redis_runner.start()
     try:
         asterisk.start()
