@@ -355,8 +355,7 @@ class Supervision:
             await self.cc.ari.create_bridge(
                 session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
             )
-            await self._snoop(session)
-            await self.cc.ari.add_to_bridge(session.bridge, [session.leg])
+            await self._place(session, ix.bridge or ix.id, None)
         except AriError as exc:
             log.warning("supervision of %s could not start: %s", ix_id, exc)
             await self._teardown(session, "failed")
@@ -365,17 +364,26 @@ class Supervision:
         await self.sessions.save(session)
         await self._publish("interaction.supervision_started", session)
 
-    async def _snoop(self, session: Session) -> None:
-        """A new snoop channel on the agent's leg for the session's mode, in
-        the supervisor's bridge (the one before, if any, is hung up first)."""
-        old = session.snoop
+    async def _place(self, session: Session, call_bridge: str, previous: Mode | None) -> None:
+        """Put the supervisor's leg where the session's mode wants it: with a
+        snoop on the agent's leg in their own bridge (monitor, whisper), or in
+        the call's bridge (barge). `previous`: the mode it was placed for
+        (None: not placed yet)."""
+        leg = session.leg
+        if session.mode is Mode.BARGE:
+            await self._drop_snoop(session)
+            if previous is not None:
+                await self.cc.ari.remove_from_bridge(session.bridge, [leg])
+            await self.cc.ari.add_to_bridge(call_bridge, [leg])
+            return
+        if previous is Mode.BARGE:
+            await self.cc.ari.remove_from_bridge(call_bridge, [leg])
+        await self._drop_snoop(session)
         session.snoops += 1
         snoop_id = leg_id(session.interaction, sup_rules.SNOOP_LEG, session.snoops)
         spy, whisper = sup_rules.SNOOP[session.mode]
         session.snoop = snoop_id
         await self.sessions.save(session)  # (reconciliation knows the new channel)
-        if old:
-            await self.cc.legs.hang_up(old)
         await self.cc.ari.request(
             "POST",
             f"/channels/{session.agent_channel}/snoop",
@@ -388,6 +396,14 @@ class Supervision:
             },
         )
         await self.cc.ari.add_to_bridge(session.bridge, [snoop_id])
+        if previous is None or previous is Mode.BARGE:
+            await self.cc.ari.add_to_bridge(session.bridge, [leg])
+
+    async def _drop_snoop(self, session: Session) -> None:
+        old, session.snoop = session.snoop, ""
+        if old:
+            await self.sessions.save(session)
+            await self.cc.legs.hang_up(old)
 
     async def snoop_started(self, ix_id: str, channel_id: str) -> None:
         """A snoop channel entered the app: it is bridged where it was made."""
@@ -404,8 +420,9 @@ class Supervision:
             previous = session.mode
             session.mode = mode
             if session.state is State.ACTIVE:
+                ix = await self.cc.interaction(tenant_id, ix_id)
                 try:
-                    await self._snoop(session)
+                    await self._place(session, ix.bridge or ix.id, previous)
                 except AriError as exc:
                     log.warning("supervision of %s could not switch: %s", ix_id, exc)
                     await self._teardown(session, "failed")
@@ -479,7 +496,11 @@ class Supervision:
                 and ix.agent_channel == session.agent_channel
                 and session.agent_channel in live
                 and session.leg in live
-                and (session.state is State.RINGING or session.snoop in live)
+                and (
+                    session.state is State.RINGING
+                    or session.mode is Mode.BARGE
+                    or session.snoop in live
+                )
             )
             if not alive:
                 self.cc.serial.submit(ix_id, partial(self._teardown, session, "lost"))

@@ -6,21 +6,23 @@ reasons) or logs them out. Refused while the agent has a call in hand:
 reason is still to come). `available`, `idle` and `rona` agents may be
 changed; a logged-out agent has nothing to change.
 
-SUP-5: monitor, whisper and barge through an ARI snoop channel on the
-agent's leg, bridged with the supervisor's own leg:
+SUP-5: monitor and whisper through an ARI snoop channel on the agent's
+leg, bridged with the supervisor's own leg in a bridge of its own; barge
+by moving the supervisor's leg into the call's bridge:
 
-| mode | snoop `spy` | snoop `whisper` | the agent hears | the customer hears |
-| --- | --- | --- | --- | --- |
-| monitor | both | none | nothing of the supervisor | nothing of the supervisor |
-| whisper | both | out | the supervisor | nothing of the supervisor |
-| barge | both | both | the supervisor | the supervisor |
+| mode | how | the agent hears | the customer hears |
+| --- | --- | --- | --- |
+| monitor | snoop `spy=both`, `whisper=none` | nothing of them | nothing of them |
+| whisper | snoop `spy=both`, `whisper=out` | the supervisor | nothing of them |
+| barge | the supervisor in the call's bridge | the supervisor | the supervisor |
 
 `whisper=out` is audio sent *to* the agent's channel: only the agent's
-phone gets it, it never enters the call's bridge, so neither the customer
-nor the recording (of the bridge) has it. `whisper=both` also puts the
-supervisor into what the agent's channel sends into the bridge: the
-customer hears them and so does the recording, as a barge should be
-recorded. The supervisor always hears both sides (`spy=both`).
+phone gets it; it never enters the call's bridge, so neither the customer
+nor the recording (of the bridge) has it. A barging supervisor is in the
+call's bridge like a conference party: everybody hears them and so does
+the recording, as a barge should be recorded. The supervisor always hears
+both sides. Switching modes moves the supervisor's leg between the two
+bridges (and replaces the snoop); the leg itself stays up.
 """
 
 from __future__ import annotations
@@ -86,11 +88,11 @@ class Mode(StrEnum):
     BARGE = "barge"
 
 
-# mode -> (spy, whisper) of the snoop channel on the agent's leg
+# mode -> (spy, whisper) of the snoop channel on the agent's leg (barge
+# needs none: the supervisor joins the call's bridge)
 SNOOP: dict[Mode, tuple[str, str]] = {
     Mode.MONITOR: ("both", "none"),
     Mode.WHISPER: ("both", "out"),
-    Mode.BARGE: ("both", "both"),
 }
 
 SUPERVISOR_LEG = "s"  # <interaction>-s<n>: the leg to the supervisor's phone
