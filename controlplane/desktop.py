@@ -16,7 +16,6 @@ from controlplane.contact_center import ContactCenter
 from controlplane.domain import consult as consult_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState
-from controlplane.domain.errors import RuleViolation
 from controlplane.domain.interaction import Direction, Interaction, LegRole, iso, now_ms
 
 _IX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -75,11 +74,10 @@ async def snapshot(cc: ContactCenter, tenant_id: str, agent_id: str) -> dict[str
         leg = consult_rules.consult_leg(interaction)
         if leg is not None and consult_rules.role_of(interaction, leg, agent_id) is not None:
             consult = cc.consults.describe(interaction, leg, agent_id)
-        if record.state is AgentState.CONNECTED:
-            try:
-                variables = await cc.variables.read(interaction, viewer=agent_id)
-            except RuleViolation:  # not a party (any more): nothing to show
-                variables = None
+        # CAD-6: the interaction's agent sees its variables; a consulted
+        # agent only the consult offer's (CO-2)
+        if record.state is AgentState.CONNECTED and interaction.agent == agent_id:
+            variables = await cc.variables.read(interaction, viewer=agent_id)
         if record.state is AgentState.WRAP_UP:
             wrap_up = {
                 "interaction_id": interaction.id,

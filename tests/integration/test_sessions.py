@@ -19,6 +19,13 @@ from yarl import URL
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import DC_PREFIX, SESSION_IDLE_MINUTES, Stack
 from tests.support.asterisk import wait_until
+from tests.support.consults import (
+    consult,
+    given_available,
+    given_connected_call,
+    nothing_left_behind,
+    of,
+)
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 
@@ -580,3 +587,52 @@ async def test_the_page_is_public_with_its_security_headers_and_the_api_is_not(
         async with http.get(f"{stack.url}/openapi.json") as resp:
             paths = (await resp.json())["paths"]
         assert {"/v1/session", "/v1/me", "/"} <= set(paths)
+
+
+@pytest.mark.spec("DSK-13", "CO-2", "CO-3")
+async def test_the_snapshot_shows_a_consult_to_both_agents(
+    stack: Stack, ari: AriClient, phones: PhoneFactory
+) -> None:
+    async with (
+        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, "demo-bob-token", "bob") as bob,
+    ):
+        call = await given_connected_call(phones, ari, alice, "1001")
+        ix = call.ix_id
+        bob_phone = await given_available(phones, bob, "1002")
+        await consult(alice, ix, "agent", "bob")
+        offer = (await bob.event("interaction.consult_offered"))["data"]
+        await bob_phone.wait_for("incoming")
+        # ringing: agent 2's snapshot has the consult's offer as the event showed it
+        me = await bob.call("GET", "/v1/me")
+        assert me["agent"]["state"] == "reserved" and me["interaction"]["id"] == ix
+        assert me["offer"] == offer and len(me["offer"]["variables"]) == 9
+        assert me["consult"]["role"] == "consulted_agent"
+        assert me["consult"]["consult"]["state"] == "ringing"
+
+        await bob_phone.answer()
+        await alice.event("interaction.consult_connected")
+        await bob.state_event("connected")
+        # connected: both see the consult as GET .../consult shows it to them
+        for desktop, role in ((alice, "consulting_agent"), (bob, "consulted_agent")):
+            me = await desktop.call("GET", "/v1/me")
+            assert me["agent"]["state"] == "connected" and me["interaction"]["id"] == ix
+            assert me["consult"] == await desktop.call("GET", f"/v1/interactions/{ix}/consult")
+            assert me["consult"]["role"] == role
+            assert me["consult"]["consult"]["state"] == "consulting"
+            assert me["consult"]["customer"]["state"] == "held"
+            assert me["offer"] is None
+        # CAD-6: the variables are agent 1's; agent 2 has the consult offer's (CO-2)
+        me = await alice.call("GET", "/v1/me")
+        assert me["variables"] == await alice.call("GET", f"/v1/interactions/{ix}/variables")
+        assert (await bob.call("GET", "/v1/me"))["variables"] is None
+        await bob.call("GET", f"/v1/interactions/{ix}/variables", expect=403)
+
+        await call.customer.hangup()
+        await alice.event("interaction.ended", of(ix))
+        await alice.state_event("wrap_up")
+        await bob_phone.wait_for("closed")
+        await alice.wrap_up(ix, "resolved")
+        me = await bob.call("GET", "/v1/me")
+        assert me["agent"]["state"] == "available" and me["consult"] is None
+        await nothing_left_behind(ari, stack.redis.url)
