@@ -191,6 +191,12 @@ class Sessions:
         await self._tell(session.tenant, session.agent, session.handle, ENDED_EVENT)
         log.info("agent %s/%s signed out", session.tenant, session.agent)
 
+    async def forget(self, session: StoredSession) -> None:
+        """Ends a session without logging its agent out: a browser that
+        signs in as another agent drops the session its cookie held."""
+        await self._repo.delete(session)
+        await self._tell(session.tenant, session.agent, session.handle, ENDED_EVENT)
+
     async def _tell(self, tenant: str, agent: str, handle: str, kind: str) -> None:
         """An event for the event WebSockets of one session only (which then close)."""
         await self._store.publish(

@@ -81,6 +81,12 @@ async def sign_in(request: web.Request) -> web.Response:
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    # the browser's cookie held another agent's session: it ends (that agent
+    # stays logged in); the same agent's older one was replaced already
+    held = request.cookies.get(rules.COOKIE)
+    previous = await sessions.resolve(held) if held else None
+    if previous is not None and previous.key != signed_in.session.key:
+        await sessions.forget(previous)
     response = web.json_response(sessions.describe(signed_in.session))
     _set_cookie(request, response, signed_in.session_id, clear=False)
     response.headers["Cache-Control"] = "no-store"

@@ -430,6 +430,29 @@ async def test_a_sign_in_elsewhere_takes_over_and_closes_the_older_sessions_sock
         await other.close()
 
 
+@pytest.mark.spec("DSK-1", "SEC-1")
+async def test_a_browser_signing_in_as_another_agent_drops_the_first_session(
+    stack: Stack, browser: Browser, redis: aioredis.Redis
+) -> None:
+    await browser.sign_in()
+    alice_cookie = browser.cookie()
+    assert alice_cookie is not None
+    await browser.sign_in("bob", "demo-bob-password", extension="1002")
+    assert browser.cookie() != alice_cookie
+    assert not await redis.exists(session_key(alice_cookie))
+    # Alice stays logged in; the browser is Bob's now, and only Bob's
+    assert (await state_of(stack))["state"] == "idle"
+    assert (await browser.ok("GET", "/v1/me"))["agent"]["id"] == "bob"
+    status, _, _ = await browser.request("GET", "/v1/agents/alice")
+    assert status == 403
+    status, _, _ = await browser.request("PUT", "/v1/agents/alice/state", {"state": "logged_out"})
+    assert status == 403
+    assert (await state_of(stack))["state"] == "idle"
+    await browser.ok("DELETE", "/v1/session")
+    await browser.sign_in()
+    await browser.ok("DELETE", "/v1/session")
+
+
 # Sign-out and the snapshot during a call ------------------------------------------
 
 
