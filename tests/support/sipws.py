@@ -88,6 +88,8 @@ async def register(
             msg = await ws.receive(timeout=5)
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"the SIP WebSocket closed ({msg.type.name})")
+            if not msg.data.startswith("SIP/2.0 "):
+                continue  # a request of Asterisk's (OPTIONS): not ours to answer here
             response = _parse(msg.data)
             if response.status >= 200:
                 break

@@ -398,17 +398,11 @@ async def test_a_session_can_register_only_its_own_endpoint_and_no_hard_phone(
     async with alice.http.ws_connect(ws_url, protocols=("sip",)) as ws:
         assert (await register(ws, "2001", mine["password"], expires=300)).status == 200
         assert not await _auth_gone(ari, "2001")
-        await wait_until(
-            lambda: _equals(endpoint_state(ari, "2001"), "online"), timeout=5, what="registered"
-        )
         await alice.sign_out()
         closed = await ws.receive(timeout=10)
         assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closed
     await wait_until(
         lambda: _auth_gone(ari, "2001"), timeout=5, what="alice's SIP credentials to be deleted"
-    )
-    await wait_until(
-        lambda: _equals(endpoint_state(ari, "2001"), "offline"), timeout=5, what="unregistered"
     )
 
 
