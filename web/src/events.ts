@@ -47,7 +47,7 @@ export class EventStream {
 
   constructor(private readonly opts: EventStreamOptions) {
     this.minDelay = opts.minDelayMs ?? 250;
-    this.maxDelay = opts.maxDelayMs ?? 2000;
+    this.maxDelay = opts.maxDelayMs ?? 1000;
   }
 
   start(): void {

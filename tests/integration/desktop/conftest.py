@@ -12,12 +12,20 @@ critical violation).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
 
 from controlplane import devstack
 from tests.integration.conftest import Stack, agent_password
@@ -77,17 +85,22 @@ class OpenDesktop(Protocol):
 
 
 class PageErrors:
-    """Uncaught errors and console errors of the pages a test opened."""
+    """Uncaught errors and console errors of the pages a test opened. The
+    browser logs every answered 401, 409 or 429 as a failed resource: those
+    are answers the page expects (signed out, refused, throttled)."""
+
+    EXPECTED = re.compile(r"^Failed to load resource: .* status of (401|409|429) ")
 
     def __init__(self) -> None:
         self.errors: list[str] = []
 
     def watch(self, page: Page) -> None:
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on(
-            "console",
-            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
+        page.on("console", self._console)
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error" and not self.EXPECTED.match(msg.text):
+            self.errors.append(f"console: {msg.text}")
 
 
 @pytest.fixture

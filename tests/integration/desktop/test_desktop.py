@@ -191,7 +191,7 @@ async def test_offer_popovers_then_the_interaction_control_pane(
     await expect(page.locator("#connecting")).to_contain_text("Connecting")
     offer = page.locator("#offer")
     await expect(offer).to_be_visible()
-    await expect(offer.get_by_role("heading")).to_have_text("Contact request")
+    await expect(offer.locator("#offer-title")).to_have_text("Contact request")
     await expect(offer.locator("#offer-label-text")).to_have_text("Acme Support")
     await expect(offer.get_by_role("img", name="Inbound call")).to_be_visible()
     await expect(offer.locator("[data-field=ani]")).to_have_text(CUSTOMER)
@@ -315,7 +315,7 @@ async def test_rona_offers_available_or_idle_and_nothing_until_chosen(
     # The phone is not answered within the queue's ring time (4 s): RONA.
     rona = page.locator("#rona")
     await expect(rona).to_be_visible(timeout=10000)
-    await expect(rona.get_by_role("heading")).to_have_text("Call not answered")
+    await expect(rona.locator("#rona-title")).to_have_text("Call not answered")
     await expect(rona.get_by_role("button", name="Available")).to_be_visible()
     await expect(rona.get_by_label("Idle reason")).to_be_visible()
     await expect(page.locator("#offer")).to_be_hidden()
@@ -404,19 +404,19 @@ async def test_call_variables_types_save_restore_copy_and_leaving(
     # Typed inputs with validation and the 256-character limit.
     save = form.get_by_role("button", name="Save")
     await expect(save).to_be_disabled()
-    await form.get_by_label("Case number").fill("12x")
+    await form.get_by_label("Case number", exact=True).fill("12x")
     await expect(form.locator("[data-variable=case_number] .problem")).to_have_text(
         "Enter a whole number."
     )
     await expect(save).to_be_disabled()
-    await form.get_by_label("Case number").fill("4711")
+    await form.get_by_label("Case number", exact=True).fill("4711")
     await expect(form.locator("[data-variable=case_number] .problem")).to_have_count(0)
-    name = form.get_by_label("Customer name")
+    name = form.get_by_label("Customer name", exact=True)
     await name.fill("x" * 300)
     assert len(await name.input_value()) == 256
     await expect(form.locator("#var-customer_name-count")).to_have_text("256 / 256 characters")
     await name.fill("Ann Example")
-    await form.get_by_label("Follow up at").fill("2026-12-24T10:30")
+    await form.get_by_label("Follow up at", exact=True).fill("2026-12-24T10:30")
     await expect(form.locator(".unsaved")).to_have_text("You have unsaved changes.")
     await save.click()
     await expect(form.locator("#vars-message")).to_have_text("Saved.")
@@ -484,7 +484,7 @@ async def test_call_variables_conflict_names_the_variable_and_its_value(
     phone, customer = await connected_call(page, phones)
     form = page.locator("form.variables")
     ix_id = await page.locator(".control-pane").get_attribute("data-interaction")
-    await form.get_by_label("Customer name").fill("Mine")
+    await form.get_by_label("Customer name", exact=True).fill("Mine")
     # Meanwhile the flow saves the same variable (CAD-7): the first save wins.
     async with Desktop(stack.url, "demo-admin-token") as admin:
         await admin.call(
@@ -499,7 +499,7 @@ async def test_call_variables_conflict_names_the_variable_and_its_value(
         "“Customer name” was saved by someone else meanwhile: it is now “Theirs”. "
         "Your value was not saved."
     )
-    await expect(form.get_by_label("Customer name")).to_have_value("Theirs")
+    await expect(form.get_by_label("Customer name", exact=True)).to_have_value("Theirs")
     async with Desktop(stack.url, "demo-alice-token", "alice") as api:
         view = await api.call("GET", f"/v1/interactions/{ix_id}/variables")
     assert next(v for v in view["variables"] if v["name"] == "customer_name")["value"] == "Theirs"
@@ -520,7 +520,7 @@ async def test_wrap_up_dialog_search_and_exactly_one_reason(
     dialog = page.locator("#wrapup")
     await expect(dialog).to_be_visible()
     await expect_state(page, "wrap_up")
-    await expect(dialog.get_by_role("heading")).to_have_text("Wrap-up reasons")
+    await expect(dialog.locator("#wrapup-title")).to_have_text("Wrap-up reasons")
     submit = dialog.get_by_role("button", name="Submit")
     await expect(submit).to_be_disabled()
     await expect(dialog.get_by_role("radio")).to_have_count(3)
@@ -538,8 +538,7 @@ async def test_wrap_up_dialog_search_and_exactly_one_reason(
     await expect_state(page, "available")
     async with Desktop(stack.url, "demo-alice-token", "alice") as api:
         history = await api.call("GET", "/v1/agents/alice/history?type=calls&limit=1")
-    entries = history.get("entries") or history.get("interactions") or history.get("items") or []
-    assert entries and entries[0]["wrap_up_reason"] == "follow_up", history
+    assert history["entries"][0]["wrap_up_reason"] == "follow_up", history
     await phone.wait_for("closed")
 
 
@@ -564,7 +563,7 @@ async def test_auto_wrap_up_counts_down_in_german(
     await page.get_by_role("button", name="Beenden", exact=True).click()
     dialog = page.locator("#wrapup")
     await expect(dialog).to_be_visible()
-    await expect(dialog.get_by_role("heading")).to_have_text("Nachbearbeitungsgründe")
+    await expect(dialog.locator("#wrapup-title")).to_have_text("Nachbearbeitungsgründe")
     await expect(dialog.locator("#auto-wrapup")).to_have_text(
         re.compile(r"^Automatische Nachbearbeitung in [12] s$")
     )
@@ -613,6 +612,28 @@ async def test_reload_and_second_tab_show_the_true_state_within_2_s(
     await expect(page.locator("#call-status")).to_have_text("Connected", timeout=SHOWN_WITHIN_MS)
     await second.close()
 
+    await end_and_wrap_up(page, customer)
+    await phone.wait_for("closed")
+
+
+@pytest.mark.spec("DSK-13")
+async def test_after_a_service_restart_the_desktop_shows_the_true_state_within_2_s(
+    stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
+) -> None:
+    page = await desktop_page("alice", extension="1001")
+    phone, customer = await connected_call(page, phones)
+    status = page.locator("#call-status")
+    ix_id = await page.locator(".control-pane").get_attribute("data-interaction")
+    stack.service.kill()  # as a crash would
+    await expect(page.locator("#connection-lost")).to_be_visible(timeout=5000)
+    # While the service is away, the call goes on; it is held once it is back.
+    await asyncio.to_thread(stack.service.start)
+    async with Desktop(stack.url, "demo-alice-token", "alice") as api:
+        await api.call("POST", f"/v1/interactions/{ix_id}/hold")
+        await expect(status).to_have_text("Call on hold", timeout=SHOWN_WITHIN_MS)
+    await expect(page.locator("#connection-lost")).to_be_hidden()
+    await page.locator(".control-pane").get_by_role("button", name="Resume").click()
+    await expect(status).to_have_text("Connected")
     await end_and_wrap_up(page, customer)
     await phone.wait_for("closed")
 

@@ -13,6 +13,14 @@ export function focusables(root: HTMLElement): HTMLElement[] {
   );
 }
 
+/** The open modal dialogs, the top one last: only it keeps the focus. */
+const modals: HTMLElement[] = [];
+
+function focusFirst(root: HTMLElement, selector?: string): void {
+  const first = (selector ? root.querySelector<HTMLElement>(selector) : null) ?? focusables(root)[0] ?? root;
+  first.focus();
+}
+
 export interface DialogProps {
   title: string;
   /** Element ID prefix: the title is `${id}-title`. */
@@ -37,13 +45,40 @@ export function Dialog(props: DialogProps) {
     const root = ref.current;
     if (!root) return;
     const before = document.activeElement as HTMLElement | null;
-    if (!props.keepFocus) {
-      const first =
-        (props.initialFocus ? root.querySelector<HTMLElement>(props.initialFocus) : null) ?? focusables(root)[0] ?? root;
-      first.focus();
-    }
+    if (!props.keepFocus) focusFirst(root, props.initialFocus);
+    if (!modal) return;
+    modals.push(root);
+    // The focus stays in the top modal dialog: focus that lands outside
+    // (or on nothing, when the focused element went away) comes back.
+    const onFocusIn = (e: FocusEvent) => {
+      if (modals[modals.length - 1] === root && e.target instanceof Node && !root.contains(e.target)) {
+        focusFirst(root, props.initialFocus);
+      }
+    };
+    const onFocusOut = (e: FocusEvent) => {
+      if (e.relatedTarget === null) {
+        setTimeout(() => {
+          const active = document.activeElement;
+          if (modals[modals.length - 1] === root && (!active || active === document.body)) {
+            focusFirst(root, props.initialFocus);
+          }
+        }, 0);
+      }
+    };
+    document.addEventListener('focusin', onFocusIn);
+    root.addEventListener('focusout', onFocusOut);
+    // The page may still be moving the focus (a control that went away).
+    const late = setTimeout(() => {
+      const active = document.activeElement;
+      if (modals[modals.length - 1] === root && !root.contains(active)) focusFirst(root, props.initialFocus);
+    }, 50);
     return () => {
-      if (modal && before && document.contains(before)) before.focus();
+      clearTimeout(late);
+      document.removeEventListener('focusin', onFocusIn);
+      root.removeEventListener('focusout', onFocusOut);
+      const i = modals.indexOf(root);
+      if (i >= 0) modals.splice(i, 1);
+      if (before && document.contains(before)) before.focus();
     };
   }, []);
 

@@ -2,8 +2,20 @@
 // server's clock (store/clock.ts), so every desktop shows the same time.
 import { formatDuration, secondsSince, secondsUntil, serverNow, parseTime } from '../store/clock';
 
-export function Timer({ since, label, class: cls }: { since: string | null | undefined; label: string; class?: string }) {
-  const seconds = secondsSince(since, serverNow.value);
+export function Timer({
+  since,
+  until,
+  label,
+  class: cls,
+}: {
+  since: string | null | undefined;
+  /** Where it stopped (an ended call): then it shows the time between. */
+  until?: string | null;
+  label: string;
+  class?: string;
+}) {
+  const end = parseTime(until);
+  const seconds = secondsSince(since, end ?? serverNow.value);
   return (
     <time class={`timer${cls ? ` ${cls}` : ''}`} aria-label={label} title={label} data-seconds={seconds}>
       {formatDuration(seconds)}

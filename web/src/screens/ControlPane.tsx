@@ -74,7 +74,7 @@ export function TaskList() {
               <span class="card-number">{ix.direction === 'outbound' ? ix.dnis : ix.ani}</span>
             </span>
             <span class="card-side">
-              <Timer since={ix.connected_at ?? ix.entered_at} label={t('control.sinceConnected')} />
+              <Timer since={ix.connected_at ?? ix.entered_at} until={ix.ended_at} label={t('control.sinceConnected')} />
               <span class="card-status">
                 {wrap
                   ? t('control.task.wrapUp')
@@ -266,7 +266,9 @@ export function ControlPane() {
           <span class="number">{ix.direction === 'outbound' ? ix.dnis : ix.ani}</span>
         </div>
         <div class="call-status">
-          {ix.connected_at ? <Timer since={ix.connected_at} label={t('control.sinceConnected')} class="big" /> : null}
+          {ix.connected_at ? (
+            <Timer since={ix.connected_at} until={ix.ended_at} label={t('control.sinceConnected')} class="big" />
+          ) : null}
           <span class={`status status-${status}`} id="call-status" role="status" data-status={status}>
             {status === 'held' ? <Icon name="hold" /> : null}
             {status === 'conference' ? <Icon name="conference" label={t('icon.conference')} /> : null}

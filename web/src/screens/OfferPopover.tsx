@@ -24,7 +24,7 @@ export function kindLabel(kind: string): string {
 export function VariableValue({ v }: { v: Variable }) {
   if (v.masked) return <span class="muted">{t('vars.masked')}</span>;
   if (v.value === null || v.value === '') return <span class="muted">{t('vars.empty')}</span>;
-  if (v.type === 'boolean') return <>{v.value === 'true' ? t('vars.true') : '—'}</>;
+  if (v.type === 'boolean') return <>{v.value === 'true' ? t('vars.true') : t('vars.false')}</>;
   if (v.type === 'datetime') {
     const d = new Date(v.value);
     return <>{Number.isNaN(d.getTime()) ? v.value : d.toLocaleString()}</>;
