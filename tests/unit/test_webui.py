@@ -83,3 +83,22 @@ async def test_an_unbuilt_desktop_answers_503_saying_so(tmp_path: Path) -> None:
         assert "Content-Security-Policy" in resp.headers
     finally:
         await client.close()
+
+
+@pytest.mark.spec("DSK-1", "DSK-13")
+def test_the_openapi_document_describes_the_session_routes_and_the_page() -> None:
+    from controlplane.api.openapi import build_openapi  # noqa: PLC0415
+
+    doc = build_openapi()
+    paths = doc["paths"]
+    assert set(paths["/v1/session"]) == {"post", "get", "delete"}
+    assert paths["/v1/session"]["post"]["security"] == []  # signing in needs nothing
+    assert set(paths["/v1/session"]["post"]["responses"]) >= {"200", "401", "429"}
+    assert "409" in paths["/v1/session"]["delete"]["responses"]
+    assert paths["/v1/me"]["get"]["responses"]["200"]
+    assert paths["/"]["get"]["security"] == [] and paths["/assets/{name}"]["get"]
+    schemas = doc["components"]["schemas"]
+    assert {"SignInRequest", "Session", "Snapshot"} <= set(schemas)
+    assert set(schemas["Snapshot"]["required"]) >= {"agent", "interaction", "server_time"}
+    cookie = doc["components"]["securitySchemes"]["session"]
+    assert cookie == {**cookie, "type": "apiKey", "in": "cookie", "name": "cp_session"}
