@@ -6,12 +6,18 @@ it (`AriClient.hangup`); this sweep finds what is left anyway: a leg whose
 originate reached Asterisk after its step had given up, a customer whose
 replica died before saving the call, a hang-up lost in a restart.
 
-A channel is ours when the channel index or its ID (`<interaction>-<role><n>`)
-names its interaction, or when it sits in our Stasis app. It is an orphan
-when its interaction ended, has no record, or no longer names it (customer,
-agent or a consult/transfer leg). A bridge is ours when its ID is an
-interaction's (its main bridge) or a consult leg's (`<leg>-bridge`); it is an
-orphan when the interaction ended or the consult leg is gone. Something is
+The sweep judges only what the interaction's record accounts for: the
+customer's channel, the legs of roles `a` (agent), `c` (callback customer),
+`o` (outdial customer), `k` (consult) and `x` (transfer), the interaction's
+main bridge (its ID) and a consult's bridge (`<k leg>-bridge`). Channels and
+bridges of other features (supervision's legs, snoops and bridges) are kept
+by those features' own records and reconciliation, and are left alone here.
+
+A channel is judged when the channel index or its ID
+(`<interaction>-<role><n>`) names its interaction, or when it sits in our
+Stasis app with no such name. It is an orphan when its interaction ended,
+has no record, or no longer names it. A bridge is an orphan when its
+interaction ended, or (a consult's) when the consult leg is gone. Something is
 removed only when two sweeps in a row (`SWEEP_SECONDS` apart) found it
 orphaned, so that work in progress (a call being saved, a leg being placed)
 is never taken for a leak.
@@ -31,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10.0
 _CONSULT_BRIDGE = "-bridge"
+# Roles of legs an interaction's record names (customer_channel, agent_channel, legs).
+_RECORD_ROLES = frozenset("acokx")
+_CONSULT_ROLE = "k"
 
 
 def _wanted_channels(ix: Interaction) -> set[str]:
@@ -77,6 +86,9 @@ class OrphanSweeper:
         channel_owner: dict[str, str | None] = {}
         for channel in channels:
             cid = channel["id"]
+            role = ix_rules.leg_role(cid)
+            if role is not None and role not in _RECORD_ROLES:
+                continue  # another feature's leg
             owner = indexed.get(cid) or ix_rules.leg_interaction(cid) or self._seen_for(cid)
             if owner is not None or self._in_our_app(channel):
                 channel_owner[cid] = owner
@@ -84,7 +96,10 @@ class OrphanSweeper:
         for bridge in bridges:
             bid = bridge["id"]
             if bid.endswith(_CONSULT_BRIDGE):
-                owner = ix_rules.leg_interaction(bid.removesuffix(_CONSULT_BRIDGE))
+                leg = bid.removesuffix(_CONSULT_BRIDGE)
+                if ix_rules.leg_role(leg) != _CONSULT_ROLE:
+                    continue  # another feature's bridge
+                owner = ix_rules.leg_interaction(leg)
             else:
                 owner = bid if _looks_like_interaction(bid) else None
             if owner is not None:

@@ -121,6 +121,26 @@ async def test_live_calls_and_others_channels_are_left_alone() -> None:
     assert ari.hung_up == [] and ari.destroyed == []
 
 
+async def test_other_features_legs_and_bridges_are_left_to_them() -> None:
+    """Supervision's legs, snoops and bridges are not in the interaction's
+    record; their own reconciliation keeps them, the sweep does not judge."""
+    ari, store = FakeAri(), FakeStore()
+    ix = _live_call(ari, store)
+    ari.add_channel(leg_id(ix.id, "s", 1))  # a supervisor's leg
+    ari.add_channel(leg_id(ix.id, "p", 1), f"controlplane,snoop,{ix.id}")  # a snoop
+    ari.bridges_.add(f"{leg_id(ix.id, 's', 1)}-bridge")
+    ended = _live_call(ari, store, Status.ENDED)
+    ari.add_channel(leg_id(ended.id, "s", 1))
+    sweeper = _sweeper(ari, store)
+    await sweeper.sweep()
+    await sweeper.sweep()
+    assert leg_id(ix.id, "s", 1) not in ari.hung_up
+    assert leg_id(ix.id, "p", 1) not in ari.hung_up
+    assert leg_id(ended.id, "s", 1) not in ari.hung_up
+    assert f"{leg_id(ix.id, 's', 1)}-bridge" not in ari.destroyed
+    assert set(ari.hung_up) == {ended.customer_channel, str(ended.agent_channel)}
+
+
 async def test_leftovers_of_an_ended_call_go_on_the_second_sweep() -> None:
     ari, store = FakeAri(), FakeStore()
     ix = _live_call(ari, store, Status.ENDED)
