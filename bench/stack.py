@@ -36,6 +36,7 @@ from typing import Any, Final
 import redis
 
 from controlplane import devstack
+from controlplane.passwords import hash_password
 
 REPO: Final = devstack.REPO_ROOT
 RUN_DIR: Final = REPO / "build" / "bench-run"
@@ -66,6 +67,11 @@ def extensions(count: int) -> list[int]:
 
 def agent_id(extension: int) -> str:
     return f"a{extension}"
+
+
+def agent_password(extension: int) -> str:
+    """The desktop password of a bench agent (local bench default)."""
+    return f"bench-{agent_id(extension)}-password"
 
 
 def agent_token(extension: int) -> str:
@@ -244,8 +250,11 @@ def write_service_config(
     ring_seconds: int,
     recording: bool = False,
     log_level: str = "INFO",
+    desktop_agents: int = 0,
 ) -> Path:
-    """The demo's service and datacenter sections with the bench tenant alone."""
+    """The demo's service and datacenter sections with the bench tenant alone.
+    The first ``desktop_agents`` agents get a desktop password
+    (``agent_password``)."""
     demo = tomllib.loads((REPO / "config" / "demo.toml").read_text())
     service = dict(demo["service"])
     service.update(
@@ -289,6 +298,8 @@ def write_service_config(
             for ext in exts
         },
     }
+    for ext in exts[:desktop_agents]:
+        tenant["agents"][agent_id(ext)]["password_hash"] = hash_password(agent_password(ext))
     tokens: list[dict[str, str]] = [
         {"sha256": _sha(SUPERVISOR_TOKEN), "role": "supervisor", "tenant": TENANT}
     ]
@@ -324,8 +335,10 @@ class BenchStack:
         ring_seconds: int = 15,
         recording: bool = False,
         log_level: str = "INFO",
+        desktop_agents: int = 0,
     ) -> None:
         self.agents = agents
+        self.desktop_agents = desktop_agents
         self.ring_seconds = ring_seconds
         self.recording = recording
         self.log_level = log_level
@@ -367,6 +380,7 @@ class BenchStack:
                 ring_seconds=self.ring_seconds,
                 recording=self.recording,
                 log_level=self.log_level,
+                desktop_agents=self.desktop_agents,
             )
             # the first replica owns the Stasis app; the others stand by for it
             runner = devstack.ServiceRunner(
