@@ -13,7 +13,7 @@ import { guardLeave, varsDirty } from './store/ui';
 import type { Session } from './types';
 import { AuxPane } from './screens/AuxPane';
 import { ControlPane, TaskList } from './screens/ControlPane';
-import { Header, PhoneWarning } from './screens/Header';
+import { Header, LoggedOutBanner, PhoneWarning } from './screens/Header';
 import { OfferPopover } from './screens/OfferPopover';
 import { HelpDialog, LeaveDialog, Notices } from './screens/Overlays';
 import { RonaPopover } from './screens/RonaPopover';
@@ -55,6 +55,7 @@ function Desktop() {
       </a>
       <Header onSignOut={() => guardLeave(() => void signOut())} />
       <PhoneWarning />
+      <LoggedOutBanner />
       {connection.value === 'lost' ? (
         <div class="banner warning" role="status" id="connection-lost">
           {t('conn.reconnecting')}

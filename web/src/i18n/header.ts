@@ -20,6 +20,7 @@ export const header = {
     'header.tasks': 'Tasks',
     'header.noTasks': 'No tasks',
     'header.aux': 'More information',
+    'header.loggedOut': 'You were logged out. Sign out and sign in again to take calls.',
   },
   de: {
     'header.region': 'Agent-Status',
@@ -41,5 +42,6 @@ export const header = {
     'header.tasks': 'Aufgaben',
     'header.noTasks': 'Keine Aufgaben',
     'header.aux': 'Zusatzinformationen',
+    'header.loggedOut': 'Sie wurden abgemeldet. Melden Sie sich ab und wieder an, um Anrufe anzunehmen.',
   },
 } as const;

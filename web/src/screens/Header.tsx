@@ -150,6 +150,17 @@ function PhoneStatus() {
   );
 }
 
+/** SUP-4: a supervisor logged the agent out; the page says what to do. */
+export function LoggedOutBanner() {
+  if (agent.value?.state !== 'logged_out') return null;
+  return (
+    <div class="banner warning" role="alert" id="logged-out">
+      <Icon name="warning" />
+      {t('header.loggedOut')}
+    </div>
+  );
+}
+
 /** PH-1: while the browser phone is not registered the agent gets no offers. */
 export function PhoneWarning() {
   const s = session.value;

@@ -157,3 +157,40 @@ describe('wrap-up dialog (DSK-12)', () => {
     expect(screen.getByText('Auto wrap-up in 30 s')).toBeTruthy();
   });
 });
+
+describe('header (DSK-1, PH-1)', () => {
+  it('chooses Idle with a reason from the state selector', async () => {
+    const { Header } = await import('./Header');
+    applySnapshot(snapshot({ agent: { ...snapshot().agent, state: 'available', interaction: null }, interaction: null, variables: null }));
+    render(<Header onSignOut={() => undefined} />);
+    expect(screen.getByText('Alice Able')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: /Change state, now Available/ }));
+    const items = screen.getAllByRole('menuitemradio').map((i) => i.textContent);
+    expect(items).toEqual(['Available', 'Idle: Break']);
+    const set = vi.spyOn(api, 'setState').mockResolvedValue({ ...agent.value!, state: 'idle', reason: 'break' });
+    fireEvent.click(screen.getByRole('menuitemradio', { name: 'Idle: Break' }));
+    await waitFor(() => expect(set).toHaveBeenCalledWith('alice', 'idle', 'break'));
+  });
+
+  it('shows the state selector disabled on a call, and the extension', async () => {
+    const { Header } = await import('./Header');
+    applySnapshot(snapshot());
+    render(<Header onSignOut={() => undefined} />);
+    expect((screen.getByRole('button', { name: /Change state, now Connected/ }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByText('Extension 1001')).toBeTruthy();
+  });
+
+  it('warns while the browser phone is not registered', async () => {
+    const { PhoneWarning } = await import('./Header');
+    session.value = { ...session.value!, phone: { kind: 'browser', extension: '2001', sip: null } };
+    render(<PhoneWarning />);
+    expect(screen.getByRole('alert').textContent).toContain('Phone not registered — you get no offers.');
+  });
+
+  it('tells an agent who was logged out what to do', async () => {
+    const { LoggedOutBanner } = await import('./Header');
+    applySnapshot(snapshot({ agent: { ...snapshot().agent, state: 'logged_out', interaction: null }, interaction: null }));
+    render(<LoggedOutBanner />);
+    expect(screen.getByRole('alert').textContent).toContain('You were logged out.');
+  });
+});
