@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
+from redis.exceptions import RedisError
 
 from controlplane.adapters.session_store import StoredSession
 from controlplane.api.auth import SESSIONS, Forbidden, Principal, Unauthorized, request_session
@@ -32,6 +34,8 @@ from controlplane.config import Role
 from controlplane.desktop import snapshot
 from controlplane.domain import session as rules
 from controlplane.sessions import CLOSE_SESSION_OVER, ENDED_EVENT
+
+log = logging.getLogger(__name__)
 
 TOUCH_MIN_SECONDS = 1.0  # a client's messages refresh its session at most this often
 
@@ -154,9 +158,15 @@ class SessionKeeper:
         if not force and loop.time() - self._last < TOUCH_MIN_SECONDS:
             return
         self._last = loop.time()
-        if await self._sessions.touch(self._session.key) is None and not self._ws.closed:
-            await self._ws.send_json({"type": ENDED_EVENT, "data": {}})
-            await self._ws.close(code=CLOSE_SESSION_OVER, message=b"session ended")
+        try:
+            alive = await self._sessions.touch(self._session.key) is not None
+        except RedisError as exc:  # (Redis away: the socket stays; the next touch tries again)
+            log.warning("a desktop session was not renewed: %s", exc)
+            return
+        if not alive and not self._ws.closed:
+            with contextlib.suppress(ConnectionError):
+                await self._ws.send_json({"type": ENDED_EVENT, "data": {}})
+                await self._ws.close(code=CLOSE_SESSION_OVER, message=b"session ended")
 
     async def stop(self) -> None:
         if self._task is not None:
