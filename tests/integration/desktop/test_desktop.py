@@ -420,6 +420,7 @@ async def test_call_variables_types_save_restore_copy_and_leaving(
     await expect(form.locator(".unsaved")).to_have_text("You have unsaved changes.")
     await save.click()
     await expect(form.locator("#vars-message")).to_have_text("Saved.")
+    await screenshot(page, "connected")
     async with Desktop(stack.url, "demo-alice-token", "alice") as api:
         saved = {
             v["name"]: v
@@ -763,7 +764,6 @@ async def test_keyboard_only_with_hotkeys_and_no_serious_axe_violation(
     await expect(status).to_have_text("Connected")
     await customer.wait_for("established")
     await assert_accessible(page, "desktop, connected with variables")
-    await screenshot(page, "connected")
     # Hotkeys are shown in the tooltips and the help.
     hold = page.locator(".controls .hold")
     assert "Alt+H" in (await hold.get_attribute("title") or "")
