@@ -527,7 +527,13 @@ class Supervision:
         data: dict[str, Any] = {**session.public(), **extra}
         if "previous" in data and isinstance(data["previous"], Mode):
             data["previous"] = data["previous"].value
-        actor = ACTOR.get() or SYSTEM
+        # The supervisor's request goes on when their phone answers (an
+        # Asterisk event): that start, and their own hang-up, are theirs too.
+        theirs = kind == "interaction.supervision_started" or extra.get("reason") in (
+            "supervisor_hangup",
+            "not_answered",
+        )
+        actor = ACTOR.get() or (session.supervisor if theirs else SYSTEM)
         details: dict[str, Any] = {
             k: data[k] for k in ("mode", "state", "previous", "reason") if k in data
         }
