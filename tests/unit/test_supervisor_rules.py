@@ -272,3 +272,19 @@ def test_a_supervisor_change_needs_a_known_reason_and_a_supervisor_state() -> No
     with pytest.raises(InvalidTransition):
         require_supervisor_change(AgentState.LOGGED_OUT, idle, "break", IDLE_REASONS)
 
+
+def test_the_openapi_document_describes_every_supervisor_route() -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    from controlplane.api.openapi import build_openapi  # noqa: PLC0415
+    from tests.support.routes import api_routes  # noqa: PLC0415
+
+    doc = build_openapi()["paths"]
+    routes = [
+        (method, path)
+        for method, path in api_routes(Path("config/demo.toml"))
+        if path.startswith("/v1/supervisor") or path.endswith("/supervision")
+    ]
+    assert len(routes) == 13
+    for method, path in routes:
+        assert method.lower() in doc.get(path, {}), (method, path)
