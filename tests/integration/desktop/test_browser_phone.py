@@ -412,3 +412,177 @@ async def _auth_gone(ari: AriClient, extension: str) -> bool:
     except AriError as exc:
         return exc.status == 404
     return False
+
+
+# PH-3: every flow ---------------------------------------------------------------------
+
+
+async def hears(page: PhonePage, *frequencies: int) -> float:
+    """The page's remote audio peaks near one of `frequencies`; the peak."""
+    hz, level = await page.peak_hz(1.5)
+    assert level > -60 and any(abs(hz - f) < 25 for f in frequencies), (hz, level, frequencies)
+    return hz
+
+
+async def hang_up_in_browser(page: PhonePage, agent: Desktop, ix_id: str) -> None:
+    """PH-2: the browser's hang-up ends the agent's part; wrap-up follows."""
+    await page.eval("() => window.cpPhone.hangup()")
+    await agent.state_event("wrap_up")
+    await agent.wrap_up(ix_id, "resolved")
+
+
+@pytest.mark.spec("PH-3")
+async def test_browser_phone_serves_a_callback(
+    stack: Stack, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with (
+        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, "demo-admin-token") as admin,
+    ):
+        page = await desk("alice")
+        await alice.available()
+        created = await admin.call(
+            "POST", "/v1/callbacks", {"number": ECHO, "queue": "support"}, expect=201
+        )
+        offer = (await alice.event("interaction.offered"))["data"]
+        assert offer["kind"] == "callback" and offer["interaction_id"] == created["id"]
+        await accept(page)  # the agent first, then the customer is dialled
+        await alice.event("interaction.connected")
+        await hears(page, 1000)  # the customer (an echo) returns the browser's tone
+        await hang_up_in_browser(page, alice, created["id"])
+
+
+@pytest.mark.spec("PH-3")
+async def test_browser_phone_serves_an_outdial_ringing_the_agent_first(
+    stack: Stack, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
+        page = await desk("alice")
+        ix = await alice.call("POST", "/v1/agents/alice/outdial", {"number": ECHO}, expect=201)
+        await alice.event("interaction.offered")
+        await wait_until(lambda: _flag(page, "incoming"), timeout=10, what="the browser to ring")
+        assert ix["status"] == "ringing"  # the customer is not dialled before the agent answers
+        await accept(page)
+        await alice.event("interaction.dialing")
+        await alice.event("interaction.connected")
+        await hears(page, 1000)
+        await hang_up_in_browser(page, alice, ix["id"])
+
+
+async def given_bob_with_a_customer(
+    phones: PhoneFactory, ari: AriClient, bob: Desktop
+) -> tuple[str, Phone, Phone]:
+    """Bob, on his hard phone (1002), talks with a customer."""
+    bob_phone = await phones.agent("1002", answer_after_ms=0)  # sends 440 Hz
+    await bob.login("1002")
+    await bob.available()
+    customer = await phones.customer("+15557770003")  # sends 620 Hz
+    await customer.dial(SUPPORT)
+    connected = (await bob.event("interaction.connected"))["data"]
+    await customer.wait_for("established")
+    await bob_phone.wait_for("established")
+    return str(connected["id"]), bob_phone, customer
+
+
+async def given_consulted_browser(
+    stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory, bob: Desktop
+) -> tuple[str, PhonePage, Phone, Phone]:
+    ix_id, bob_phone, customer = await given_bob_with_a_customer(phones, ari, bob)
+    page = await desk("alice")
+    await bob.call(
+        "POST", f"/v1/interactions/{ix_id}/consult", {"kind": "agent", "target": "alice"}
+    )
+    await accept(page)
+    await bob.event("interaction.consult_connected")
+    return ix_id, page, bob_phone, customer
+
+
+@pytest.mark.spec("PH-3")
+async def test_browser_phone_serves_a_consult(
+    stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with (
+        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, "demo-bob-token", "bob") as bob,
+    ):
+        ix_id, page, bob_phone, customer = await given_consulted_browser(
+            stack, ari, phones, desk, bob
+        )
+        await hears(page, 440)  # bob, not the held customer
+        await bob_phone.wait_for_audio()
+        # the consulted agent hangs up in the browser: she leaves the consult
+        await page.eval("() => window.cpPhone.hangup()")
+        ended = (await bob.event("interaction.consult_ended"))["data"]
+        assert ended["reason"] == "left", ended
+        await customer.hangup()
+        await bob.state_event("wrap_up")
+        await bob.wrap_up(ix_id, "resolved")
+        # a consulted agent who leaves is back in her state from before (idle
+        # since sign-in), without wrap-up
+        back = await alice.event(
+            "agent.state",
+            lambda e: e["data"]["state"] == "idle" and e["data"]["previous"] != "logged_out",
+        )
+        assert back["data"]["previous"] == "connected", back
+
+
+@pytest.mark.spec("PH-3")
+async def test_browser_phone_serves_a_conference(
+    stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with (
+        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, "demo-bob-token", "bob") as bob,
+    ):
+        ix_id, page, bob_phone, customer = await given_consulted_browser(
+            stack, ari, phones, desk, bob
+        )
+        await bob.call("POST", f"/v1/interactions/{ix_id}/conference")
+        await alice.event("interaction.conference_started")
+        customer_leg = ""
+        for channel_id in await channels_of_bridge(ari, ix_id):
+            if str((await ari.channel(channel_id)).get("name", "")).startswith("PJSIP/carrier-"):
+                customer_leg = channel_id
+        assert customer_leg
+        # (bob's phone muted: the browser's tone alone is what the customer gets
+        # besides silence, so it is detected as a tone)
+        await bob_phone.set_muted(True)
+        await detect_tone(ari, customer_leg, 1000, "t")
+        await wait_until(
+            lambda: _at_least(tone_count(ari, customer_leg, "tx"), 1),
+            timeout=5,
+            what="the browser's 1 kHz sent to the customer",
+        )
+        await hears(page, 620)  # the customer (bob is muted)
+        await page.eval("() => window.cpPhone.hangup()")  # CF-5: she leaves
+        await customer.wait_for_audio()  # the call goes on between bob and the customer
+        await customer.hangup()
+        await bob.state_event("wrap_up")
+        await bob.wrap_up(ix_id, "resolved")
+
+
+@pytest.mark.spec("PH-3")
+async def test_browser_phone_takes_a_blind_transfer(
+    stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with (
+        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, "demo-bob-token", "bob") as bob,
+    ):
+        ix_id, _bob_phone, customer = await given_bob_with_a_customer(phones, ari, bob)
+        page = await desk("alice")
+        await alice.available()
+        await bob.call(
+            "POST", f"/v1/interactions/{ix_id}/transfer", {"kind": "agent", "target": "alice"}
+        )
+        await bob.state_event("wrap_up")
+        await bob.wrap_up(ix_id, "resolved")
+        offer = (await alice.event("interaction.offered"))["data"]
+        assert offer["transfer_from"] == "bob"
+        await accept(page)
+        connected = (await alice.event("interaction.connected"))["data"]
+        assert connected["agent"] == "alice"
+        await hears(page, 620)  # the customer
+        await customer.wait_for_audio()
+        await hang_up_in_browser(page, alice, ix_id)
+        await customer.wait_for("closed")
