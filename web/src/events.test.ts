@@ -61,8 +61,8 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-function stream(onSignedOut = vi.fn()) {
-  const s = new EventStream({ api, onSignedOut, url: 'ws://x/v1/events', socket: (u) => new FakeSocket(u) as unknown as WebSocket });
+function stream(onSignedOut = vi.fn(), watchdogMs = 0) {
+  const s = new EventStream({ api, onSignedOut, url: 'ws://x/v1/events', watchdogMs, socket: (u) => new FakeSocket(u) as unknown as WebSocket });
   s.start();
   return s;
 }
@@ -130,5 +130,22 @@ describe('the event stream (DSK-13)', () => {
     FakeSocket.all[0]!.close(SESSION_OVER);
     await flush();
     expect(out).toHaveBeenCalledWith('ended');
+  });
+
+  it('drops a socket that looks open when the service cannot be reached, and reconnects', async () => {
+    api.currentSession = vi.fn(async () => {
+      throw new ApiError(0, { message: 'network error' });
+    });
+    const s = stream(vi.fn(), 15000);
+    FakeSocket.all[0]!.open();
+    resolveMe!(snapshot('idle', '2026-12-05T12:00:00.000+00:00'));
+    await flush();
+    expect(connection.value).toBe('live');
+    vi.advanceTimersByTime(15000);
+    await flush();
+    expect(connection.value).toBe('lost');
+    vi.advanceTimersByTime(250);
+    expect(FakeSocket.all).toHaveLength(2);
+    s.stop();
   });
 });

@@ -24,6 +24,8 @@ export interface EventStreamOptions {
   socket?: (url: string) => WebSocket;
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** How often the session is checked while the socket seems open (0: never). */
+  watchdogMs?: number;
 }
 
 /** The close code of an event socket whose session is over (ended or replaced). */
@@ -44,6 +46,7 @@ export class EventStream {
   private refreshing: Promise<void> | null = null;
   private readonly minDelay: number;
   private readonly maxDelay: number;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly opts: EventStreamOptions) {
     this.minDelay = opts.minDelayMs ?? 250;
@@ -52,13 +55,23 @@ export class EventStream {
 
   start(): void {
     this.stopped = false;
-    if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.onOnline);
+      window.addEventListener('offline', this.onOffline);
+    }
+    const every = this.opts.watchdogMs ?? 15000;
+    if (every > 0) this.watchdog = setInterval(() => void this.check(), every);
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
-    if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.onOnline);
+      window.removeEventListener('offline', this.onOffline);
+    }
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
     const ws = this.ws;
@@ -81,6 +94,30 @@ export class EventStream {
       this.connect();
     }
   };
+
+  private onOffline = (): void => {
+    connection.value = 'lost';
+  };
+
+  /** A socket can look open on a network that is gone: the session is
+   * asked now and then; when the service cannot be reached the socket is
+   * dropped and connected again (a new snapshot follows). */
+  private async check(): Promise<void> {
+    if (this.stopped || !this.ws || this.syncing) return;
+    try {
+      await this.opts.api.currentSession();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.signedOut('ended');
+      } else if (error instanceof ApiError && error.status === 0 && this.ws) {
+        const ws = this.ws;
+        this.ws = null;
+        ws.onclose = null;
+        ws.close();
+        void this.scheduleRetry(true);
+      }
+    }
+  }
 
   private connect(): void {
     if (this.stopped) return;
