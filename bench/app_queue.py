@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, Result] = {}
     with machine_lock():
         stack = BenchStack(agents=agents)
+        stack.service_nice = args.service_nice
         try:
             stack.start_base()
             baseline = asyncio.run(

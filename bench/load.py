@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None = None, *, doc: str | None = None) -> argp
         action="store_true",
         help="py-spy on the service, perf on Asterisk (steady window)",
     )
+    parser.add_argument(
+        "--service-nice",
+        type=int,
+        default=0,
+        help="nice value of the services' threads (e.g. -5: ahead of Asterisk's; default 0)",
+    )
     args = parser.parse_args(argv)
     if args.full:
         args.rate, args.hold, args.duration = 15.0, 20.0, 90.0
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, Result] = {}
     with machine_lock():
         stack = BenchStack(agents=agents)
+        stack.service_nice = args.service_nice
         try:
             stack.start_base()
             for replicas in args.replicas:

@@ -346,6 +346,7 @@ class BenchStack:
         self.redis = devstack.RedisRunner(RUN_DIR, port=REDIS_PORT)
         self.asterisk = BenchAsterisk(devstack.ensure_rootfs(), RUN_DIR, agents, ring_seconds)
         self.services: list[devstack.ServiceRunner] = []
+        self.service_nice = 0  # the services' nice value (negative: ahead of Asterisk)
 
     @property
     def urls(self) -> list[str]:
@@ -388,6 +389,15 @@ class BenchStack:
             )
             runner.start(timeout=60)
             self.services.append(runner)
+            if self.service_nice:
+                self._renice(runner)
+
+    def _renice(self, runner: devstack.ServiceRunner) -> None:
+        """Give every thread of a service the nice value `service_nice`."""
+        pid = int(runner.pidfile.read_text().strip())
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.setpriority(os.PRIO_PROCESS, int(task.name), self.service_nice)
+        log(f"service {runner.port} (pid {pid}) runs at nice {self.service_nice}")
 
     def stop_services(self) -> None:
         while self.services:
