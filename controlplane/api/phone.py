@@ -32,9 +32,10 @@ import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from controlplane import browser_phone
+from controlplane.adapters.ari import AriError
 from controlplane.adapters.session_store import StoredSession
 from controlplane.api.auth import SESSIONS, Forbidden, request_session
-from controlplane.api.http import SERVICES, SOCKETS
+from controlplane.api.http import SERVICES, SOCKETS, principal
 from controlplane.domain.errors import RuleViolation
 
 log = logging.getLogger(__name__)
@@ -235,13 +236,79 @@ async def _relay(
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"phone connection over")
 
 
+async def get_device(request: web.Request) -> web.Response:
+    """PH-1, ST-4: the agent's phone as Asterisk sees it (the service's view:
+    a browser phone that is not registered, or a phone in use, gets no
+    offers)."""
+    services = request.app[SERVICES]
+    p = principal(request)
+    agent_id = request.match_info["agent_id"]
+    p.require_agent_access(agent_id)
+    record = await services.cc.agent(p.tenant, agent_id)
+    if not record.extension:
+        return web.json_response({"extension": None, "kind": None, "registered": False})
+    cfg = services.config.tenants[p.tenant].agents[agent_id]
+    kind = "browser" if record.extension == cfg.browser_extension else "extension"
+    try:
+        found = await services.ari.request("GET", f"/endpoints/PJSIP/{record.extension}")
+    except AriError as exc:
+        if exc.status != 404:
+            raise
+        found = {}
+    return web.json_response(
+        {
+            "extension": record.extension,
+            "kind": kind,
+            "registered": found.get("state") == "online",
+            "in_use": bool(found.get("channel_ids")),
+            "offerable": not await services.store.device_busy(record.extension),
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app[ENDPOINTS] = _Endpoints()
     app.router.add_get(browser_phone.SIP_WS_PATH, phone_ws)
+    app.router.add_get("/v1/agents/{agent_id}/device", get_device)
 
 
 def document(paths: dict[str, object]) -> None:
-    """The OpenAPI entry of the route."""
+    """The OpenAPI entries of the routes."""
+    paths["/v1/agents/{agent_id}/device"] = {
+        "get": {
+            "summary": "the agent's phone as Asterisk sees it (PH-1, ST-4)",
+            "description": (
+                "The phone the agent is logged in on: `kind` browser or extension, "
+                "`registered` (a contact in Asterisk), `in_use` (a call on it), and "
+                "`offerable`: false while the phone is busy, or while a browser phone "
+                "is not registered (such an agent gets no offers)."
+            ),
+            "parameters": [
+                {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "the device",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "extension": {"type": ["string", "null"]},
+                                    "kind": {"enum": ["browser", "extension", None]},
+                                    "registered": {"type": "boolean"},
+                                    "in_use": {"type": "boolean"},
+                                    "offerable": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "403": {"description": "another agent's device"},
+                "404": {"description": "unknown agent"},
+            },
+        }
+    }
     paths[browser_phone.SIP_WS_PATH] = {
         "get": {
             "summary": "the browser phone's SIP WebSocket (subprotocol sip, RFC 7118)",

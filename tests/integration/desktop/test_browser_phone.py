@@ -154,7 +154,7 @@ async def given_browser_call(
 # PH-1, PH-2 ---------------------------------------------------------------------------
 
 
-@pytest.mark.spec("PH-1", "PH-2", "DSK-2")
+@pytest.mark.spec("PH-1", "PH-2", "PH-3", "DSK-2")
 async def test_browser_phone_registers_rings_answers_and_carries_audio_both_ways(
     stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory
 ) -> None:
@@ -220,6 +220,14 @@ async def test_lost_registration_is_shown_and_gets_no_offer_until_it_is_back(
         page = await desk("alice")
         await alice.available()
         await page.page.wait_for_selector("#phone-warning", state="detached")
+        device = await alice.call("GET", "/v1/agents/alice/device")
+        assert device == {
+            "extension": "2001",
+            "kind": "browser",
+            "registered": True,
+            "in_use": False,
+            "offerable": True,
+        }
 
         await page.eval("() => window.cpPhone.stop()")
         await page.page.wait_for_selector("#phone-warning", timeout=5000)
@@ -229,6 +237,9 @@ async def test_lost_registration_is_shown_and_gets_no_offer_until_it_is_back(
             timeout=5,
             what="Asterisk to drop the contact",
         )
+        # the service's view: not registered, no offers
+        device = await alice.call("GET", "/v1/agents/alice/device")
+        assert device["registered"] is False and device["offerable"] is False, device
         customer = await phones.customer("+15557770002")
         await customer.dial(SUPPORT)
         await customer.wait_for("established")  # (queued: the caller hears music)
