@@ -491,9 +491,14 @@ async def test_the_snapshot_shows_the_call_and_sign_out_waits_for_its_end(
     await customer.wait_for("established")
 
     async def connected() -> bool:
-        return bool((await state_of(stack))["state"] == "connected")
+        # (the agent's record and the interaction's are saved one after the
+        # other: wait for both, as the page waits for both events)
+        me = await browser.ok("GET", "/v1/me")
+        return bool(
+            me["agent"]["state"] == "connected" and me["interaction"]["status"] == "connected"
+        )
 
-    await wait_until(connected, timeout=10, what="alice connected")
+    await wait_until(connected, timeout=10, what="alice and the call connected")
     before = datetime.now(UTC)
     me = await browser.ok("GET", "/v1/me")
     # DSK-13: everything a reloaded page needs, in one answer
