@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import os
 import shutil
 import signal
@@ -633,7 +634,7 @@ def up(config: Path, *, redis_port: int, service_port: int, run_dir: Path = DEFA
         redis.start()
     rootfs = ensure_rootfs()
     (run_dir / "asterisk.rootfs").write_text(f"{rootfs}\n")
-    asterisk = AsteriskRunner(rootfs, run_dir)
+    asterisk = AsteriskRunner(rootfs, run_dir, webrtc_media=webrtc_media_from_env())
     if not asterisk.is_running():
         asterisk.start()
     service = ServiceRunner(config, run_dir, port=service_port)
@@ -645,6 +646,23 @@ def up(config: Path, *, redis_port: int, service_port: int, run_dir: Path = DEFA
         f"Asterisk  SIP udp/{LOOPBACK}:{SIP_PORT}, ARI {ARI_URL}, AMI {LOOPBACK}:{AMI_PORT}\n"
         f"service   {service.url} (log {service.log_path})"
     )
+
+
+WEBRTC_MEDIA_ENV: Final[str] = "CONTROLPLANE_WEBRTC_MEDIA"
+
+
+def webrtc_media_from_env() -> tuple[str, str] | None:
+    """``CONTROLPLANE_WEBRTC_MEDIA=<address>/<prefix>`` (an address of this
+    host that browsers reach, e.g. ``10.0.0.5/24``): where browser phones
+    get their media; unset: loopback, which gives a browser no audio."""
+    value = os.environ.get(WEBRTC_MEDIA_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        interface = ipaddress.ip_interface(value)
+    except ValueError as exc:
+        raise DevStackError(f"{WEBRTC_MEDIA_ENV}={value!r}: {exc}") from None
+    return str(interface.ip), str(interface.network)
 
 
 def down(run_dir: Path = DEFAULT_RUN_DIR) -> None:
