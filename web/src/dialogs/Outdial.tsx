@@ -57,7 +57,7 @@ export function DialPad({ onKey }: { onKey: (k: string) => void }) {
   return (
     <div class="keypad dialpad" role="group" aria-label={t('outdial.keypad')}>
       {KEYS.map((k) => (
-        <button type="button" key={k} aria-label={t('control.keypadKey', { key: k })} onClick={() => onKey(k)}>
+        <button type="button" key={k} aria-label={t('outdial.key', { key: k })} onClick={() => onKey(k)}>
           {k}
         </button>
       ))}

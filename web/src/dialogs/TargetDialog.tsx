@@ -146,7 +146,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
   const shown = filterTargets(list.value, search.value);
   const numberProblem = choice.value === 'dial_number' && !picked.value ? dialProblemText(number.value) : null;
   const canSend =
-    !busy.value && (choice.value === 'dial_number' ? picked.value !== null || numberProblem === null : picked.value !== null);
+    !busy.value && (choice.value === 'dial_number' ? picked.value !== null || number.value !== '' : picked.value !== null);
 
   const send = async () => {
     tried.value = true;
@@ -233,7 +233,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
         {choice.value === 'dial_number' ? <h3 class="subhead">{t('target.addressBook')}</h3> : null}
         <div class="target-list" aria-busy={loading.value ? 'true' : 'false'}>
           {shown.length === 0 && !loading.value ? <p class="muted">{t('target.none')}</p> : null}
-          <ul aria-label={t(CHOICE_KEY[choice.value])}>
+          <ul aria-label={choice.value === 'dial_number' ? t('target.addressBook') : t(CHOICE_KEY[choice.value])}>
             {shown.map((x) => (
               <TargetRow
                 key={targetKey(x)}

@@ -7,7 +7,6 @@ export const dialogs = {
     'aux.history': 'History',
     'aux.callGuide': 'Call guide',
     'aux.empty': 'Nothing to show.',
-    'kind.consult': 'Consult',
 
     'target.agent': 'Agent',
     'target.queue': 'Queue',
@@ -62,6 +61,7 @@ export const dialogs = {
     'outdial.aniNone': 'Choose outdial ANI (default used)',
     'outdial.aniNoneDefault': 'Choose outdial ANI (default: {ani})',
     'outdial.keypad': 'Keypad',
+    'outdial.key': 'Key {key}',
     'outdial.call': 'Call',
     'outdial.callName': 'Call {name}',
     'outdial.cancel': 'Cancel',
@@ -113,7 +113,6 @@ export const dialogs = {
     'aux.history': 'Verlauf',
     'aux.callGuide': 'Anrufleitfaden',
     'aux.empty': 'Nichts anzuzeigen.',
-    'kind.consult': 'Beratung',
 
     'target.agent': 'Agent',
     'target.queue': 'Warteschlange',
@@ -168,6 +167,7 @@ export const dialogs = {
     'outdial.aniNone': 'ANI für externen Anruf wählen (Standard wird verwendet)',
     'outdial.aniNoneDefault': 'ANI für externen Anruf wählen (Standard: {ani})',
     'outdial.keypad': 'Tastenfeld',
+    'outdial.key': 'Taste {key}',
     'outdial.call': 'Anruf',
     'outdial.callName': '{name} anrufen',
     'outdial.cancel': 'Abbrechen',
