@@ -247,6 +247,12 @@ async def test_offer_popovers_then_the_interaction_control_pane(
         await expect(pane.get_by_role("button", name="Resume recording")).to_be_enabled()
         await expect(pane.locator("[data-recording=recording]")).to_be_visible(timeout=6000)
 
+        # Signing out is refused during a call: the page shows the rule's text.
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.locator(".notice.error")).to_contain_text(
+            "You cannot sign out while an offer rings, during a call or in wrap-up."
+        )
+        await expect(page.locator("#state-button")).to_be_visible()
         # While held, End's hotkey does nothing either (END-1).
         await pane.get_by_role("button", name="Hold").click()
         await expect(status).to_have_text("Call on hold")
