@@ -104,6 +104,10 @@ def _auth_header(user: str, password: str) -> str:
 # connection would leave its step half done (an originate that never rang,
 # a hang-up that never happened).
 CONNECTIONS = 32
+# An idle connection is closed by us before Asterisk closes it (http.conf
+# `session_keep_alive`, 15 s here): a request sent on a connection Asterisk
+# is just closing gets no answer, and a POST could not be sent again.
+KEEPALIVE_SECONDS = 10.0
 # A request waits this long at most for a free connection (a last resort:
 # only an Asterisk that answers nothing for this long lets it run out).
 CONNECTION_WAIT_SECONDS = 30.0
@@ -144,7 +148,9 @@ class AriClient:
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
-            limit=self._connections, limit_per_host=self._connections, keepalive_timeout=60
+            limit=self._connections,
+            limit_per_host=self._connections,
+            keepalive_timeout=KEEPALIVE_SECONDS,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
