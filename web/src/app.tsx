@@ -11,6 +11,7 @@ import { overlays } from './slots';
 import { clearAll, connection, session, signedOutReason, startClock } from './store';
 import { guardLeave, varsDirty } from './store/ui';
 import type { Session } from './types';
+import { Announcer } from './screens/Announcer';
 import { AuxPane } from './screens/AuxPane';
 import { ControlPane, TaskList } from './screens/ControlPane';
 import { Header, LoggedOutBanner, PhoneWarning } from './screens/Header';
@@ -67,6 +68,7 @@ function Desktop() {
         <AuxPane />
       </main>
       <Notices />
+      <Announcer />
       <OfferPopover />
       <RonaPopover />
       <WrapUpDialog />

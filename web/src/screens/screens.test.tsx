@@ -194,3 +194,17 @@ describe('header (DSK-1, PH-1)', () => {
     expect(screen.getByRole('alert').textContent).toContain('You were logged out.');
   });
 });
+
+describe('announcements (DSK-15)', () => {
+  it('announces an offer and state changes in a live region', async () => {
+    const { Announcer } = await import('./Announcer');
+    applySnapshot(snapshot({ agent: { ...snapshot().agent, state: 'available', interaction: null }, interaction: null, variables: null }));
+    render(<Announcer />);
+    const region = document.getElementById('announcer')!;
+    expect(region.getAttribute('aria-live')).toBe('assertive');
+    await waitFor(() => expect(region.textContent).toBe('State: Available'));
+    const { applyEvent } = await import('../store');
+    applyEvent({ type: 'interaction.offered', data: { interaction_id: 'ix9', label: 'Acme Support', ani: '+1555', variables: [] } });
+    await waitFor(() => expect(region.textContent).toBe('Contact request: Acme Support, +1555'));
+  });
+});
