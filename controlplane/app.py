@@ -210,6 +210,9 @@ def build(config: Config) -> web.Application:
         )
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)
+        metrics.watch_work(lambda: cc.serial.pending, lambda: ari.teardowns_pending)
+        ari.observer = metrics.ari_request
+        tasks.spawn("loop-lag", metrics.watch_loop_lag(), loop=True)
         tasks.spawn("event-hub", hub.run(), loop=True)
         tasks.spawn("event-stream-owner", owner.run(), loop=True)
         tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())), loop=True)
@@ -217,7 +220,7 @@ def build(config: Config) -> web.Application:
         tasks.spawn("slot-leases", _renew_slots(cc), loop=True)
         ops = OpsEvents(config, store, ami, owner.is_owner)
         tasks.spawn("ops-events", ops.run(), loop=True)  # OPS-1
-        sweeper = OrphanSweeper(store, ari, node.app, cc.channel_owner)
+        sweeper = OrphanSweeper(store, ari, node.app, cc.channel_owner, metrics.orphan_removed)
         tasks.spawn("orphan-sweep", _sweep_orphans(sweeper, owner, stream), loop=True)
         yield
         await tasks.stop_loops()  # the event stream first: no new work starts

@@ -138,6 +138,39 @@ EVENT_STREAM = Gauge(
     registry=REGISTRY,
 )
 
+# Load: how long work waits (inputs for refusing work before it starts).
+ARI_LATENCY = Histogram(
+    "cp_ari_request_seconds",
+    "ARI REST requests of this replica, from waiting for a connection to the answer "
+    "(sending again included)",
+    ["method"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+LOOP_LAG = Histogram(
+    "cp_event_loop_lag_seconds",
+    "How late this replica's event loop ran a timer (sampled four times a second)",
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+JOBS_PENDING = Gauge(
+    "cp_jobs_pending",
+    "Jobs queued or running in this replica's per-interaction serializers",
+    registry=REGISTRY,
+)
+TEARDOWNS_PENDING = Gauge(
+    "cp_ari_teardowns_pending",
+    "Hang-ups and bridge destructions this replica tries again until Asterisk confirms them",
+    registry=REGISTRY,
+)
+ORPHANS_REMOVED = Counter(
+    "cp_orphans_removed_total",
+    "Channels and bridges that no live interaction wanted, removed by the orphan sweep",
+    ["kind"],
+    registry=REGISTRY,
+)
+LOOP_LAG_INTERVAL = 0.25
+
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _LIVE_STATUSES = tuple(s.value for s in Status if s is not Status.ENDED)
 PING_TIMEOUT = 1.0
@@ -173,6 +206,30 @@ def connection_lost(connection: str) -> None:
 def watch_event_stream(connected: Callable[[], bool]) -> None:
     """Let the event-stream gauge read the stream's state at scrape time."""
     EVENT_STREAM.set_function(lambda: 1.0 if connected() else 0.0)
+
+
+def ari_request(method: str, seconds: float) -> None:
+    ARI_LATENCY.labels(method_label(method)).observe(seconds)
+
+
+def orphan_removed(kind: str) -> None:
+    """`kind`: channel or bridge."""
+    ORPHANS_REMOVED.labels(kind).inc()
+
+
+def watch_work(jobs: Callable[[], int], teardowns: Callable[[], int]) -> None:
+    """Let the work gauges read their figures at scrape time."""
+    JOBS_PENDING.set_function(lambda: float(jobs()))
+    TEARDOWNS_PENDING.set_function(lambda: float(teardowns()))
+
+
+async def watch_loop_lag() -> None:
+    """Sample how late the event loop runs a timer (a starved or blocked loop)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LOOP_LAG_INTERVAL
+        await asyncio.sleep(LOOP_LAG_INTERVAL)
+        LOOP_LAG.observe(max(0.0, loop.time() - due))
 
 
 # API latency ------------------------------------------------------------------------

@@ -58,13 +58,16 @@ class OrphanSweeper:
         ari: AriClient,
         app: str,
         seen_for: Callable[[str], str | None],
+        on_removed: Callable[[str], None] | None = None,
     ) -> None:
         """`seen_for(channel)`: the interaction this replica took the channel
-        for, also before the interaction's record is saved."""
+        for, also before the interaction's record is saved; `on_removed(kind)`
+        is told of each channel or bridge removed."""
         self._store = store
         self._ari = ari
         self._app = app
         self._seen_for = seen_for
+        self._on_removed = on_removed
         self._suspects: set[tuple[str, str]] = set()
         self.removed = 0
 
@@ -135,5 +138,7 @@ class OrphanSweeper:
                 await self._ari.hangup(item)
             else:
                 await self._ari.destroy_bridge(item)
+            if self._on_removed is not None:
+                self._on_removed(kind)
         self.removed += len(confirmed)
         return len(confirmed)

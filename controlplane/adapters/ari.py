@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypedDict, cast
 
@@ -145,6 +146,8 @@ class AriClient:
         self._session: aiohttp.ClientSession | None = None
         self._events_session: aiohttp.ClientSession | None = None
         self._teardowns: dict[str, asyncio.Task[None]] = {}
+        # told (method, seconds) of every request, its waits and retries included
+        self.observer: Callable[[str, float], None] | None = None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -222,21 +225,26 @@ class AriClient:
         deadline = loop.time() + self._retry_seconds
         delay = 0.05
         may_have_run = False
-        while True:
-            try:
-                return await self._send(method, path, params, body)
-            except AriError as exc:
-                if exc.status == 409 and conflict_means_done and may_have_run:
-                    return None
-                again = (exc.status == 0 and (not exc.sent or idempotent)) or (
-                    exc.status == 503 and idempotent
-                )
-                if not again or loop.time() + delay > deadline:
-                    raise
-                may_have_run = may_have_run or exc.sent
-                log.info("%s; sending it again in %.2fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        started = time.perf_counter()
+        try:
+            while True:
+                try:
+                    return await self._send(method, path, params, body)
+                except AriError as exc:
+                    if exc.status == 409 and conflict_means_done and may_have_run:
+                        return None
+                    again = (exc.status == 0 and (not exc.sent or idempotent)) or (
+                        exc.status == 503 and idempotent
+                    )
+                    if not again or loop.time() + delay > deadline:
+                        raise
+                    may_have_run = may_have_run or exc.sent
+                    log.info("%s; sending it again in %.2fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+        finally:
+            if self.observer is not None:
+                self.observer(method, time.perf_counter() - started)
 
     async def _send(
         self,

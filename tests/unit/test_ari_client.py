@@ -243,3 +243,21 @@ async def test_requests_wait_for_a_connection_while_asterisk_is_slow(server: Ser
         assert fake.most_in_flight == 2  # bounded: never more than the pool
 
     await _closing(client, body)
+
+
+async def test_every_request_is_timed_with_its_waits_and_retries(server: Server) -> None:
+    fake = server.fake
+    fake.delay = 0.1
+    fake.channels.add("c9")
+    fake.drop_next = 1
+    client = await _client(server.port, connections=1)
+    seen: list[tuple[str, float]] = []
+    client.observer = lambda method, seconds: seen.append((method, seconds))
+
+    async def body() -> None:
+        await asyncio.gather(client.ping(), client.ping())  # the second waits ~0.1 s
+        await client.hangup("c9")  # answer lost, sent again: one request
+        assert [m for m, _ in seen] == ["GET", "GET", "DELETE"]
+        assert max(s for m, s in seen if m == "GET") >= 0.2
+
+    await _closing(client, body)
