@@ -83,6 +83,8 @@ class Result:
     leftovers_later: int = 0  # ... and after the control plane's orphan sweep (two sweeps)
     bridges_later: int = 0
     service_log: Counter[str] = field(default_factory=Counter)  # failures the services logged
+    jobs_pending: list[float] = field(default_factory=list)  # the first service's, each second
+    service_metrics: dict[str, str] = field(default_factory=dict)  # from its /metrics at the end
     profile: list[str] = field(default_factory=list)
     redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
 
@@ -158,6 +160,13 @@ class Result:
         if self.service_log:
             found = ", ".join(f"{k} {v}" for k, v in sorted(self.service_log.items()))
             lines.append(f"service log: {found}")
+        if self.jobs_pending or self.service_metrics:
+            jobs = self.jobs_pending or [math.nan]
+            found = ", ".join(f"{k} {v}" for k, v in self.service_metrics.items())
+            lines.append(
+                f"service: jobs pending median {statistics.median(jobs):g}, max {max(jobs):g}; "
+                + found
+            )
         lines += self.profile
         return "\n".join(lines)
 
@@ -194,6 +203,8 @@ class Result:
             out["api_errors"] = len(self.desktop_errors)
             for what, count in self.service_log.items():
                 out[f"log_{_slug(what).replace('-', '_')}"] = count
+            if self.jobs_pending:
+                out["jobs_pending_max"] = max(self.jobs_pending)
         return out
 
 
@@ -431,6 +442,10 @@ async def run_load(
             if not customers.running():
                 break
             result.concurrency.append(timeline.active)
+            if stack.services:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    scraped = await _scrape(stack.urls[0])
+                    result.jobs_pending.append(scraped.get("cp_jobs_pending", math.nan))
             if not sampled_rtp and time.time() >= half:
                 result.rtp_channels = await asyncio.to_thread(_rtp_flowing, stack)
                 sampled_rtp = True
@@ -459,6 +474,9 @@ async def run_load(
             result.leftovers_later = await _channels_left()
             result.bridges_later = await _channels_left("bridges")
         result.service_log = count_service_log([s.log_path for s in stack.services])
+        if stack.services:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                result.service_metrics = _load_figures(await _scrape(stack.urls[0]))
         with contextlib.suppress(devstack.DevStackError):
             text = await asyncio.to_thread(stack.asterisk.cli, "core show taskprocessors")
             await asyncio.to_thread(
@@ -479,6 +497,46 @@ async def run_load(
         if desktops is not None:
             await desktops.close()
     return result
+
+
+async def _scrape(url: str) -> dict[str, float]:
+    """A service's /metrics as {sample with labels: value}."""
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+        session.get(f"{url}/metrics") as resp,
+    ):
+        text = await resp.text()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def _bucket_quantile(samples: dict[str, float], metric: str, q: float) -> str:
+    """The upper bound of the histogram bucket holding quantile q (all labels summed)."""
+    buckets: dict[float, float] = {}
+    for name, value in samples.items():
+        m = re.match(rf'{metric}_bucket\{{(?:.*,)?le="([^"]+)"', name)
+        if m:
+            le = float(m[1])
+            buckets[le] = buckets.get(le, 0.0) + value
+    if not buckets or not buckets.get(math.inf):
+        return "n/a"
+    total = buckets[math.inf]
+    for le in sorted(buckets):
+        if buckets[le] >= q * total:
+            return "> 5 s" if le == math.inf else f"<= {le * 1000:g} ms"
+    return "n/a"
+
+
+def _load_figures(samples: dict[str, float]) -> dict[str, str]:
+    return {
+        "event-loop lag p99": _bucket_quantile(samples, "cp_event_loop_lag_seconds", 0.99),
+        "ARI request p50": _bucket_quantile(samples, "cp_ari_request_seconds", 0.5),
+        "ARI request p99": _bucket_quantile(samples, "cp_ari_request_seconds", 0.99),
+    }
 
 
 async def _channels_left(what: str = "channels") -> int:
