@@ -18,8 +18,10 @@ as ``unshare --pid --fork --kill-child --mount-proc=ROOT/proc chroot ROOT
   PID 1 here: it drops to the ``asterisk`` user, and a change of user clears
   the parent-death signal that ``--kill-child`` relies on.)
 
-It listens on loopback only: SIP 127.0.0.1:5060/udp, HTTP/ARI
-127.0.0.1:8088 and AMI 127.0.0.1:5038.
+It listens on loopback only: SIP 127.0.0.1:5060/udp, HTTP/ARI (and SIP
+over WebSocket, /ws) 127.0.0.1:8088 and AMI 127.0.0.1:5038. Browser
+phones' media uses the WebRTC media address given to ``AsteriskRunner``
+(``dev up``: ``$CONTROLPLANE_WEBRTC_MEDIA``), else loopback.
 
 The credentials below are the local-demo defaults of ``asterisk-conf/etc``;
 they are valid only on this machine's loopback interface.
