@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from controlplane import devstack
 from controlplane.adapters.ari import AriClient
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, app_owned
 from tests.support.asterisk import wait_until
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
@@ -269,4 +270,43 @@ async def test_given_a_call_when_supervision_is_not_allowed_then_refused_and_not
         with pytest.raises(ApiError) as ended:
             await sup.call("POST", path, body, expect=201)
         assert ended.value.status == 409 and ended.value.body["details"]["rule"] == "SUP-5"
+        await alice.wrap_up(ix_id, "resolved")
+
+
+@pytest.mark.spec("SUP-5")
+async def test_given_supervision_when_the_owner_replica_dies_and_the_supervisor_hangs_up_unseen_then_reconciliation_cleans_up(  # noqa: E501
+    stack: Stack, standby: devstack.ServiceRunner, ari: AriClient, phones: PhoneFactory
+) -> None:
+    async with (
+        Desktop(standby.url, "demo-alice-token", "alice") as alice,
+        Desktop(standby.url, "demo-supervisor-token") as sup,
+    ):
+        agent, customer, ix_id = await given_connected_call(phones, alice)
+        supervisor = await phones.agent(SUPERVISOR_EXTENSION, answer_after_ms=0, name="supervisor")
+        path = f"/v1/interactions/{ix_id}/supervision"
+        await sup.call(
+            "POST", path, {"mode": "monitor", "extension": SUPERVISOR_EXTENSION}, expect=201
+        )
+        await supervisor.wait_for("established")
+        await sup.event("interaction.supervision_started", where=not_stopped(sup))
+        assert any(c["id"].startswith(f"{ix_id}-p") for c in await ari.channels())
+
+        stack.service.kill()  # the owner of the event stream dies ...
+        await supervisor.hangup()  # ... and misses the supervisor's hang-up
+        await supervisor.wait_for("closed")
+        await wait_until(lambda: app_owned(ari), timeout=10, what="a new owner")
+
+        # the new owner's reconciliation ends the session: snoop and bridge go
+        stopped = (await sup.event("interaction.supervision_stopped", timeout=15))["data"]
+        assert stopped["reason"] == "lost"
+        await wait_until(lambda: supervision_gone(ari, ix_id), what="no supervision left")
+        with pytest.raises(ApiError) as none:
+            await sup.call("GET", path)
+        assert none.value.status == 404
+        # the call goes on, and is still under control
+        await check(customer, [customer, agent], hear=[agent], not_hear=[])
+        await alice.end(ix_id)
+        await customer.wait_for("closed")
+        await agent.wait_for("closed")
+        await alice.state_event("wrap_up")
         await alice.wrap_up(ix_id, "resolved")
