@@ -91,7 +91,7 @@ export function ConsultPane({ ix }: { ix: Interaction }) {
         <p class="party-id number">{ix.direction === 'outbound' ? ix.dnis : ix.ani}</p>
         <p class={`status status-${cust}`} data-status={cust} id="pane-customer-status">
           {cust === 'held' ? <Icon name="hold" /> : null}
-          {cust === 'conference' ? <Icon name="conference" label={t('icon.conference')} /> : null}
+          {cust === 'conference' ? <Icon name="conference" /> : null}
           {t(CUSTOMER_STATUS[cust])}
         </p>
         {role === 'consulting_agent' && !conference ? (
@@ -115,7 +115,7 @@ export function ConsultPane({ ix }: { ix: Interaction }) {
         <p class="party-id">{role === 'consulting_agent' ? partyName(leg) : leg.by ? agentNames.value[leg.by] ?? leg.by : ''}</p>
         <p class={`status status-${leg.state}`} data-status={leg.state} id="pane-consulted-status" role="status">
           {leg.state === 'consult_held' ? <Icon name="hold" /> : null}
-          {conference ? <Icon name="conference" label={t('icon.conference')} /> : null}
+          {conference ? <Icon name="conference" /> : null}
           {t(LEG_STATUS[leg.state])}
         </p>
         <div class="pane-actions" role="toolbar" aria-label={conference ? t('consult.conferenceRegion') : t('consult.region')}>

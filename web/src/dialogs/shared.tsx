@@ -20,9 +20,24 @@ export function rememberNames(list: { id: string; name: string }[]): void {
   agentNames.value = next;
 }
 
-/** After a consult or conference action: show its answer at once, then the call as the service has it. */
+/** After a consult or conference action: show its answer at once (the
+ * consult leg and whether the customer is held), then the call as the
+ * service has it (only its own agent may read it; the consulted agent gets
+ * it with the next snapshot). */
 export async function syncCall(ixId: string, view?: ConsultView): Promise<void> {
-  if (view) consult.value = view;
+  const current = interaction.value;
+  if (view) {
+    consult.value = view;
+    if (current && current.id === ixId) {
+      const others = (current.legs ?? []).filter((l) => l.role !== 'consult');
+      interaction.value = {
+        ...current,
+        held: view.customer.state === 'held',
+        legs: view.consult ? [...others, view.consult] : others,
+      };
+    }
+  }
+  if (!current || current.agent !== me()) return;
   try {
     const ix = await api.interaction(ixId);
     if (interaction.value?.id === ixId) interaction.value = { ...interaction.value, ...ix };
