@@ -305,6 +305,8 @@ class Tenant(_Model):
                 if team not in self.teams:
                     raise ValueError(f"queues.{qid}.teams: unknown team {team!r}")
         for sid, supervisor in self.supervisors.items():
+            if sid in self.agents:  # (one sign-in form: an ID names one person of the tenant)
+                raise ValueError(f"supervisors.{sid}: the ID is an agent's too")
             for team in supervisor.teams:
                 if team not in self.teams:
                     raise ValueError(f"supervisors.{sid}.teams: unknown team {team!r}")

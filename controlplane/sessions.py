@@ -1,8 +1,10 @@
-"""Sign-in, sessions and sign-out of the agent desktop (DSK-1).
+"""Sign-in, sessions and sign-out of the agent desktop (DSK-1) and the
+supervisor console (SUP-4, SUP-5).
 
-A sign-in checks the password against the agent's argon2id hash (throttled
-per agent ID and per client address), logs the agent in on the phone they
-chose and creates a session in Redis: the browser keeps a random 256-bit ID
+A sign-in checks the password against the agent's (or supervisor's)
+argon2id hash (throttled per ID and per client address), logs an agent in
+on the phone they chose (a supervisor names the extension they listen on)
+and creates a session in Redis: the browser keeps a random 256-bit ID
 in an HttpOnly cookie; Redis keeps only its SHA-256, the CSRF token and who
 it is. A new sign-in of the same agent replaces the older session: its event
 WebSockets get `session.replaced` and are closed.
@@ -16,7 +18,7 @@ from typing import Any, Literal
 
 from controlplane.adapters.session_store import SessionStore, StoredSession
 from controlplane.adapters.store import Store
-from controlplane.browser_phone import browser_phone_for
+from controlplane.browser_phone import agent_by_browser_extension, browser_phone_for
 from controlplane.config import Config
 from controlplane.contact_center import ContactCenter
 from controlplane.domain import session as rules
@@ -34,6 +36,7 @@ ENDED_EVENT = "session.ended"
 # ended): the desktop does not reconnect, it shows the sign-in.
 CLOSE_SESSION_OVER = 4001
 SESSION_EVENTS = frozenset({REPLACED_EVENT, ENDED_EVENT})
+SUPERVISOR = "supervisor"  # the role of a supervisor's session (else "agent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ class Sessions:
         self._cc = cc
         self._passwords = Passwords(config)
         self._agents = {tid: frozenset(t.agents) for tid, t in config.local_tenants().items()}
+        self._supervisors = {
+            tid: frozenset(t.supervisors) for tid, t in config.local_tenants().items()
+        }
         self.idle_minutes = config.service.session_idle_minutes
         self.idle_ms = self.idle_minutes * 60_000
         self.max_ms = config.service.session_max_hours * 3_600_000
@@ -68,10 +74,16 @@ class Sessions:
         wait = rules.throttle(*await self._repo.failures(subject, address))
         if wait is not None:
             raise rules.Throttled(wait)
-        found = rules.resolve_agent(presented, self._agents)
+        found = rules.resolve_person(presented, self._agents, self._supervisors)
         password_hash = None
         if found is not None:
-            password_hash = self._config.tenants[found[0]].agents[found[1]].password_hash
+            tenant_cfg = self._config.tenants[found[0]]
+            person = (
+                tenant_cfg.supervisors[found[1]]
+                if found[2] == SUPERVISOR
+                else tenant_cfg.agents[found[1]]
+            )
+            password_hash = person.password_hash
         if found is None or not await self._passwords.verify(password_hash, password):
             await self._repo.count_failure(subject, address, window=rules.FAILURE_WINDOW_SECONDS)
             if found is not None:
@@ -79,14 +91,17 @@ class Sessions:
                     found[0],
                     actor="system",
                     action="session.sign_in",
-                    target={"agent": found[1]},
+                    target={found[2]: found[1]},
                     outcome="refused",
                     details={"status": 401, "phone": phone},
                 )
             raise rules.SignInFailed(rules.SIGN_IN_FAILED, rule=rules.RULE)
-        tenant, agent = found
+        tenant, agent, role = found
         await self._repo.forget_failures(subject)
-        on = await self._log_in(tenant, agent, phone, extension)
+        if role == SUPERVISOR:
+            on = self._supervisor_phone(tenant, phone, extension)
+        else:
+            on = await self._log_in(tenant, agent, phone, extension)
         now = now_ms()
         session_id = rules.new_session_id()
         session = StoredSession(
@@ -99,19 +114,44 @@ class Sessions:
             extension=on,
             created=now,
             expires=now + self.max_ms,
+            role=role,
         )
         replaced = await self._repo.create(session, ttl_ms=self.idle_ms)
         if replaced:
             await self._tell(session.tenant, session.agent, replaced, REPLACED_EVENT)
         await self._cc.notifier.audit.write(
             tenant,
-            actor=f"agent:{agent}",
+            actor=f"{role}:{agent}",
             action="session.sign_in",
-            target={"agent": agent},
+            target={role: agent},
             details={"phone": phone, "extension": on, "replaced": bool(replaced)},
         )
-        log.info("agent %s/%s signed in (%s phone %s)", tenant, agent, phone, on)
+        log.info("%s %s/%s signed in (%s phone %s)", role, tenant, agent, phone, on)
         return SignedIn(session_id, session)
+
+    def _supervisor_phone(self, tenant: str, phone: PhoneKind, extension: str | None) -> str:
+        """The extension a supervisor listens on (SUP-5): a phone they name at
+        sign-in; never a browser phone's endpoint or another tenant's agent's
+        phone. Whether it is registered and free is checked when a
+        supervision starts."""
+        if phone != "extension":
+            raise InvalidInput(
+                "a supervisor listens on an extension phone; choose the extension",
+                rule="SUP-5",
+                field="phone",
+            )
+        if extension is None:
+            raise InvalidInput("name the extension", rule=rules.RULE, field="extension")
+        owner = self._config.agent_by_extension(extension)
+        if (owner is not None and owner[0] != tenant) or agent_by_browser_extension(
+            self._config, extension
+        ) is not None:
+            raise InvalidInput(
+                f"extension {extension!r} cannot be a supervisor's phone",
+                rule="SUP-5",
+                field="extension",
+            )
+        return extension
 
     async def _log_in(
         self, tenant: str, agent: str, phone: PhoneKind, extension: str | None
@@ -164,6 +204,19 @@ class Sessions:
         """The body of POST and GET /v1/session: who is signed in, the CSRF
         token, and the phone (with the browser phone's SIP credentials: only
         ever in this agent's own session)."""
+        if session.role == SUPERVISOR:
+            sup = self._config.tenants[session.tenant].supervisors[session.agent]
+            return {
+                "tenant": session.tenant,
+                "agent": session.agent,
+                "role": SUPERVISOR,
+                "name": sup.name,
+                "teams": list(sup.teams),
+                "csrf_token": session.csrf,
+                "expires_at": iso(session.expires),
+                "idle_minutes": self._config.service.session_idle_minutes,
+                "phone": {"kind": session.phone, "extension": session.extension, "sip": None},
+            }
         cfg = self._config.tenants[session.tenant].agents[session.agent]
         sip = None
         if session.phone == "browser":
@@ -183,13 +236,18 @@ class Sessions:
 
     async def sign_out(self, session: StoredSession) -> None:
         """DSK-1: logs the agent out and ends the session; refused (409,
-        DSK-1) while an offer rings, on a call or in wrap-up."""
-        record = await self._cc.agent(session.tenant, session.agent)
-        if rules.sign_out(record.state):
-            await self._cc.change_state(session.tenant, session.agent, AgentState.LOGGED_OUT, None)
+        DSK-1) while an offer rings, on a call or in wrap-up. A supervisor's
+        session just ends (a supervision going on is left as it is: its leg
+        is the supervisor's phone)."""
+        if session.role != SUPERVISOR:
+            record = await self._cc.agent(session.tenant, session.agent)
+            if rules.sign_out(record.state):
+                await self._cc.change_state(
+                    session.tenant, session.agent, AgentState.LOGGED_OUT, None
+                )
         await self._repo.delete(session)
         await self._tell(session.tenant, session.agent, session.handle, ENDED_EVENT)
-        log.info("agent %s/%s signed out", session.tenant, session.agent)
+        log.info("%s %s/%s signed out", session.role, session.tenant, session.agent)
 
     async def forget(self, session: StoredSession) -> None:
         """Ends a session without logging its agent out: a browser that

@@ -1,11 +1,12 @@
 """Browser sessions and failed sign-ins in Redis (DSK-1), shared by every
 replica of the datacenter.
 
-- ``cp:{dc}:session:<sha256 of the session ID>``: a hash (tenant, agent,
-  CSRF token, public handle, phone, times); its TTL is the idle timeout,
+- ``cp:{dc}:session:<sha256 of the session ID>``: a hash (role, tenant,
+  agent or supervisor, CSRF token, public handle, phone, times); its TTL is the idle timeout,
   capped at the session's absolute end, and renewed on every use.
-- ``cp:{dc}:agent-session:<tenant>:<agent>``: the agent's current session
-  (a new sign-in replaces it).
+- ``cp:{dc}:agent-session:<tenant>:<agent>``: the agent's (or supervisor's:
+  their IDs never collide within a tenant) current session (a new sign-in
+  replaces it).
 - ``cp:{dc}:signin-fail:agent:<subject>``, ``...:addr:<address>``: failed
   sign-ins in the current window.
 """
@@ -72,9 +73,11 @@ class StoredSession:
     extension: str
     created: int  # ms
     expires: int  # ms: the absolute end
+    role: str = "agent"  # "agent", or "supervisor" (then `agent` is the supervisor's ID)
 
     def fields(self) -> dict[str, str]:
         return {
+            "role": self.role,
             "handle": self.handle,
             "tenant": self.tenant,
             "agent": self.agent,
@@ -138,6 +141,7 @@ class SessionStore:
                 extension=f["extension"],
                 created=int(f["created"]),
                 expires=int(f["expires"]),
+                role=f.get("role", "agent"),
             )
         except (KeyError, ValueError):
             return None

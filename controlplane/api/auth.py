@@ -1,6 +1,7 @@
 """Who is calling (SEC-1): a bearer token mapped to a role within one
-tenant, or the agent desktop's session cookie (DSK-1), whose state changes
-must carry the session's CSRF token."""
+tenant, or the session cookie of an agent's desktop (DSK-1) or a
+supervisor's console (SUP), whose state changes must carry the session's
+CSRF token."""
 
 from __future__ import annotations
 
@@ -47,8 +48,8 @@ class Principal:
         desktop session goes to that session only."""
         if tenant != self.tenant:
             return False
-        if session is not None:
-            return session == self.session and agent == self.agent
+        if session is not None:  # (a handle is random: it names one session)
+            return bool(self.session) and session == self.session
         if self.role is Role.AGENT or private:
             return self.role is Role.AGENT and agent == self.agent
         return True
@@ -114,6 +115,14 @@ async def authenticate_request(
         websocket=request.path == EVENTS_PATH,
     )
     request[SESSION] = session
+    if session.role == Role.SUPERVISOR.value:  # SUP: the audit names `supervisor:<id>`
+        return Principal(
+            role=Role.SUPERVISOR,
+            tenant=session.tenant,
+            agent=None,
+            token_id=session.agent,
+            session=session.handle,
+        )
     return Principal(
         role=Role.AGENT, tenant=session.tenant, agent=session.agent, session=session.handle
     )

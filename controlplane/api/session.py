@@ -3,6 +3,8 @@
 - ``POST /v1/session`` ``{"agent", "password", "phone", "extension"}``: sign
   in (public; throttled); logs the agent in on the chosen phone and sets the
   ``cp_session`` cookie (HttpOnly, SameSite=Strict, Path=/, Secure on TLS).
+  The ID may be a supervisor's: their session (role ``supervisor``) opens
+  the console and names the extension they listen on (SUP-5).
 - ``GET /v1/session``: the signed-in session (the page recovers its CSRF
   token with it); 401 when signed out.
 - ``DELETE /v1/session``: sign out: logs the agent out (refused with 409,
@@ -45,10 +47,12 @@ class SignInRequest(Body):
         min_length=1,
         max_length=rules.MAX_AGENT_FIELD,
         pattern=r"^([a-z0-9][a-z0-9_-]{0,62}/)?[A-Za-z0-9][A-Za-z0-9_-]{0,62}$",
-        description="the agent's ID, or tenant/agent",
+        description="the agent's or supervisor's ID, or tenant/ID",
     )
     password: str = Field(min_length=1, max_length=rules.MAX_PASSWORD)
-    phone: Literal["browser", "extension"] = Field(description="the phone the agent works with")
+    phone: Literal["browser", "extension"] = Field(
+        description="the phone the agent works with (a supervisor: extension, to listen on)"
+    )
     extension: str | None = Field(
         default=None, pattern=r"^[0-9]{2,8}$", description="the desk phone (phone=extension)"
     )
@@ -189,7 +193,16 @@ SESSION = {
     "properties": {
         "tenant": {"type": "string"},
         "agent": {"type": "string"},
-        "role": {"const": "agent"},
+        "role": {
+            "enum": ["agent", "supervisor"],
+            "description": "a supervisor's session opens the console (SUP); `agent` is then "
+            "the supervisor's ID",
+        },
+        "teams": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "a supervisor's teams (the console shows them first)",
+        },
         "name": {"type": "string"},
         "csrf_token": {
             "type": "string",

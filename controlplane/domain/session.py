@@ -80,6 +80,28 @@ def resolve_agent(
     return (found[0], agent) if len(found) == 1 else None
 
 
+def resolve_person(
+    presented: str,
+    agents_by_tenant: dict[str, frozenset[str]],
+    supervisors_by_tenant: dict[str, frozenset[str]],
+) -> tuple[str, str, str] | None:
+    """(tenant, ID, role) of the agent or supervisor a sign-in names (SUP-4:
+    one form for both); role is ``agent`` or ``supervisor``. None when it
+    names nobody, or is ambiguous: an unqualified ID of several tenants, or
+    an ID that is an agent's and a supervisor's of one tenant (the
+    configuration refuses that)."""
+    tenant, person = parse_agent(presented)
+    found: list[tuple[str, str, str]] = []
+    for tid in sorted(set(agents_by_tenant) | set(supervisors_by_tenant)):
+        if tenant is not None and tid != tenant:
+            continue
+        if person in agents_by_tenant.get(tid, frozenset()):
+            found.append((tid, person, "agent"))
+        if person in supervisors_by_tenant.get(tid, frozenset()):
+            found.append((tid, person, "supervisor"))
+    return found[0] if len(found) == 1 else None
+
+
 def throttle_subject(presented: str) -> str:
     """What failures of a sign-in are counted against: the named agent, the
     same whether it exists or not (case-folded, so that 'Alice' is 'alice')."""

@@ -237,6 +237,20 @@ def write_test_config(path: Path) -> Path:
                 aid: {**agent, "password_hash": TEST_PASSWORD_HASHER.hash(agent_password(tid, aid))}
                 for aid, agent in tenant["agents"].items()
             },
+            # SUP: the demo's supervisors (demo-<id>-password), at the low cost
+            **(
+                {
+                    "supervisors": {
+                        sid: {
+                            **sup,
+                            "password_hash": TEST_PASSWORD_HASHER.hash(agent_password(tid, sid)),
+                        }
+                        for sid, sup in tenant["supervisors"].items()
+                    }
+                }
+                if "supervisors" in tenant
+                else {}
+            ),
         }
         for tid, tenant in data["tenants"].items()
     }
