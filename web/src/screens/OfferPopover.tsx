@@ -1,4 +1,6 @@
-// DSK-2: the connecting popover, then the contact-request popover: label,
+// DSK-2: the connecting popover while the agent is reserved and the offer's
+// details are on their way, then (as soon as they arrive) the contact-request
+// popover: label,
 // kind icon, ANI, DNIS, queue, the variables, status "Ringing" and a timer
 // from the time the call entered; with the browser phone it rings and has
 // Accept (Alt+A).
@@ -10,12 +12,8 @@ import { bindHotkey, HOTKEYS } from '../hotkeys';
 import { t, type Key } from '../i18n';
 import { phone } from '../phone';
 import { startRinging, stopRinging } from '../ring';
-import { agent, offer, serverNow, session } from '../store';
-import { connectingSince } from '../store/ui';
+import { agent, offer, session } from '../store';
 import type { Offer, Variable } from '../types';
-
-/** How long the connecting popover shows before the contact request. */
-export const CONNECTING_MS = 800;
 
 export function kindLabel(kind: string): string {
   return t(`kind.${kind}` as Key);
@@ -90,11 +88,6 @@ export function OfferPopover() {
   const visible = reserved || o !== null;
 
   useEffect(() => {
-    if (visible && connectingSince.value === null) connectingSince.value = Date.now();
-    if (!visible) connectingSince.value = null;
-  }, [visible]);
-
-  useEffect(() => {
     if (o && ringingInBrowser) startRinging();
     else stopRinging();
     return () => stopRinging();
@@ -106,11 +99,7 @@ export function OfferPopover() {
   }, [ringingInBrowser]);
 
   if (!visible) return null;
-  void serverNow.value; // re-render while connecting
-  const since = connectingSince.value;
-  const connecting = !o || since === null || Date.now() - since < CONNECTING_MS;
-
-  if (connecting) {
+  if (!o) {
     return (
       <Dialog id="connecting" title={t('offer.connecting')} modal={false} keepFocus class="offer-popover connecting">
         <p class="muted" role="status">

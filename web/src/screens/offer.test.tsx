@@ -29,7 +29,6 @@ vi.mock('../ring', () => ring);
 import { installHotkeys } from '../hotkeys';
 import { setLang } from '../i18n';
 import { agent, applyEvent, clearAll, offer, session } from '../store';
-import { connectingSince } from '../store/ui';
 import { OfferPopover } from './OfferPopover';
 
 
@@ -57,7 +56,6 @@ describe('offer with the browser phone (DSK-2)', () => {
         entered_at: new Date().toISOString(), direction: 'inbound',
         variables: [{ name: 'account', label: 'Account number', type: 'string', editable: false, secure: true, value: 'AC-1' }] },
     });
-    connectingSince.value = Date.now() - 5000; // the connecting popover has had its time
     fakePhone.incoming.value = true;
     const dialog = await screen.findByRole('dialog', { name: 'Contact request' });
     expect(dialog.textContent).toContain('Callback: Acme Support');

@@ -6,8 +6,6 @@ export const varsDirty = signal(false);
 /** An in-app action waits for the agent to confirm leaving unsaved changes. */
 export const leaveRequest = signal<null | (() => void)>(null);
 export const helpOpen = signal(false);
-/** When the connecting popover was first shown for the ringing offer (local ms). */
-export const connectingSince = signal<number | null>(null);
 
 /** Runs `action` now, or after the agent confirms leaving unsaved call data. */
 export function guardLeave(action: () => void): void {
