@@ -568,6 +568,9 @@ async def test_browser_phone_serves_a_conference(
         )
         await hears(page, 620)  # the customer (bob is muted)
         await page.eval("() => window.cpPhone.hangup()")  # CF-5: she leaves
+        await alice.event("agent.state", lambda e: e["data"]["previous"] == "connected")
+        await customer.wait_for_silence(-60)  # her tone is gone (and bob is muted)
+        await bob_phone.set_muted(False)
         await customer.wait_for_audio()  # the call goes on between bob and the customer
         await customer.hangup()
         await bob.state_event("wrap_up")
