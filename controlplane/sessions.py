@@ -205,13 +205,22 @@ class Sessions:
         token, and the phone (with the browser phone's SIP credentials: only
         ever in this agent's own session)."""
         if session.role == SUPERVISOR:
-            sup = self._config.tenants[session.tenant].supervisors[session.agent]
+            tenant = self._config.tenants[session.tenant]
+            sup = tenant.supervisors[session.agent]
             return {
                 "tenant": session.tenant,
                 "agent": session.agent,
                 "role": SUPERVISOR,
                 "name": sup.name,
                 "teams": list(sup.teams),
+                # what the console names and offers: the tenant's teams, queues
+                # and reasons (SUP-2, SUP-4, SUP-6)
+                "console": {
+                    "teams": {tid: team.name for tid, team in tenant.teams.items()},
+                    "queues": {qid: queue.name for qid, queue in tenant.queues.items()},
+                    "idle_reasons": dict(tenant.idle_reasons),
+                    "wrap_up_reasons": dict(tenant.wrap_up_reasons),
+                },
                 "csrf_token": session.csrf,
                 "expires_at": iso(session.expires),
                 "idle_minutes": self._config.service.session_idle_minutes,

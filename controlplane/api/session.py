@@ -203,6 +203,11 @@ SESSION = {
             "items": {"type": "string"},
             "description": "a supervisor's teams (the console shows them first)",
         },
+        "console": {
+            "type": "object",
+            "description": "a supervisor's session: the tenant's teams and queues (id -> "
+            "name), idle_reasons and wrap_up_reasons",
+        },
         "name": {"type": "string"},
         "csrf_token": {
             "type": "string",

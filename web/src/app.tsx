@@ -1,5 +1,7 @@
-// The page: sign-in, or the desktop of the signed-in agent.
-import { useSignal } from '@preact/signals';
+// The page: sign-in, the desktop of the signed-in agent, or the console of
+// a signed-in supervisor (a chunk of its own, loaded only for them).
+import { signal, useSignal } from '@preact/signals';
+import type { ComponentType } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { api, ApiError } from './api';
 import { attempt } from './actions';
@@ -23,9 +25,30 @@ import { WrapUpDialog } from './screens/WrapUp';
 
 let stream: EventStream | null = null;
 
+interface ConsoleProps {
+  session: Session;
+  onSignOut: () => void;
+  onEnded: (why: 'ended' | 'replaced') => void;
+}
+/** The supervisor console, once its chunk is loaded. */
+const consoleView = signal<ComponentType<ConsoleProps> | null>(null);
+
+function loadConsole(): void {
+  if (consoleView.value) return;
+  void import('./supervisor/Console').then((m) => {
+    consoleView.value = m.Console as unknown as ComponentType<ConsoleProps>;
+  });
+}
+
 function begin(s: Session): void {
   session.value = s;
   api.setCsrfToken(s.csrf_token);
+  if (s.role === 'supervisor') {
+    stream?.stop();
+    stream = null;
+    loadConsole();
+    return;
+  }
   stream?.stop();
   stream = new EventStream({ api, onSignedOut: end });
   stream.start();
@@ -112,5 +135,10 @@ export function App() {
 
   if (booting.value) return <p class="booting muted">{t('common.loading')}</p>;
   if (!session.value) return <SignIn onSignedIn={begin} />;
+  if (session.value.role === 'supervisor') {
+    const View = consoleView.value;
+    if (!View) return <p class="booting muted">{t('common.loading')}</p>;
+    return <View session={session.value} onSignOut={() => void signOut()} onEnded={end} />;
+  }
   return <Desktop />;
 }

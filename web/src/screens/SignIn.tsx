@@ -44,6 +44,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
           err.retryAfter !== null
             ? t('signin.error.throttled', { seconds: err.retryAfter })
             : t('signin.error.throttledNoTime');
+      else if (err instanceof ApiError && err.details['field'] === 'phone' && err.rule === 'SUP-5')
+        error.value = t('signin.error.supervisorPhone');
+      else if (err instanceof ApiError && err.details['field'] === 'extension' && err.rule === 'SUP-5')
+        error.value = t('signin.error.supervisorExtension');
       else if (err instanceof ApiError && err.details['field'] === 'extension')
         error.value = err.rule === 'ST-1' ? t('signin.error.notYourExtension') : t('signin.error.extension');
       else if (err instanceof ApiError && err.status === 409 && err.rule === 'DSK-1')

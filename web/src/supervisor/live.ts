@@ -1,0 +1,188 @@
+// The console's live view (SUP-1..SUP-3, SUP-5): the batched WebSocket
+// /v1/supervisor/events (a snapshot, then deltas of changed rows) and the
+// tenant's events on /v1/events (the supervision's progress, and the end of
+// the session). Both reconnect with capped backoff; the view socket sends a
+// fresh snapshot on every connect, so nothing is missed.
+
+import { signal } from '@preact/signals';
+import { api, ApiError } from '../api';
+import { SESSION_OVER } from '../events';
+import { resetClock, sampleClock } from '../store/clock';
+import type { ServerEvent } from '../types';
+import type { AgentRow, Delta, QueueRow, Snapshot, Supervision } from './types';
+
+export const snapshot = signal<Snapshot | null>(null);
+export const liveState = signal<'connecting' | 'live' | 'lost'>('connecting');
+/** The supervision this console started (one at a time), as last told. */
+export const supervision = signal<Supervision | null>(null);
+/** Why the last supervision stopped (shown until the next one starts). */
+export const stoppedReason = signal<string | null>(null);
+
+function merge<T extends { id: string }>(rows: T[], changed: T[] | undefined, removed: string[] | undefined): T[] {
+  if (!changed?.length && !removed?.length) return rows;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const row of changed ?? []) byId.set(row.id, row);
+  for (const id of removed ?? []) byId.delete(id);
+  // keep the order the service gives (by ID), new rows in place
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** A snapshot with a delta applied: changed rows replaced by ID, removed ones gone. */
+export function applyDelta(current: Snapshot, delta: Delta): Snapshot {
+  return {
+    ...current,
+    server_time: delta.server_time ?? current.server_time,
+    day: delta.day ?? current.day,
+    queues: merge<QueueRow>(current.queues, delta.queues, delta.queues_removed),
+    agents: merge<AgentRow>(current.agents, delta.agents, delta.agents_removed),
+    limits: delta.limits ?? current.limits,
+  };
+}
+
+/** A supervision event applied to the console's supervision (only its own call's). */
+export function applySupervisionEvent(current: Supervision | null, event: ServerEvent): Supervision | null {
+  const data = event.data as Partial<Supervision> & { interaction?: string; reason?: string };
+  if (!current || data.interaction !== current.interaction) return current;
+  switch (event.type) {
+    case 'interaction.supervision_started':
+      return { ...current, state: 'active', mode: (data.mode as Supervision['mode']) ?? current.mode };
+    case 'interaction.supervision_switched':
+      return { ...current, mode: (data.mode as Supervision['mode']) ?? current.mode };
+    case 'interaction.supervision_stopped':
+      return null;
+    default:
+      return current;
+  }
+}
+
+function wsUrl(path: string): string {
+  const loc = window.location;
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${path}`;
+}
+
+export class Live {
+  private view: WebSocket | null = null;
+  private events: WebSocket | null = null;
+  private stopped = false;
+  private viewAttempts = 0;
+  private eventAttempts = 0;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(private readonly onSignedOut: (why: 'ended' | 'replaced') => void) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connectView();
+    this.connectEvents();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const ws of [this.view, this.events]) {
+      if (ws) {
+        ws.onclose = null;
+        ws.close(1000);
+      }
+    }
+    this.view = null;
+    this.events = null;
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private delay(attempt: number): number {
+    return Math.min(2000, 250 * 2 ** Math.max(0, attempt - 1));
+  }
+
+  /** A socket closed unexpectedly: is the session still there? */
+  private async sessionGone(): Promise<boolean> {
+    try {
+      await api.currentSession();
+      return false;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.signedOut('ended');
+        return true;
+      }
+      return false;
+    }
+  }
+
+  private signedOut(why: 'ended' | 'replaced'): void {
+    if (this.stopped) return;
+    this.stop();
+    this.onSignedOut(why);
+  }
+
+  private connectView(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(wsUrl('/v1/supervisor/events'));
+    this.view = ws;
+    ws.onmessage = (msg: MessageEvent<string>) => {
+      let data: ({ type: string } & Partial<Snapshot> & Delta) | null = null;
+      try {
+        data = JSON.parse(msg.data) as { type: string } & Partial<Snapshot> & Delta;
+      } catch {
+        return;
+      }
+      if (data.type === 'snapshot') {
+        this.viewAttempts = 0;
+        snapshot.value = data as unknown as Snapshot;
+        if (data.server_time) resetClock(data.server_time);
+        liveState.value = 'live';
+      } else if (data.type === 'delta' && snapshot.value) {
+        snapshot.value = applyDelta(snapshot.value, data);
+        if (data.server_time) sampleClock(data.server_time);
+      }
+    };
+    ws.onclose = () => {
+      if (this.stopped || this.view !== ws) return;
+      liveState.value = 'lost';
+      this.viewAttempts += 1;
+      void this.sessionGone().then((gone) => {
+        if (!gone) this.later(() => this.connectView(), this.delay(this.viewAttempts));
+      });
+    };
+  }
+
+  private connectEvents(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(wsUrl('/v1/events'));
+    this.events = ws;
+    ws.onopen = () => (this.eventAttempts = 0);
+    ws.onmessage = (msg: MessageEvent<string>) => {
+      let event: ServerEvent | null = null;
+      try {
+        event = JSON.parse(msg.data) as ServerEvent;
+      } catch {
+        return;
+      }
+      if (event.type === 'session.replaced') return this.signedOut('replaced');
+      if (event.type === 'session.ended') return this.signedOut('ended');
+      if (event.type.startsWith('interaction.supervision_')) {
+        if (event.type === 'interaction.supervision_stopped') {
+          const data = event.data as { interaction?: string; reason?: string };
+          if (supervision.value && data.interaction === supervision.value.interaction)
+            stoppedReason.value = data.reason ?? 'stopped';
+        }
+        supervision.value = applySupervisionEvent(supervision.value, event);
+      }
+    };
+    ws.onclose = (e: CloseEvent) => {
+      if (this.stopped || this.events !== ws) return;
+      if (e.code === SESSION_OVER) return this.signedOut('ended');
+      this.eventAttempts += 1;
+      void this.sessionGone().then((gone) => {
+        if (!gone) this.later(() => this.connectEvents(), this.delay(this.eventAttempts));
+      });
+    };
+  }
+}
