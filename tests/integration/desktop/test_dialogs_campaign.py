@@ -76,7 +76,7 @@ async def test_campaign_contact_skip_cancel_call_and_call_guide(
     await expect(button).to_be_disabled()
     await phone.wait_for("incoming")
     await card.get_by_role("button", name="Cancel").click()
-    await expect(page.locator(".notice", has_text="The outdial was cancelled.")).to_be_visible(
+    await expect(page.locator(".notice", has_text="The call was cancelled.")).to_be_visible(
         timeout=10000
     )
     await phone.wait_for("closed")

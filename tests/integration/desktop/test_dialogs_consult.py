@@ -225,3 +225,27 @@ async def test_consulting_agent_ends_the_consult_for_everyone_and_wraps_up(
     await expect_state(bob, "available")
     await wrap_up(alice, "Resolved")  # the tenant's reason, as configured
     assert not page_errors.errors, page_errors.errors
+
+
+@pytest.mark.spec("DSK-8", "CF-6")
+async def test_consulting_agent_ends_the_conference_for_everyone(
+    stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory, page_errors: PageErrors
+) -> None:
+    alice = await desktop_page("alice", extension="1001")
+    _, customer = await take_call(alice, phones, "1001")
+    bob, bob_phone = await bob_ready(desktop_page, phones)
+    await consult_bob(alice)
+    await bob_phone.wait_for("incoming")
+    await bob_phone.answer()
+    await pane(alice, "consulted").get_by_role("button", name="Conference").click()
+    await expect_status(bob, "conference")
+    # CF-6: "End conference": the customer and Bob are out; Alice wraps up, Bob does not.
+    await pane(alice, "consulted").get_by_role("button", name="End conference").click()
+    await expect(alice.locator("#wrapup")).to_be_visible(timeout=10000)
+    await customer.wait_for("closed")
+    await bob_phone.wait_for("closed")
+    await expect_state(bob, "available")
+    await expect(bob.locator("#wrapup")).to_have_count(0)
+    await expect(bob.locator(".consult-panes")).to_have_count(0)
+    await wrap_up(alice)
+    assert not page_errors.errors, page_errors.errors

@@ -61,6 +61,13 @@ function partyName(leg: Leg): string {
   return '';
 }
 
+/** The consulting agent's name, as the consult's variables carry it (CO-2). */
+function consultingName(leg: Leg, vars: Variable[]): string {
+  const named = vars.find((v) => v.name === 'consulting_agent_name')?.value;
+  if (named) return named;
+  return leg.by ? agentNames.value[leg.by] ?? leg.by : '';
+}
+
 export function ConsultPane({ ix }: { ix: Interaction }) {
   const busy = useSignal(false);
   const leg = consultLeg(ix);
@@ -112,7 +119,7 @@ export function ConsultPane({ ix }: { ix: Interaction }) {
       </div>
       <div class="party-pane consulted" aria-labelledby="pane-consulted-title">
         <h3 id="pane-consulted-title">{role === 'consulting_agent' ? t('consult.consulted') : t('consult.consulting')}</h3>
-        <p class="party-id">{role === 'consulting_agent' ? partyName(leg) : leg.by ? agentNames.value[leg.by] ?? leg.by : ''}</p>
+        <p class="party-id">{role === 'consulting_agent' ? partyName(leg) : consultingName(leg, vars)}</p>
         <p class={`status status-${leg.state}`} data-status={leg.state} id="pane-consulted-status" role="status">
           {leg.state === 'consult_held' ? <Icon name="hold" /> : null}
           {conference ? <Icon name="conference" /> : null}

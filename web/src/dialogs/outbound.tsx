@@ -48,7 +48,8 @@ export function outboundErrorText(error: unknown): string {
 onEvent((event) => {
   const data = event.data as Record<string, unknown>;
   if (event.type === 'interaction.outdial_failed') {
-    notify(failureText(data['outcome'], typeof data['message'] === 'string' ? data['message'] : undefined), 'error', 12000);
+    const text = failureText(data['outcome'], typeof data['message'] === 'string' ? data['message'] : undefined);
+    notify(text, data['outcome'] === 'cancelled' ? 'info' : 'error', 12000);
   } else if (event.type === 'interaction.refused' && data['code'] !== undefined) {
     notify(limitText(data['code']), 'error', 12000);
   }
