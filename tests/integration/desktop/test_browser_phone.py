@@ -212,6 +212,29 @@ async def _at_least(count: Awaitable[int], wanted: int) -> bool:
     return await count >= wanted
 
 
+@pytest.mark.spec("PH-2", "RONA-1")
+async def test_rejecting_a_ringing_offer_in_the_browser_is_a_ring_no_answer(
+    stack: Stack, phones: PhoneFactory, desk: PageFactory
+) -> None:
+    async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
+        page = await desk("alice")
+        await alice.available()
+        customer = await phones.customer("+15557770004")
+        await customer.dial(SUPPORT)
+        offered = (await alice.event("interaction.offered"))["data"]
+        await wait_until(lambda: _flag(page, "incoming"), timeout=10, what="the browser to ring")
+        await page.eval("() => window.cpPhone.hangup()")
+        rona = (await alice.state_event("rona"))["data"]
+        assert rona["previous"] == "reserved", rona
+        assert not (await page.flags())["incoming"]
+        await customer.wait_for("established")  # back in the queue, hearing music
+        await customer.wait_for_audio()
+        async with Desktop(stack.url, "demo-supervisor-token") as supervisor:
+            ix = await supervisor.call("GET", f"/v1/interactions/{offered['interaction_id']}")
+        assert ix["status"] == "queued", ix["status"]
+        await customer.hangup()
+
+
 @pytest.mark.spec("PH-1", "ST-4")
 async def test_lost_registration_is_shown_and_gets_no_offer_until_it_is_back(
     stack: Stack, ari: AriClient, phones: PhoneFactory, desk: PageFactory
