@@ -135,7 +135,7 @@ async def phone_ws(request: web.Request) -> web.StreamResponse:
     session = request_session(request)
     if session is None:
         raise Forbidden("the browser phone needs a signed-in desktop session", rule="PH-4")
-    if session.phone != "browser":
+    if session.role != "agent" or session.phone != "browser":
         raise Forbidden("the session did not choose the browser phone", rule="PH-1")
     extension = browser_phone.browser_extension(services.config, session.tenant, session.agent)
     node = services.config.datacenter.asterisk[0]
