@@ -13,7 +13,7 @@ import {
   variables,
 } from './store';
 import { parseTime } from './store/clock';
-import type { ServerEvent } from './types';
+import type { Me, ServerEvent } from './types';
 
 export interface EventStreamOptions {
   api: Api;
@@ -33,6 +33,13 @@ export const SESSION_OVER = 4001;
 
 export function eventsUrl(loc: Location = window.location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/v1/events`;
+}
+
+/** The snapshot's agent state is older than the one the events already showed. */
+function isOlderThanShown(me: Me): boolean {
+  const shown = _orderingState().since;
+  const at = parseTime(me.agent.since);
+  return shown !== null && at !== null && at < shown;
 }
 
 export class EventStream {
@@ -222,7 +229,14 @@ export class EventStream {
     if (this.refreshing) return this.refreshing;
     this.refreshing = (async () => {
       try {
-        applySnapshot(await this.opts.api.me());
+        let me = await this.opts.api.me();
+        // A snapshot read while the agent's state changed may be older than
+        // an agent.state event applied meanwhile: it is read again.
+        for (let i = 0; i < 3 && isOlderThanShown(me); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          me = await this.opts.api.me();
+        }
+        applySnapshot(me);
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) this.signedOut('ended');
       } finally {

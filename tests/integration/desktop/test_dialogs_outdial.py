@@ -39,7 +39,8 @@ async def dial_typed(page: Page, number: str) -> None:
     dialog = page.locator("#outdial-dialog")
     await dialog.get_by_role("textbox", name="Dial number").fill(number)
     await dialog.locator("button.call-number").click()
-    await expect(dialog).to_be_hidden()
+    # (the dialog closes once the agent's phone rings: the request answers then)
+    await expect(dialog).to_be_hidden(timeout=15000)
 
 
 async def notice(page: Page, text: str) -> None:
@@ -95,12 +96,12 @@ async def test_outdial_dialog_book_keypad_anis_failures_cancel_and_the_call(
     await dialog.get_by_role("button", name="Close").click()
 
     # OD-5: a message for each failure, and the agent is idle again.
-    await attempt_fails(page, phone, BUSY, "The outdial failed: the number is busy.")
-    await attempt_fails(page, phone, REJECTS, "The outdial failed: the customer rejected the call.")
+    await attempt_fails(page, phone, BUSY, "The call failed: the number is busy.")
+    await attempt_fails(page, phone, REJECTS, "The call failed: the customer rejected the call.")
     await dial_typed(page, ECHO)
     await phone.wait_for("incoming")
     await phone.reject()
-    await notice(page, "The outdial failed: you declined the call on your phone.")
+    await notice(page, "The call failed: you declined the call on your phone.")
     await expect_state(page, "idle")
     await phone.wait_for("closed")
 
@@ -111,7 +112,7 @@ async def test_outdial_dialog_book_keypad_anis_failures_cancel_and_the_call(
     await expect(card).to_contain_text(ECHO)
     await phone.wait_for("incoming")
     await card.get_by_role("button", name="Cancel").click()
-    await notice(page, "The outdial was cancelled.")
+    await notice(page, "The call was cancelled.")
     await phone.wait_for("closed")
     await expect_state(page, "idle")
 

@@ -1,0 +1,87 @@
+// DSK-13: a snapshot read again after an event (refresh) that is older than
+// an agent.state event applied meanwhile is not shown: it is read again.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Api } from './api';
+import { EventStream } from './events';
+import { agent, clearAll } from './store';
+import type { Me } from './types';
+
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  onopen: (() => void) | null = null;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(public url: string) {
+    FakeSocket.all.push(this);
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  send(event: unknown) {
+    this.onmessage?.({ data: JSON.stringify(event) });
+  }
+  close(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+}
+
+function snapshot(state: string, since: string): Me {
+  return {
+    agent: { id: 'alice', tenant: 'acme', state: state as never, previous: null, reason: null, since, extension: '1001', offer: null, interaction: null },
+    interaction: null,
+    consult: null,
+    variables: null,
+    server_time: since,
+    config: { idle_reasons: {}, wrap_up_reasons: {}, auto_wrap_up_seconds: 0, outdial: true, keypad: true, outdial_cancel: true, privacy_shield_seconds: 0, campaigns: [] },
+  };
+}
+
+async function flush() {
+  for (let i = 0; i < 8; i++) await Promise.resolve();
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  clearAll();
+  FakeSocket.all = [];
+});
+afterEach(() => vi.useRealTimers());
+
+describe('a refresh racing an agent.state event', () => {
+  it('reads the snapshot again when it is older than the state shown', async () => {
+    const answers = [
+      snapshot('idle', '2026-12-05T12:00:00.000+00:00'), // on connect
+      snapshot('reserved', '2026-12-05T12:00:05.000+00:00'), // read before the attempt failed
+      snapshot('idle', '2026-12-05T12:00:07.000+00:00'), // read again
+    ];
+    const resolvers: ((m: Me) => void)[] = [];
+    const api = new Api('', async () => new Response('{}'));
+    api.me = vi.fn(() => new Promise<Me>((resolve) => resolvers.push(resolve))) as unknown as Api['me'];
+    const s = new EventStream({ api, onSignedOut: vi.fn(), url: 'ws://x/v1/events', socket: (u) => new FakeSocket(u) as unknown as WebSocket });
+    s.start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    resolvers.shift()!(answers[0]!);
+    await flush();
+    expect(agent.value?.state).toBe('idle');
+
+    // The outdial failed: the desktop reads the snapshot; meanwhile the agent is idle again.
+    ws.send({ type: 'interaction.outdial_failed', at: '2026-12-05T12:00:06.000+00:00', data: { interaction_id: 'x', outcome: 'busy' } });
+    await flush();
+    ws.send({ type: 'agent.state', at: '2026-12-05T12:00:07.000+00:00', data: { agent: 'alice', seq: 9, previous: 'reserved', state: 'idle', reason: 'break', timestamp: '2026-12-05T12:00:07.000+00:00' } });
+    expect(agent.value?.state).toBe('idle');
+    resolvers.shift()!(answers[1]!); // the stale snapshot (reserved)
+    await flush();
+    expect(agent.value?.state).toBe('idle'); // not shown
+    await vi.advanceTimersByTimeAsync(200);
+    resolvers.shift()!(answers[2]!);
+    await flush();
+    expect(agent.value?.state).toBe('idle');
+    expect(api.me).toHaveBeenCalledTimes(3);
+    s.stop();
+  });
+});
