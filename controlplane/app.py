@@ -9,6 +9,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -24,6 +25,7 @@ from controlplane.domain.limits import SLOT_LEASE_MS
 from controlplane.notifier import Notifier
 from controlplane.opsevents import OpsEvents
 from controlplane.orphans import SWEEP_SECONDS, OrphanSweeper
+from controlplane.overload import AdmissionGate
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
 
@@ -202,17 +204,30 @@ def build(config: Config) -> web.Application:
             await ami.start(timeout=5)
         except AmiError as exc:
             log.warning("%s; the service runs on and AMI keeps retrying", exc)
+        # Overload: new customer calls are refused at the entry point while the service lags.
+        gate = AdmissionGate(
+            config, ari, tasks, jobs=lambda: cc.serial.pending, handler=cc.on_ari_event
+        )
         stream = AriEventStream(
             ari,
-            cc.on_ari_event,
+            gate.on_event,
             on_connect=cc.reconcile,
             on_lost=lambda: metrics.connection_lost("ari"),
         )
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)
         metrics.watch_work(lambda: cc.serial.pending, lambda: ari.teardowns_pending)
-        ari.observer = metrics.ari_request
-        tasks.spawn("loop-lag", metrics.watch_loop_lag(), loop=True)
+        metrics.watch_overload(lambda: gate.state.refusing)
+
+        def ari_observed(method: str, seconds: float) -> None:
+            metrics.ari_request(method, seconds)
+            gate.observe_ari(method, seconds)
+
+        ari.observer = ari_observed
+        tasks.spawn("loop-lag", metrics.watch_loop_lag(gate.observe_loop_lag), loop=True)
+        if config.overload.debug_lag_file:  # tests only
+            lag_file = Path(config.overload.debug_lag_file)
+            tasks.spawn("debug-lag", gate.debug_lag(lag_file), loop=True)
         tasks.spawn("event-hub", hub.run(), loop=True)
         tasks.spawn("event-stream-owner", owner.run(), loop=True)
         tasks.spawn("dispatch-tick", _dispatch_tick(cc, sorted(config.local_tenants())), loop=True)

@@ -409,8 +409,40 @@ class Service(_Model):
     )
 
 
+class OverloadBand(_Model):
+    """Refuse new calls above `refuse_above`; admit again once below `admit_below`."""
+
+    refuse_above: float = Field(gt=0)
+    admit_below: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.admit_below > self.refuse_above:
+            raise ValueError("admit_below must not be above refuse_above")
+        return self
+
+
+class Overload(_Model):
+    """Admission under overload (`controlplane.domain.overload`): new customer
+    calls are refused at the entry point while the service lags. Times in
+    seconds (the mean over `window_seconds`), jobs as counted now."""
+
+    enabled: bool = True
+    window_seconds: float = Field(default=1.0, gt=0, le=60)
+    loop_lag: OverloadBand = OverloadBand(refuse_above=0.2, admit_below=0.05)
+    event_age: OverloadBand = OverloadBand(refuse_above=0.5, admit_below=0.1)
+    ari_latency: OverloadBand = OverloadBand(refuse_above=0.5, admit_below=0.1)
+    jobs_pending: OverloadBand = OverloadBand(refuse_above=400, admit_below=100)
+    debug_lag_file: str | None = Field(
+        default=None,
+        description="tests only: while this file holds a number of seconds, the service "
+        "blocks its own event loop that long four times a second (real, measured lag)",
+    )
+
+
 class Config(_Model):
     service: Service
+    overload: Overload = Overload()
     datacenters: dict[Ident, Datacenter] = Field(min_length=1)
     tenants: dict[Ident, Tenant] = Field(min_length=1)
     tokens: tuple[Token, ...] = ()

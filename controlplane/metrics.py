@@ -169,6 +169,17 @@ ORPHANS_REMOVED = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+OVERLOAD_REFUSED = Counter(
+    "cp_calls_refused_overload",
+    "New customer calls refused at the entry point while the service was overloaded",
+    ["tenant"],
+    registry=REGISTRY,
+)
+OVERLOAD_REFUSING = Gauge(
+    "cp_overload_refusing",
+    "1 while this replica refuses new customer calls as overloaded",
+    registry=REGISTRY,
+)
 LOOP_LAG_INTERVAL = 0.25
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -217,19 +228,32 @@ def orphan_removed(kind: str) -> None:
     ORPHANS_REMOVED.labels(kind).inc()
 
 
+def overload_refused(tenant: str) -> None:
+    """A new customer call refused as overloaded (tenant "" when the number is unknown)."""
+    OVERLOAD_REFUSED.labels(tenant).inc()
+
+
+def watch_overload(refusing: Callable[[], bool]) -> None:
+    OVERLOAD_REFUSING.set_function(lambda: 1.0 if refusing() else 0.0)
+
+
 def watch_work(jobs: Callable[[], int], teardowns: Callable[[], int]) -> None:
     """Let the work gauges read their figures at scrape time."""
     JOBS_PENDING.set_function(lambda: float(jobs()))
     TEARDOWNS_PENDING.set_function(lambda: float(teardowns()))
 
 
-async def watch_loop_lag() -> None:
-    """Sample how late the event loop runs a timer (a starved or blocked loop)."""
+async def watch_loop_lag(on_sample: Callable[[float], None] | None = None) -> None:
+    """Sample how late the event loop runs a timer (a starved or blocked loop);
+    `on_sample` is told each sample (admission under overload)."""
     loop = asyncio.get_running_loop()
     while True:
         due = loop.time() + LOOP_LAG_INTERVAL
         await asyncio.sleep(LOOP_LAG_INTERVAL)
-        LOOP_LAG.observe(max(0.0, loop.time() - due))
+        lag = max(0.0, loop.time() - due)
+        LOOP_LAG.observe(lag)
+        if on_sample is not None:
+            on_sample(lag)
 
 
 # API latency ------------------------------------------------------------------------
