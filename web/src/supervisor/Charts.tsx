@@ -64,9 +64,10 @@ function Plot({
               ...common,
               series: [
                 {},
+                // (answered drawn wide and abandoned dashed on top: equal counts stay visible)
                 { label: st('sup.chart.offered'), stroke: '#1f5fbf', width: 2 },
-                { label: st('sup.chart.answered'), stroke: '#1e7b34', width: 2 },
-                { label: st('sup.chart.abandoned'), stroke: '#b3261e', width: 2 },
+                { label: st('sup.chart.answered'), stroke: '#1e7b34', width: 4 },
+                { label: st('sup.chart.abandoned'), stroke: '#b3261e', width: 2, dash: [5, 4] },
               ],
               axes: [{}, { label: '' }],
               scales: { y: { range: (_u: uPlotType, _min: number, max: number): uPlotType.Range.MinMax => [0, Math.max(1, max)] } },

@@ -16,7 +16,7 @@ import { notify } from '../store';
 import { filterAgents, sortAgents, type SortDir, type SortKey } from './agents';
 import { supApi } from './api';
 import { Interactions } from './Interactions';
-import { Live, liveState, snapshot, stoppedReason, supervision } from './live';
+import { expectSupervision, Live, liveState, snapshot, startedSupervision, stoppedReason, supervision } from './live';
 import type { AgentRow, Mode, QueueRow, SupervisorSession, Usage } from './types';
 import './console.css';
 
@@ -167,13 +167,15 @@ function QueuesTable({ rows }: { rows: QueueRow[] }) {
                   <span class="muted">{st('sup.queues.noWait')}</span>
                 )}
               </td>
-              <td class="by-state">
-                {BY_STATE.filter((s) => q.agents[s] > 0).map((s) => (
-                  <span key={s} class={`state-count state-${s}`} data-state={s}>
-                    <span class="dot" aria-hidden="true" />
-                    {t(`state.${s}`)} {q.agents[s]}
-                  </span>
-                ))}
+              <td>
+                <div class="by-state">
+                  {BY_STATE.filter((s) => q.agents[s] > 0).map((s) => (
+                    <span key={s} class={`state-count state-${s}`} data-state={s}>
+                      <span class="dot" aria-hidden="true" />
+                      {t(`state.${s}`)} {q.agents[s]}
+                    </span>
+                  ))}
+                </div>
               </td>
               <td class="num sl" title={st('sup.queues.slHint', { seconds: q.service_level_seconds })}>
                 {percent(q.today.service_level)}
@@ -240,6 +242,12 @@ function LimitsPanel() {
 }
 
 // SUP-2 --------------------------------------------------------------------------
+
+/** The reason shown with a state: an idle agent's idle reason (others are the service's). */
+function idleReason(row: AgentRow, session: SupervisorSession): string | null {
+  if (row.state !== 'idle' || !row.reason) return null;
+  return session.console.idle_reasons[row.reason] ?? row.reason;
+}
 
 const COLUMNS: [SortKey, SupKey][] = [
   ['name', 'sup.agents.name'],
@@ -338,7 +346,7 @@ function AgentsTable({ session }: { session: SupervisorSession }) {
               <th scope="row">{r.name}</th>
               <td>{session.console.teams[r.team] ?? r.team}</td>
               <td class="state">
-                <StateBadge state={r.state} reason={r.reason ? session.console.idle_reasons[r.reason] ?? r.reason : null} />
+                <StateBadge state={r.state} reason={idleReason(r, session)} />
               </td>
               <td class="since">
                 {r.state === 'logged_out' && !r.since ? (
@@ -352,13 +360,9 @@ function AgentsTable({ session }: { session: SupervisorSession }) {
               </td>
               <td class="num ronas">{r.ronas_today}</td>
               <td>
-                <button
-                  type="button"
-                  class="act"
-                  aria-label={st('sup.agents.act', { name: r.name })}
-                  onClick={() => (acting.value = r.id)}
-                >
+                <button type="button" class="act" onClick={() => (acting.value = r.id)}>
                   {st('sup.agents.actions')}
+                  <span class="visually-hidden">{st('sup.agents.act', { name: r.name })}</span>
                 </button>
               </td>
             </tr>
@@ -400,7 +404,7 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
   return (
     <Dialog id="sup-agent-dialog" title={st('sup.act.title', { name: row.name })} onClose={close} class="sup-agent-dialog">
       <p>
-        <StateBadge state={row.state} reason={row.reason ? session.console.idle_reasons[row.reason] ?? row.reason : null} />
+        <StateBadge state={row.state} reason={idleReason(row, session)} />
       </p>
       <div class="sup-act-row">
         <label for="sup-idle-reason">{st('sup.act.idleReason')}</label>
@@ -467,9 +471,9 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
               onClick={() =>
                 void run(
                   async () => {
+                    expectSupervision(row.call!.id!);
                     const started = await supApi.supervise(row.call!.id!, mode.value, extension.value.trim());
-                    stoppedReason.value = null;
-                    supervision.value = { ...started, agent: started.agent ?? row.id };
+                    startedSupervision({ ...started, agent: started.agent ?? row.id });
                   },
                   close,
                 )

@@ -19,10 +19,22 @@ export const END_CAUSES = [
 const cause = (c: string) => (END_CAUSES.includes(c as (typeof END_CAUSES)[number]) ? st(`sup.cause.${c}` as SupKey) : c);
 const EMPTY: Filters = { queue: '', agent: '', direction: '', end_cause: '', wrap_up_reason: '' };
 
-function time(iso: string | null): string {
+/** A time of the tenant's day, in its time zone (as the charts and the day are). */
+function time(iso: string | null, timeZone: string | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '–' : d.toLocaleTimeString(locale.value, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  if (Number.isNaN(d.getTime())) return '–';
+  const opts: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  try {
+    return d.toLocaleTimeString(locale.value, { ...opts, timeZone });
+  } catch {
+    return d.toLocaleTimeString(locale.value, opts);
+  }
+}
+
+const LIVE_STATUSES = ['queued', 'ringing', 'dialing', 'connected', 'scheduled', 'ended'] as const;
+function statusText(status: string): string {
+  return LIVE_STATUSES.includes(status as (typeof LIVE_STATUSES)[number]) ? st(`sup.ix.st.${status}` as SupKey) : status;
 }
 
 export function Interactions({ session }: { session: SupervisorSession }) {
@@ -64,6 +76,7 @@ export function Interactions({ session }: { session: SupervisorSession }) {
     draft.value = { ...draft.value, [name]: (e.target as HTMLSelectElement).value };
   };
   const rows: Listed[] = list.value ? [...list.value.queued, ...list.value.active, ...list.value.completed, ...more.value] : [];
+  const tz = snapshot.value?.timezone;
   const queueName = (id: string | null) => (id ? session.console.queues[id] ?? id : '–');
 
   return (
@@ -185,9 +198,9 @@ export function Interactions({ session }: { session: SupervisorSession }) {
           <tbody>
             {rows.map((r) => (
               <tr key={`${r.status}-${r.id}`} data-ix={r.id} data-status={r.status}>
-                <td>{STATUSES.includes(r.status as Status) ? st(`sup.ix.status.${r.status}` as SupKey) : r.status}</td>
-                <td>{time(r.entered_at)}</td>
-                <td>{time(r.ended_at)}</td>
+                <td>{statusText(r.status)}</td>
+                <td>{time(r.entered_at, tz)}</td>
+                <td>{time(r.ended_at, tz)}</td>
                 <td>{r.direction === 'outbound' ? st('sup.call.outbound') : st('sup.call.inbound')}</td>
                 <td>{r.customer_number ?? '–'}</td>
                 <td>{queueName(r.queue)}</td>

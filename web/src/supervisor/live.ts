@@ -18,6 +18,36 @@ export const supervision = signal<Supervision | null>(null);
 /** Why the last supervision stopped (shown until the next one starts). */
 export const stoppedReason = signal<string | null>(null);
 
+/** Supervision events of the call being started, kept until the start's
+ * answer came: the phone may answer (and the event arrive on the other
+ * socket) before the request's response does. */
+let pending: { interaction: string; events: ServerEvent[] } | null = null;
+
+/** A supervision is being requested for `interaction`: its events are kept. */
+export function expectSupervision(interaction: string): void {
+  pending = { interaction, events: [] };
+}
+
+/** Keeps a supervision event of the call being started (see `pending`). */
+export function noteSupervisionEvent(event: ServerEvent): void {
+  const about = (event.data as { interaction?: string }).interaction;
+  if (pending && about === pending.interaction) pending.events.push(event);
+}
+
+/** The start's answer: the supervision, with the events that came first applied. */
+export function startedSupervision(started: Supervision): void {
+  let current: Supervision | null = started;
+  const early = pending?.interaction === started.interaction ? pending.events : [];
+  pending = null;
+  stoppedReason.value = null;
+  for (const event of early) {
+    if (event.type === 'interaction.supervision_stopped')
+      stoppedReason.value = (event.data as { reason?: string }).reason ?? 'stopped';
+    current = applySupervisionEvent(current, event);
+  }
+  supervision.value = current;
+}
+
 function merge<T extends { id: string }>(rows: T[], changed: T[] | undefined, removed: string[] | undefined): T[] {
   if (!changed?.length && !removed?.length) return rows;
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -168,6 +198,7 @@ export class Live {
       if (event.type === 'session.replaced') return this.signedOut('replaced');
       if (event.type === 'session.ended') return this.signedOut('ended');
       if (event.type.startsWith('interaction.supervision_')) {
+        noteSupervisionEvent(event);
         if (event.type === 'interaction.supervision_stopped') {
           const data = event.data as { interaction?: string; reason?: string };
           if (supervision.value && data.interaction === supervision.value.interaction)

@@ -5,7 +5,7 @@ import { st, supervisor, supErrorText } from '../i18n/supervisor';
 import { filterAgents, sortAgents } from './agents';
 import { csvUrl, filterQuery } from './api';
 import { series, totals } from './Charts';
-import { applyDelta, applySupervisionEvent } from './live';
+import { applyDelta, applySupervisionEvent, expectSupervision, noteSupervisionEvent, startedSupervision, supervision } from './live';
 import type { AgentRow, Bucket, Snapshot, Supervision } from './types';
 
 afterEach(() => setLang('en'));
@@ -46,6 +46,25 @@ describe('the live view', () => {
     const switched = applySupervisionEvent(started, { type: 'interaction.supervision_switched', data: { interaction: 'ix1', mode: 'barge' } });
     expect(switched?.mode).toBe('barge');
     expect(applySupervisionEvent(switched, { type: 'interaction.supervision_stopped', data: { interaction: 'ix1' } })).toBeNull();
+  });
+});
+
+describe('a supervision whose phone answered before the request did', () => {
+  it('is active once the answer comes, from the events kept meanwhile', () => {
+    const sv: Supervision = { interaction: 'ix9', supervisor: 'supervisor:sam', extension: '1009', mode: 'whisper', state: 'ringing', agent: 'alice', started_at: null };
+    expectSupervision('ix9');
+    noteSupervisionEvent({ type: 'interaction.supervision_started', data: { interaction: 'ix8', mode: 'barge' } });
+    startedSupervision(sv);
+    expect(supervision.value?.state).toBe('ringing'); // (another call's event is not ours)
+    expectSupervision('ix9');
+    noteSupervisionEvent({ type: 'interaction.supervision_started', data: { interaction: 'ix9', mode: 'whisper' } });
+    startedSupervision(sv);
+    expect(supervision.value?.state).toBe('active');
+    expectSupervision('ix9');
+    noteSupervisionEvent({ type: 'interaction.supervision_stopped', data: { interaction: 'ix9', reason: 'not_answered' } });
+    startedSupervision(sv);
+    expect(supervision.value).toBeNull();
+    supervision.value = null;
   });
 });
 
