@@ -165,6 +165,9 @@ TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism
 # DSK-1: a short idle timeout (the shortest there is), so that an event
 # WebSocket's keep-alive is quick to see.
 SESSION_IDLE_MINUTES = 1
+# Overload: while this file holds a number of seconds, the service blocks its
+# event loop that long four times a second (real lag; test configuration only).
+OVERLOAD_LAG_FILE = RUN_DIR / "overload-lag"
 
 
 def agent_password(tenant: str, agent: str) -> str:
@@ -227,6 +230,8 @@ def write_test_config(path: Path) -> Path:
     data["tenants"]["gamma"] = GAMMA_TENANT
     data["tokens"].extend(GAMMA_TOKENS)
     data["service"]["session_idle_minutes"] = SESSION_IDLE_MINUTES
+    OVERLOAD_LAG_FILE.unlink(missing_ok=True)
+    data["overload"] = {"debug_lag_file": str(OVERLOAD_LAG_FILE)}
     # PH: the browser phone's tests load the desktop from the test network
     # namespace's host address (tests/support/browser.py).
     data["service"]["extra_listen_hosts"] = [HOST_ADDRESS]
