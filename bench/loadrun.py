@@ -84,6 +84,7 @@ class Result:
     bridges_later: int = 0
     service_log: Counter[str] = field(default_factory=Counter)  # failures the services logged
     jobs_pending: list[float] = field(default_factory=list)  # the first service's, each second
+    refusing: list[float] = field(default_factory=list)  # ... and its overload gauge (1: refusing)
     service_metrics: dict[str, str] = field(default_factory=dict)  # from its /metrics at the end
     profile: list[str] = field(default_factory=list)
     redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
@@ -446,6 +447,7 @@ async def run_load(
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
                     scraped = await _scrape(stack.urls[0])
                     result.jobs_pending.append(scraped.get("cp_jobs_pending", math.nan))
+                    result.refusing.append(scraped.get("cp_overload_refusing", math.nan))
             if not sampled_rtp and time.time() >= half:
                 result.rtp_channels = await asyncio.to_thread(_rtp_flowing, stack)
                 sampled_rtp = True
@@ -536,7 +538,13 @@ def _load_figures(samples: dict[str, float]) -> dict[str, str]:
         "event-loop lag p99": _bucket_quantile(samples, "cp_event_loop_lag_seconds", 0.99),
         "ARI request p50": _bucket_quantile(samples, "cp_ari_request_seconds", 0.5),
         "ARI request p99": _bucket_quantile(samples, "cp_ari_request_seconds", 0.99),
+        "refused as overloaded": f"{_sum(samples, 'cp_calls_refused_overload_total'):g}",
     }
+
+
+def _sum(samples: dict[str, float], metric: str) -> float:
+    """A counter summed over its labels."""
+    return sum(v for name, v in samples.items() if name.split("{", 1)[0] == metric)
 
 
 async def _channels_left(what: str = "channels") -> int:

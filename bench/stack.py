@@ -251,6 +251,7 @@ def write_service_config(
     recording: bool = False,
     log_level: str = "INFO",
     desktop_agents: int = 0,
+    overload: dict[str, Any] | None = None,
 ) -> Path:
     """The demo's service and datacenter sections with the bench tenant alone.
     The first ``desktop_agents`` agents get a desktop password
@@ -313,6 +314,8 @@ def write_service_config(
         "tenants": {TENANT: tenant},
         "tokens": tokens,
     }
+    if overload is not None:  # admission under overload (default: the service's defaults)
+        data["overload"] = overload
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in data.items()))
     return path
@@ -347,6 +350,7 @@ class BenchStack:
         self.asterisk = BenchAsterisk(devstack.ensure_rootfs(), RUN_DIR, agents, ring_seconds)
         self.services: list[devstack.ServiceRunner] = []
         self.service_nice = 0  # the services' nice value (negative: ahead of Asterisk)
+        self.overload: dict[str, Any] | None = None  # the services' [overload] section
 
     @property
     def urls(self) -> list[str]:
@@ -382,6 +386,7 @@ class BenchStack:
                 recording=self.recording,
                 log_level=self.log_level,
                 desktop_agents=self.desktop_agents,
+                overload=self.overload,
             )
             # the first replica owns the Stasis app; the others stand by for it
             runner = devstack.ServiceRunner(
