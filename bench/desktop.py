@@ -43,23 +43,13 @@ from bench.stack import (
     log,
     machine_lock,
 )
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.phones import PhoneFactory
 
 EXTENSION = 1001
 CUSTOMER_ANI = "+15557770002"
 WEBUI = REPO / "controlplane" / "webui"
 OUT = REPO / "build" / "bench" / "desktop.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 JS_TARGET_KB = 150.0
 POPOVER_TARGET_MS = 50.0
 
@@ -151,7 +141,7 @@ async def offers(url: str, count: int) -> dict[str, list[float]]:
     ):
         await phones.agent(str(EXTENSION), answer_after_ms=None)  # rings, never answers
         customer = await phones.customer(CUSTOMER_ANI)
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             context = await browser.new_context(
                 base_url=url, viewport={"width": 1366, "height": 768}

@@ -32,6 +32,18 @@ HOST_ADDRESS: Final = "10.99.0.1"
 NS_ADDRESS: Final = "10.99.0.2"
 NETWORK: Final = "10.99.0.0/30"
 CHROMIUM: Final = "/usr/bin/chromium"
+# Headless Chromium as root on a machine without a network: no sandbox, no
+# GPU, and none of the background connections it would try to make.
+CHROMIUM_ARGS: Final = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 TONE_HZ: Final = 1000
 
 
@@ -86,13 +98,7 @@ def chromium_in_netns(directory: Path) -> Path:
 
 def chromium_args(origin: str, wav: Path) -> list[str]:
     return [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={wav}",

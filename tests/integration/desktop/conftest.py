@@ -29,19 +29,9 @@ from playwright.async_api import (
 
 from controlplane import devstack
 from tests.integration.conftest import Stack, agent_password
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 REPO = devstack.REPO_ROOT
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1366, "height": 768}
 SCREENSHOTS = REPO / "build" / "screenshots"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -63,7 +53,7 @@ def built_desktop() -> None:
 async def browser(stack: Stack) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
         )
         try:
             yield chromium
