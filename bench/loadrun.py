@@ -85,6 +85,7 @@ class Result:
     service_log: Counter[str] = field(default_factory=Counter)  # failures the services logged
     jobs_pending: list[float] = field(default_factory=list)  # the first service's, each second
     refusing: list[float] = field(default_factory=list)  # ... and its overload gauge (1: refusing)
+    signals: dict[str, list[float]] = field(default_factory=dict)  # ... and its load signals
     service_metrics: dict[str, str] = field(default_factory=dict)  # from its /metrics at the end
     profile: list[str] = field(default_factory=list)
     redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
@@ -448,6 +449,10 @@ async def run_load(
                     scraped = await _scrape(stack.urls[0])
                     result.jobs_pending.append(scraped.get("cp_jobs_pending", math.nan))
                     result.refusing.append(scraped.get("cp_overload_refusing", math.nan))
+                    for name, v in scraped.items():
+                        if name.startswith('cp_overload_signal{signal="'):
+                            signal = name.split('"')[1]
+                            result.signals.setdefault(signal, []).append(v)
             if not sampled_rtp and time.time() >= half:
                 result.rtp_channels = await asyncio.to_thread(_rtp_flowing, stack)
                 sampled_rtp = True

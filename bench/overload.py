@@ -141,6 +141,10 @@ def report(
         f"the service refused new calls in {100 * refusing_share:.0f}% of the steady window's "
         "seconds; refusal episodes by the signals that started them: "
         + (", ".join(f"{k} {v}" for k, v in episodes.most_common()) or "none"),
+        "the service's load signals, sampled each second (p50 / p90 / max): "
+        + "; ".join(
+            f"{name} {_quantiles(samples)}" for name, samples in sorted(result.signals.items())
+        ),
         f"API errors: {len(result.desktop_errors)}; wrap-ups failed: "
         f"{result.desktop_counts['wrap_up_failed']}",
         f"left behind: channels {result.leftovers} (after the sweep {result.leftovers_later}), "
@@ -164,8 +168,16 @@ def report(
         "service_metrics": result.service_metrics,
         "refusing_share": None if math.isnan(refusing_share) else round(refusing_share, 3),
         "refusal_episodes": dict(episodes),
+        "signals_p50_p90_max": {
+            name: [round(percentile(v, q), 4) for q in (50, 90, 100)]
+            for name, v in sorted(result.signals.items())
+        },
     }
     return "\n".join(lines), figures
+
+
+def _quantiles(samples: list[float]) -> str:
+    return " / ".join(f"{percentile(samples, q):.3g}" for q in (50, 90, 100))
 
 
 def _ms(seconds: float) -> float | None:

@@ -206,7 +206,12 @@ def build(config: Config) -> web.Application:
             log.warning("%s; the service runs on and AMI keeps retrying", exc)
         # Overload: new customer calls are refused at the entry point while the service lags.
         gate = AdmissionGate(
-            config, ari, tasks, jobs=lambda: cc.serial.pending, handler=cc.on_ari_event
+            config,
+            ari,
+            tasks,
+            jobs=lambda: cc.serial.pending,
+            job_age=cc.serial.oldest_age,
+            handler=cc.on_ari_event,
         )
         stream = AriEventStream(
             ari,
@@ -217,7 +222,9 @@ def build(config: Config) -> web.Application:
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)
         metrics.watch_work(lambda: cc.serial.pending, lambda: ari.teardowns_pending)
-        metrics.watch_overload(lambda: gate.state.refusing)
+        metrics.watch_overload(
+            lambda: gate.state.refusing, lambda: {s.value: v for s, v in gate.signals().items()}
+        )
 
         def ari_observed(method: str, seconds: float) -> None:
             metrics.ari_request(method, seconds)

@@ -431,6 +431,7 @@ class Overload(_Model):
     window_seconds: float = Field(default=1.0, gt=0, le=60)
     loop_lag: OverloadBand = OverloadBand(refuse_above=0.2, admit_below=0.05)
     event_age: OverloadBand = OverloadBand(refuse_above=0.5, admit_below=0.1)
+    job_age: OverloadBand = OverloadBand(refuse_above=1.0, admit_below=0.25)
     ari_latency: OverloadBand = OverloadBand(refuse_above=0.5, admit_below=0.1)
     jobs_pending: OverloadBand = OverloadBand(refuse_above=400, admit_below=100)
     debug_lag_file: str | None = Field(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, cast
 
 from aiohttp import web
@@ -180,6 +180,13 @@ OVERLOAD_REFUSING = Gauge(
     "1 while this replica refuses new customer calls as overloaded",
     registry=REGISTRY,
 )
+OVERLOAD_SIGNAL = Gauge(
+    "cp_overload_signal",
+    "The load signals admission under overload judges, as it sees them now "
+    "(seconds; jobs_pending: jobs)",
+    ["signal"],
+    registry=REGISTRY,
+)
 LOOP_LAG_INTERVAL = 0.25
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -233,8 +240,17 @@ def overload_refused(tenant: str) -> None:
     OVERLOAD_REFUSED.labels(tenant).inc()
 
 
-def watch_overload(refusing: Callable[[], bool]) -> None:
+def watch_overload(
+    refusing: Callable[[], bool], signals: Callable[[], Mapping[str, float]]
+) -> None:
+    """Let the overload gauges read the decision and the signals at scrape time."""
     OVERLOAD_REFUSING.set_function(lambda: 1.0 if refusing() else 0.0)
+
+    def reader(name: str) -> Callable[[], float]:
+        return lambda: float(signals().get(name, 0.0))
+
+    for name in signals():
+        OVERLOAD_SIGNAL.labels(name).set_function(reader(name))
 
 
 def watch_work(jobs: Callable[[], int], teardowns: Callable[[], int]) -> None:

@@ -5,8 +5,10 @@ It feeds the rule of `controlplane.domain.overload` with what the service
 measures anyway: how late its event loop runs (the loop-lag sampler), how
 old Asterisk's events are when they are read (their `timestamp`; Asterisk
 and the service need synchronised clocks), how long ARI requests take
-(waits and retries included), and how many jobs wait or run in the
-per-interaction serializers. Times are the mean over the configured window.
+(waits and retries included), how many jobs wait or run in the
+per-interaction serializers, and how long the oldest of them has (the age of
+the oldest event or action not handled yet). Loop lag, event age and ARI
+time are the mean over the configured window; the jobs are counted now.
 
 A new customer call is a StasisStart of the entry-point dialplan
 (`Stasis(<app>,inbound,<number>)`). While the rule refuses, that event does
@@ -73,6 +75,7 @@ class AdmissionGate:
         tasks: TaskGroup,
         *,
         jobs: Callable[[], int],
+        job_age: Callable[[], float],
         handler: Callable[[Event], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -82,12 +85,14 @@ class AdmissionGate:
         self._ari = ari
         self._tasks = tasks
         self._jobs = jobs
+        self._job_age = job_age
         self._handler = handler
         self._clock = clock
         self._wall_clock = wall_clock
         self._bands = {
             Signal.LOOP_LAG: _band(self._cfg.loop_lag),
             Signal.EVENT_AGE: _band(self._cfg.event_age),
+            Signal.JOB_AGE: _band(self._cfg.job_age),
             Signal.ARI_LATENCY: _band(self._cfg.ari_latency),
             Signal.JOBS_PENDING: _band(self._cfg.jobs_pending),
         }
@@ -113,6 +118,7 @@ class AdmissionGate:
         now = self._clock()
         found = {signal: window.mean(now) for signal, window in self._windows.items()}
         found[Signal.JOBS_PENDING] = float(self._jobs())
+        found[Signal.JOB_AGE] = self._job_age()
         return found
 
     def judge(self) -> Admission:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -84,21 +85,23 @@ class KeyedSerializer:
 
     def __init__(self, tasks: TaskGroup) -> None:
         self._tasks = tasks
-        self._queues: dict[str, deque[Job]] = {}
+        # per key: the jobs not finished yet, each with its submission time
+        self._queues: dict[str, deque[tuple[Job, float]]] = {}
 
     def submit(self, key: str, job: Job) -> None:
+        entry = (job, time.monotonic())
         queue = self._queues.get(key)
         if queue is not None:
-            queue.append(job)
+            queue.append(entry)
             return
-        self._queues[key] = deque([job])
+        self._queues[key] = deque([entry])
         self._tasks.spawn(f"serial:{key}", self._drain(key))
 
     async def _drain(self, key: str) -> None:
         queue = self._queues[key]
         try:
             while queue:
-                job = queue[0]
+                job = queue[0][0]
                 try:
                     await job()
                 except asyncio.CancelledError:
@@ -127,6 +130,12 @@ class KeyedSerializer:
     @property
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
+
+    def oldest_age(self) -> float:
+        """Seconds since the oldest job not finished yet was submitted (the
+        age of the oldest unhandled event or action); 0 when there is none."""
+        now = time.monotonic()
+        return max((now - q[0][1] for q in self._queues.values() if q), default=0.0)
 
 
 async def _call(job: Callable[[], Awaitable[Any]]) -> Any:

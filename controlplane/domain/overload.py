@@ -28,7 +28,8 @@ from enum import StrEnum
 
 class Signal(StrEnum):
     LOOP_LAG = "loop_lag"  # seconds the event loop ran a timer late
-    EVENT_AGE = "event_age"  # seconds between Asterisk's event and its handling
+    EVENT_AGE = "event_age"  # seconds between Asterisk's event and its reading
+    JOB_AGE = "job_age"  # seconds the oldest unfinished job (event or action) has waited or run
     ARI_LATENCY = "ari_latency"  # seconds an ARI request took, waits included
     JOBS_PENDING = "jobs_pending"  # jobs queued or running in the serializers
 

@@ -4,6 +4,7 @@ contact center sees them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import pytest
@@ -14,7 +15,7 @@ from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.config import Config, Overload, OverloadBand
 from controlplane.domain.overload import ADMITTING, Admission, Band, Signal, Window, decide
 from controlplane.overload import AdmissionGate, event_age, is_new_customer_call
-from controlplane.tasks import TaskGroup
+from controlplane.tasks import KeyedSerializer, TaskGroup
 from tests.unit.test_config import demo
 
 SIGNALS = list(Signal)
@@ -177,7 +178,7 @@ class Clock:
 
 
 async def _gate(
-    config: Config, ari: FakeAri, jobs: list[int]
+    config: Config, ari: FakeAri, jobs: list[int], job_age: tuple[float] = (0.0,)
 ) -> tuple[AdmissionGate, list[Event], TaskGroup, Clock]:
     handled: list[Event] = []
 
@@ -191,6 +192,7 @@ async def _gate(
         cast(AriClient, ari),
         tasks,
         jobs=lambda: jobs[0],
+        job_age=lambda: job_age[0],
         handler=handler,
         clock=clock,
         wall_clock=clock,
@@ -261,6 +263,37 @@ async def test_disabled_gate_admits_everything() -> None:
     await gate.on_event(_stasis_start("c1", "inbound", "8005550100"))
     await tasks.close()
     assert len(handled) == 1 and not ari.requests
+
+
+async def test_gate_refuses_while_the_oldest_job_waits_too_long() -> None:
+    ari = FakeAri()
+    gate, handled, tasks, _ = await _gate(_config(), ari, [3], job_age=(1.5,))  # default 1 s
+    await gate.on_event(_stasis_start("c1", "inbound", "8005550100"))
+    await tasks.close()
+    assert gate.state.over == {Signal.JOB_AGE} and handled == []
+
+
+async def test_the_serializer_tells_the_age_of_its_oldest_unfinished_job() -> None:
+    tasks = TaskGroup()
+    serial = KeyedSerializer(tasks)
+    assert serial.oldest_age() == 0.0
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    async def quick() -> None:
+        return None
+
+    serial.submit("a", slow)
+    serial.submit("a", quick)  # waits behind slow
+    await asyncio.sleep(0.2)
+    serial.submit("b", slow)
+    age = serial.oldest_age()
+    assert 0.2 <= age < 1.0 and serial.pending == 3
+    release.set()
+    await tasks.close()
+    assert serial.oldest_age() == 0.0 and serial.pending == 0
 
 
 def test_new_customer_calls_and_event_ages_are_read_from_the_event() -> None:
