@@ -57,7 +57,7 @@ async def attempt_fails(page: Page, phone: Phone, number: str, message: str) -> 
     await expect_state(page, "idle")
 
 
-@pytest.mark.spec("DSK-9", "OD-1", "OD-2", "OD-3", "OD-4", "OD-5", "TR-7", "DN-1")
+@pytest.mark.spec("DSK-9", "DSK-15", "OD-1", "OD-2", "OD-3", "OD-4", "OD-5", "TR-7", "DN-1")
 async def test_outdial_dialog_book_keypad_anis_failures_cancel_and_the_call(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory, page_errors: PageErrors
 ) -> None:
@@ -66,8 +66,20 @@ async def test_outdial_dialog_book_keypad_anis_failures_cancel_and_the_call(
     await expect_state(page, "idle")
     button = page.get_by_role("button", name="Outdial")
     await expect(button).to_be_enabled()
-    await button.click()
+    # DSK-15: by keyboard: Enter opens the dialog with the focus in its search
+    # field, Tab reaches the entries' Call buttons, Escape closes it and the
+    # focus is back on the button.
     dialog = page.locator("#outdial-dialog")
+    await button.focus()
+    await page.keyboard.press("Enter")
+    await expect(dialog.get_by_label("Search")).to_be_focused()
+    await expect(dialog.locator(".book-entry")).to_have_count(2)
+    await page.keyboard.press("Tab")
+    await expect(dialog.get_by_role("button", name="Call Acme Billing")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    await expect(button).to_be_focused()
+    await button.click()
     await expect(dialog.get_by_role("heading", name="Outdial")).to_be_visible()
 
     # OD-3: the ANIs alphabetically after the "none chosen" entry (the default is used).
