@@ -196,6 +196,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-admission", action="store_true", help="admission control off (for comparison)"
     )
+    parser.add_argument(
+        "--service-nice",
+        type=int,
+        default=0,
+        help="nice value of the service's threads (e.g. -5: ahead of Asterisk's; default 0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -208,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"overload step: {rate:g} calls/s (last clean step {clean:g} calls/s), {agents} agents")
     with machine_lock():
         stack = BenchStack(agents=agents)
+        stack.service_nice = args.service_nice
         if args.no_admission:
             stack.overload = {"enabled": False}
         try:
@@ -221,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     text, figures = report(result, left, refused_by_service)
     print(text)
     name = "overload_no_admission" if args.no_admission else "overload"
+    if args.service_nice:
+        name += f"_nice{args.service_nice}"
     out = BENCH_JSON_DIR / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"controlplane": figures}, indent=2, sort_keys=True) + "\n")
