@@ -249,3 +249,30 @@ async def test_consulting_agent_ends_the_conference_for_everyone(
     await expect(bob.locator(".consult-panes")).to_have_count(0)
     await wrap_up(alice)
     assert not page_errors.errors, page_errors.errors
+
+
+@pytest.mark.spec("DSK-7", "CO-1")
+async def test_consult_waiting_in_a_queue_shows_consult_requested_and_is_cancelled(
+    stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory, page_errors: PageErrors
+) -> None:
+    alice = await desktop_page("alice", extension="1001")
+    _, customer = await take_call(alice, phones, "1001")
+    await control(alice, "Consult").click()
+    dialog = alice.locator("#consult-dialog")
+    await dialog.get_by_role("radio", name="Queue", exact=True).check()
+    # CO-1: queues only (no entry points for a consult).
+    await expect(dialog.locator('li[data-kind="entry_point"]')).to_have_count(0)
+    await dialog.locator('li[data-kind="queue"][data-target="vip"]').get_by_role("radio").check()
+    await dialog.get_by_role("button", name="Consult", exact=True).click()
+    # Nobody of the queue's teams is available: the request waits, with Cancel.
+    await expect_status(alice, "consultRequested")
+    consulted = pane(alice, "consulted")
+    await expect(consulted).to_contain_text("Waiting in queue VIP support")
+    await expect(consulted.locator(".status")).to_have_text("Consult requested")
+    await expect(pane(alice, "customer").locator(".status")).to_have_text("Call on hold")
+    await consulted.get_by_role("button", name="Cancel consult").click()
+    await expect(alice.locator(".consult-panes")).to_have_count(0)
+    await expect_status(alice, "connected")
+    await end_and_wrap_up(alice)
+    await customer.wait_for("closed")
+    assert not page_errors.errors, page_errors.errors

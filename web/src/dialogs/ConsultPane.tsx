@@ -13,7 +13,7 @@ import type { Interaction, Leg, Variable } from '../types';
 import { VariableValue } from '../screens/OfferPopover';
 import { dialogsApi, type ConsultView } from './api';
 import { consultControls, customerState, type ConsultRole } from './roles';
-import { agentNames, me, syncCall } from './shared';
+import { agentNames, me, queueNames, syncCall } from './shared';
 
 /** CO-2, CF-2: the variables the consult offer and the conference carried (kept in memory only). */
 export const consultVariables = signal<{ interaction: string; variables: Variable[] } | null>(null);
@@ -57,7 +57,7 @@ export function roleOf(ix: Interaction, leg: Leg | null, who: string): ConsultRo
 function partyName(leg: Leg): string {
   if (leg.agent) return agentNames.value[leg.agent] ?? leg.agent;
   if (leg.number) return leg.number;
-  if (leg.queue) return t('consult.inQueue', { queue: leg.queue });
+  if (leg.queue) return t('consult.inQueue', { queue: queueNames.value[leg.queue] ?? leg.queue });
   return '';
 }
 

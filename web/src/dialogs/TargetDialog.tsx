@@ -10,8 +10,8 @@ import { Dialog } from '../components/Dialog';
 import { StateBadge } from '../components/StateBadge';
 import { errorText, t, type Key } from '../i18n';
 import type { Interaction } from '../types';
-import { dialogsApi, type AgentTarget, type Target, type TargetKind } from './api';
-import { DialNumberField, dialProblemText, rememberNames, syncCall } from './shared';
+import { dialogsApi, type AgentTarget, type QueueTarget, type Target, type TargetKind } from './api';
+import { DialNumberField, dialProblemText, rememberNames, rememberQueues, syncCall } from './shared';
 import {
   agentSelectable,
   choicesFor,
@@ -93,6 +93,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
       if (gen !== generation.current) return;
       const all = results.flatMap((r) => r.targets);
       rememberNames(all.filter((x): x is AgentTarget => x.kind === 'agent'));
+      rememberQueues(all.filter((x): x is QueueTarget => x.kind === 'queue'));
       list.value = all;
       error.value = null;
     } catch (e) {

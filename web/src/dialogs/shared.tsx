@@ -13,6 +13,15 @@ export function me(): string {
 
 /** Agents' names as the target lists showed them (the consult pane names the consulted agent). */
 export const agentNames = signal<Record<string, string>>({});
+/** Queues' names, likewise (a consult waiting in a queue). */
+export const queueNames = signal<Record<string, string>>({});
+
+export function rememberQueues(list: { id: string; name: string }[]): void {
+  if (list.length === 0) return;
+  const next = { ...queueNames.value };
+  for (const q of list) next[q.id] = q.name;
+  queueNames.value = next;
+}
 
 export function rememberNames(list: { id: string; name: string }[]): void {
   const next = { ...agentNames.value };
