@@ -183,3 +183,19 @@ async def test_outdial_over_the_tenant_limit_shows_code_27_and_its_text(
         for desk in (a, b):
             await desk.event("interaction.outdial_failed")
     assert not page_errors.errors, page_errors.errors
+
+
+@pytest.mark.spec("DSK-9", "OD-2")
+async def test_outdial_without_the_keypad_permission_offers_the_address_book_only(
+    stack: Stack, desktop_page: OpenDesktop, page_errors: PageErrors
+) -> None:
+    page = await desktop_page("lim/l1020", extension="1020")
+    await page.get_by_role("button", name="Outdial").click()
+    dialog = page.locator("#outdial-dialog")
+    await expect(dialog.locator(".book-entry")).to_contain_text("Echo desk")
+    await expect(dialog.get_by_role("region", name="Keypad")).to_have_count(0)
+    await expect(dialog.get_by_role("textbox", name="Dial number")).to_have_count(0)
+    await assert_accessible(page, "the outdial dialog without keypad")
+    await dialog.get_by_role("button", name="Close").click()
+    await expect(dialog).to_be_hidden()
+    assert not page_errors.errors, page_errors.errors
