@@ -56,6 +56,19 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def run_queue_wait_seconds(pid: int) -> float:
+    """Time the threads of a process waited, runnable, for a CPU (schedstat), in seconds."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return math.nan
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def box_cpu_seconds() -> float:
     """Busy CPU time of the whole machine (all cores), in seconds."""
     first = Path("/proc/stat").read_text().splitlines()[0].split()
@@ -85,6 +98,14 @@ class CpuMeter:
     _t0: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
+    _wait_start: dict[str, float] = field(default_factory=dict)
+    waited: dict[str, float] = field(default_factory=dict)  # run-queue wait, seconds
+
+    def _read_waits(self) -> dict[str, float]:
+        return {
+            name: sum(run_queue_wait_seconds(pid) for pid in pids)
+            for name, pids in self.pids.items()
+        }
 
     def _read(self) -> dict[str, float]:
         return {
@@ -93,6 +114,7 @@ class CpuMeter:
 
     def start(self) -> None:
         self._start = self._read()
+        self._wait_start = self._read_waits()
         self._box = box_cpu_seconds()
         self._t0 = time.monotonic()
 
@@ -101,6 +123,8 @@ class CpuMeter:
         self.wall = time.monotonic() - self._t0
         self.seconds = {name: end[name] - self._start[name] for name in end}
         self.seconds["box"] = box_cpu_seconds() - self._box
+        waits = self._read_waits()
+        self.waited = {name: waits[name] - self._wait_start[name] for name in waits}
 
     def percent(self, name: str) -> float:
         """Percent of one core (a 2-core box has 200%)."""

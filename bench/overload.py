@@ -145,6 +145,8 @@ def report(
         + "; ".join(
             f"{name} {_quantiles(samples)}" for name, samples in sorted(result.signals.items())
         ),
+        "run-queue wait (runnable, waiting for a CPU) per second of CPU used: "
+        + ", ".join(f"{name} {w:.2f} s" for name, w in _waits(result).items()),
         f"API errors: {len(result.desktop_errors)}; wrap-ups failed: "
         f"{result.desktop_counts['wrap_up_failed']}",
         f"left behind: channels {result.leftovers} (after the sweep {result.leftovers_later}), "
@@ -168,12 +170,25 @@ def report(
         "service_metrics": result.service_metrics,
         "refusing_share": None if math.isnan(refusing_share) else round(refusing_share, 3),
         "refusal_episodes": dict(episodes),
+        "run_queue_wait_per_cpu_second": {k: round(v, 3) for k, v in _waits(result).items()},
         "signals_p50_p90_max": {
             name: [round(percentile(v, q), 4) for q in (50, 90, 100)]
             for name, v in sorted(result.signals.items())
         },
     }
     return "\n".join(lines), figures
+
+
+def _waits(result: Result) -> dict[str, float]:
+    """Per process: seconds its threads waited for a CPU per second of CPU they used."""
+    cpu = result.cpu
+    if cpu is None:
+        return {}
+    return {
+        name: cpu.waited[name] / cpu.seconds[name]
+        for name in result.cpu_names
+        if cpu.seconds.get(name) and name in cpu.waited
+    }
 
 
 def _quantiles(samples: list[float]) -> str:

@@ -402,6 +402,11 @@ class BenchStack:
         pid = int(runner.pidfile.read_text().strip())
         for task in Path(f"/proc/{pid}/task").iterdir():
             os.setpriority(os.PRIO_PROCESS, int(task.name), self.service_nice)
+        # With autogroups (a session each: the service, Asterisk and SIPp are
+        # started in sessions of their own), a thread's nice value weighs only
+        # within its session; the session's own nice value weighs between them.
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/autogroup").write_text(f"{self.service_nice}\n")
         log(f"service {runner.port} (pid {pid}) runs at nice {self.service_nice}")
 
     def stop_services(self) -> None:
