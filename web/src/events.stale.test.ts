@@ -84,4 +84,29 @@ describe('a refresh racing an agent.state event', () => {
     expect(api.me).toHaveBeenCalledTimes(3);
     s.stop();
   });
+
+  it('reads the snapshot once more when an event asked for it while one was on its way', async () => {
+    const resolvers: ((m: Me) => void)[] = [];
+    const api = new Api('', async () => new Response('{}'));
+    api.me = vi.fn(() => new Promise<Me>((resolve) => resolvers.push(resolve))) as unknown as Api['me'];
+    const s = new EventStream({ api, onSignedOut: vi.fn(), url: 'ws://x/v1/events', socket: (u) => new FakeSocket(u) as unknown as WebSocket });
+    s.start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    resolvers.shift()!(snapshot('connected', '2026-12-05T12:00:00.000+00:00'));
+    await flush();
+    // consult requested, then answered, while the first snapshot is on its way
+    ws.send({ type: 'interaction.consult_requested', at: '2026-12-05T12:00:01.000+00:00', data: { interaction_id: 'x' } });
+    await flush();
+    ws.send({ type: 'interaction.consult_connected', at: '2026-12-05T12:00:02.000+00:00', data: { interaction_id: 'x' } });
+    await flush();
+    expect(api.me).toHaveBeenCalledTimes(2);
+    resolvers.shift()!(snapshot('connected', '2026-12-05T12:00:00.000+00:00'));
+    await flush();
+    expect(api.me).toHaveBeenCalledTimes(3); // read again: the first may predate the answer
+    resolvers.shift()!(snapshot('connected', '2026-12-05T12:00:00.000+00:00'));
+    await flush();
+    expect(api.me).toHaveBeenCalledTimes(3);
+    s.stop();
+  });
 });

@@ -51,6 +51,8 @@ export class EventStream {
   private buffer: ServerEvent[] = [];
   private generation = 0;
   private refreshing: Promise<void> | null = null;
+  /** An event asked for the snapshot while one was on its way: read it once more after. */
+  private refreshAgain = false;
   private readonly minDelay: number;
   private readonly maxDelay: number;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -226,7 +228,11 @@ export class EventStream {
 
   /** Reads the snapshot again (after events whose whole effect only it shows). */
   refresh(): Promise<void> {
-    if (this.refreshing) return this.refreshing;
+    if (this.refreshing) {
+      // The snapshot on its way may have been read before this event's change.
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
     this.refreshing = (async () => {
       try {
         let me = await this.opts.api.me();
@@ -241,6 +247,10 @@ export class EventStream {
         if (error instanceof ApiError && error.status === 401) this.signedOut('ended');
       } finally {
         this.refreshing = null;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          void this.refresh();
+        }
       }
     })();
     return this.refreshing;

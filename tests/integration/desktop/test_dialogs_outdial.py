@@ -40,7 +40,12 @@ async def dial_typed(page: Page, number: str) -> None:
     await dialog.get_by_role("textbox", name="Dial number").fill(number)
     await dialog.locator("button.call-number").click()
     # (the dialog closes once the agent's phone rings: the request answers then)
-    await expect(dialog).to_be_hidden(timeout=15000)
+    try:
+        await expect(dialog).to_be_hidden(timeout=15000)
+    except AssertionError:
+        raise AssertionError(
+            f"the outdial dialog stayed open: {await dialog.inner_text()}"
+        ) from None
 
 
 async def notice(page: Page, text: str) -> None:

@@ -8,7 +8,7 @@ import { attempt } from '../actions';
 import { Icon } from '../components/Icon';
 import { consultLeg } from '../controls';
 import { t, type Key } from '../i18n';
-import { consult, onEvent } from '../store';
+import { consult, interaction, onEvent } from '../store';
 import type { Interaction, Leg, Variable } from '../types';
 import { VariableValue } from '../screens/OfferPopover';
 import { dialogsApi, type ConsultView } from './api';
@@ -18,8 +18,26 @@ import { agentNames, me, queueNames, syncCall } from './shared';
 /** CO-2, CF-2: the variables the consult offer and the conference carried (kept in memory only). */
 export const consultVariables = signal<{ interaction: string; variables: Variable[] } | null>(null);
 
+/** CO-3: a consult event carries the customer's state and the consult leg;
+ * the call's legs follow it at once (the snapshot read after it confirms). */
+function applyConsultEvent(type: string, data: Record<string, unknown>): void {
+  const view = data as unknown as Partial<ConsultView>;
+  const ix = interaction.value;
+  if (!ix || ix.id !== view.interaction_id || !view.customer) return;
+  const others = (ix.legs ?? []).filter((l) => l.role !== 'consult');
+  const ended = type === 'interaction.consult_ended';
+  interaction.value = {
+    ...ix,
+    held: view.customer.state === 'held',
+    legs: !ended && view.consult ? [...others, view.consult] : others,
+  };
+}
+
 onEvent((event) => {
   const data = event.data as Record<string, unknown>;
+  if (event.type.startsWith('interaction.consult_') || event.type === 'interaction.conference_started') {
+    if (event.type !== 'interaction.consult_offered') applyConsultEvent(event.type, data);
+  }
   if (event.type === 'interaction.consult_offered' || event.type === 'interaction.conference_started') {
     const vars = data['variables'];
     const ix = data['interaction_id'];

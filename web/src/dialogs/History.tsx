@@ -37,7 +37,7 @@ function EditCall({ entry, onClose }: { entry: HistoryEntry; onClose: () => void
   const problem = dialProblemText(number.value);
   const call = async () => {
     tried.value = true;
-    if (problem || busy.value) return;
+    if (dialProblemText(number.value) || busy.value) return;
     busy.value = true;
     try {
       await dialogsApi.historyCall(me(), entry.interaction_id, ani.value ? { number: number.value, ani: ani.value } : { number: number.value });

@@ -103,7 +103,8 @@ export function OutdialDialog({ onClose }: { onClose: () => void }) {
   const problem = dialProblemText(number.value);
   const dialTyped = () => {
     tried.value = true;
-    if (!problem) void dial({ number: number.value });
+    // (read now, not from the last render: the field may have changed since)
+    if (!dialProblemText(number.value)) void dial({ number: number.value });
   };
 
   return (

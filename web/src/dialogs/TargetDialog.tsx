@@ -158,7 +158,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
       kind = picked.value.kind;
       target = targetValue(picked.value);
     } else if (choice.value === 'dial_number') {
-      if (numberProblem) return;
+      if (dialProblemText(number.value)) return;
       kind = 'dial_number';
       target = number.value;
     } else {

@@ -170,3 +170,30 @@ describe('outdial', () => {
     expect(CATALOGUE.de['outdial.failed.busy']).not.toBe(CATALOGUE.en['outdial.failed.busy']);
   });
 });
+
+describe('consult events (CO-3)', () => {
+  it('move the call\'s consult leg and the customer\'s hold at once', async () => {
+    await import('./ConsultPane');
+    const { applyEvent, interaction } = await import('../store');
+    const { callStatus } = await import('../controls');
+    const leg = { channel: 'ix1-k1', role: 'consult' as const, state: 'ringing' as const, target: 'agent', agent: 'bob', number: null, queue: null, by: 'alice', started_at: null, connected_at: null };
+    interaction.value = {
+      id: 'ix1', tenant: 'acme', direction: 'inbound', label: 'Acme Support', ani: '+1555', dnis: '800', entry_point: 'support',
+      queue: 'support', queue_name: 'Support', status: 'connected', entered_at: null, connected_at: null, ended_at: null,
+      agent: 'alice', end_cause: null, wrap_up_reason: null, held: true, recording: 'off', kind: 'call', legs: [leg],
+    };
+    expect(callStatus(interaction.value)).toBe('consultRequested');
+    const view = (state: string, customer: string) => ({ interaction_id: 'ix1', status: 'connected', agent: 'alice', role: null, customer: { ani: '+1555', state: customer }, consult: { ...leg, state } });
+    applyEvent({ type: 'interaction.consult_connected', data: view('consulting', 'held') });
+    expect(callStatus(interaction.value!)).toBe('consulting');
+    applyEvent({ type: 'interaction.consult_held', data: view('consult_held', 'connected') });
+    expect(callStatus(interaction.value!)).toBe('consultHeld');
+    expect(interaction.value!.held).toBe(false);
+    applyEvent({ type: 'interaction.conference_started', data: { ...view('conference', 'conference'), variables: [] } });
+    expect(callStatus(interaction.value!)).toBe('conference');
+    applyEvent({ type: 'interaction.consult_ended', data: { ...view('conference', 'connected'), reason: 'left' } });
+    expect(callStatus(interaction.value!)).toBe('connected');
+    expect(interaction.value!.legs).toEqual([]);
+    interaction.value = null;
+  });
+});
