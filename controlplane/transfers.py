@@ -63,16 +63,20 @@ class TransferService:
         kind: TargetKind,
         search: str,
         ix_id: str | None,
+        *,
+        consult: bool = False,
     ) -> dict[str, object]:
         """TR-1: the targets of one kind, filtered by the search text, as they
         are now (agents with their current state). With an interaction, only
-        the kinds its transfer may go to (TR-7)."""
+        the kinds its transfer may go to (TR-7), or for a consult the
+        consult's kinds (CO-1: TR-7 does not apply to a consult)."""
         tenant = self.cc.tenant(tenant_id)
         rules.require_search(search)
         ix = await self.cc.interaction(tenant_id, ix_id) if ix_id else None
         kinds = rules.transfer_kinds(ix, tenant)
+        listed = rules.CONSULT_KINDS if consult else kinds
         items: list[dict[str, object]] = []
-        if kind in kinds:
+        if kind in listed:
             if kind is TargetKind.AGENT:
                 views = [
                     AgentView(a, (await self.cc.store.agent(tenant_id, a)).state)

@@ -1,7 +1,7 @@
 """API of blind transfer (TR-1..TR-7), consult (CO-1..CO-6) and conference
 (CF-1..CF-7).
 
-- ``GET /v1/targets?kind=&search=&interaction=``: transfer and consult
+- ``GET /v1/targets?kind=&search=&interaction=&purpose=``: transfer and consult
   targets of one kind (agents with their current state, queues, entry
   points, address book), filtered by search text; with an interaction, only
   the kinds its transfer may go to (TR-7).
@@ -37,6 +37,7 @@ from controlplane.domain.interaction import Interaction
 from controlplane.domain.transfer import MAX_SEARCH, TargetKind
 
 KINDS = [k.value for k in TargetKind]
+PURPOSES = ("transfer", "consult")
 
 
 class TargetRequest(Body):
@@ -79,11 +80,14 @@ async def targets(request: web.Request) -> web.Response:
     kind = request.query.get("kind")
     if kind not in KINDS:
         raise InvalidInput("kind is one of " + ", ".join(KINDS), rule="TR-1", field="kind")
-    unknown = set(request.query) - {"kind", "search", "interaction"}
+    unknown = set(request.query) - {"kind", "search", "interaction", "purpose"}
     if unknown:
         raise InvalidInput(
             "unknown query parameter", rule="TR-1", field=sorted(unknown)[0][:MAX_SEARCH]
         )
+    purpose = request.query.get("purpose", "transfer")
+    if purpose not in PURPOSES:
+        raise InvalidInput("purpose is transfer or consult", rule="TR-1", field="purpose")
     ix_id = request.query.get("interaction")
     if ix_id is not None:
         ix = await s.cc.interaction(p.tenant, ix_id)
@@ -91,7 +95,12 @@ async def targets(request: web.Request) -> web.Response:
             _require_party(ix, p.agent or "")
     viewer = p.agent if p.role is Role.AGENT else None
     result = await s.cc.transfers.targets(
-        p.tenant, viewer, TargetKind(kind), request.query.get("search", ""), ix_id
+        p.tenant,
+        viewer,
+        TargetKind(kind),
+        request.query.get("search", ""),
+        ix_id,
+        consult=purpose == "consult",
     )
     return web.json_response(result)
 
@@ -222,8 +231,15 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
                 {
                     "name": "interaction",
                     "in": "query",
-                    "description": "only the kinds this call may be transferred to (TR-7)",
+                    "description": "only the kinds this call may go to: a blind transfer's "
+                    "(TR-7) or, with `purpose=consult`, a consult's (CO-1)",
                     "schema": {"type": "string"},
+                },
+                {
+                    "name": "purpose",
+                    "in": "query",
+                    "description": "what the list is for (default `transfer`)",
+                    "schema": {"enum": list(PURPOSES)},
                 },
             ],
             "responses": {

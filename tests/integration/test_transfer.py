@@ -573,7 +573,7 @@ async def test_given_targets_that_are_no_destination_when_transferred_then_refus
 # TR-7: outdial ---------------------------------------------------------------------
 
 
-@pytest.mark.spec("TR-7", "OD-6", "OD-7")
+@pytest.mark.spec("TR-7", "OD-6", "OD-7", "CO-1")
 async def test_given_outdial_when_tenant_disables_transfer_to_queue_then_agents_and_numbers_only(
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
@@ -593,6 +593,12 @@ async def test_given_outdial_when_tenant_disables_transfer_to_queue_then_agents_
         listed = await alice.call("GET", f"/v1/targets?kind=queue&interaction={ix}")
         assert listed["targets"] == []
         assert listed["transfer_kinds"] == ["agent", "dial_number", "address_book"]
+        # TR-7 is the blind transfer's rule: the consult dialog of the same
+        # call lists the queues (CO-1, OD-6)
+        consult = f"/v1/targets?kind=queue&interaction={ix}&purpose=consult"
+        for_consult = await alice.call("GET", consult)
+        assert "queue" in for_consult["consult_kinds"]
+        assert "support" in {t["id"] for t in for_consult["targets"]}
         before = await snapshot(stack, ari)
         for kind, target in (("queue", "support"), ("entry_point", "support")):
             body = await refused(

@@ -89,7 +89,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
     loading.value = true;
     try {
       const wanted = listedKinds(which, allowed);
-      const results = await Promise.all(wanted.map((k) => dialogsApi.targets(k, text, ix.id)));
+      const results = await Promise.all(wanted.map((k) => dialogsApi.targets(k, text, ix.id, mode)));
       if (gen !== generation.current) return;
       const all = results.flatMap((r) => r.targets);
       rememberNames(all.filter((x): x is AgentTarget => x.kind === 'agent'));
@@ -108,7 +108,7 @@ export function TargetDialog({ ix, mode, onClose }: { ix: Interaction; mode: Mod
     void (async () => {
       loading.value = true;
       try {
-        const first = await dialogsApi.targets('agent', '', ix.id);
+        const first = await dialogsApi.targets('agent', '', ix.id, mode);
         const allowed = mode === 'transfer' ? first.transfer_kinds : first.consult_kinds;
         kinds.value = allowed;
         const offered = choicesFor(allowed);

@@ -109,8 +109,13 @@ function query(params: Record<string, string | undefined>): string {
 }
 
 export const dialogsApi = {
-  targets(kind: TargetKind, search: string, interaction?: string): Promise<Targets> {
-    return api.request<Targets>('GET', `/v1/targets${query({ kind, search, interaction })}`);
+  targets(
+    kind: TargetKind,
+    search: string,
+    interaction?: string,
+    purpose: 'transfer' | 'consult' = 'transfer',
+  ): Promise<Targets> {
+    return api.request<Targets>('GET', `/v1/targets${query({ kind, search, interaction, purpose })}`);
   },
   transfer(ix: string, kind: TargetKind, target: string): Promise<Interaction> {
     return api.request<Interaction>('POST', `/v1/interactions/${enc(ix)}/transfer`, { kind, target });
