@@ -39,6 +39,7 @@ from bench.stack import (
     log,
     machine_lock,
 )
+from controlplane.config import Overload
 from controlplane.domain.interaction import now_ms
 
 DEFAULT_CLEAN_RATE = 10.0
@@ -241,6 +242,11 @@ def main(argv: list[str] | None = None) -> None:
             stack.close()
     refused_by_service = float(result.service_metrics.get("refused as overloaded", "nan"))
     text, figures = report(result, left, refused_by_service)
+    # the service's [overload] section as it ran (thresholds included)
+    figures["overload_config"] = Overload.model_validate(
+        {"enabled": False} if args.no_admission else {}
+    ).model_dump()
+    figures["service_nice"] = args.service_nice
     print(text)
     name = "overload_no_admission" if args.no_admission else "overload"
     if args.service_nice:
