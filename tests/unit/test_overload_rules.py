@@ -77,8 +77,12 @@ def test_signals_wavering_inside_the_band_never_switch(
     for start in (ADMITTING, Admission(refusing=True, over=frozenset({Signal.JOBS_PENDING}))):
         state = start
         for p in positions:
+            # min(): at p == 1 the sum may round one step past refuse_above
             signals = {
-                s: bands[s].admit_below + p * (bands[s].refuse_above - bands[s].admit_below)
+                s: min(
+                    bands[s].admit_below + p * (bands[s].refuse_above - bands[s].admit_below),
+                    bands[s].refuse_above,
+                )
                 for s in SIGNALS
             }
             if all(v < bands[s].admit_below for s, v in signals.items()):
