@@ -395,7 +395,9 @@ class Supervision:
                 "snoopId": snoop_id,
             },
         )
-        await self.cc.ari.add_to_bridge(session.bridge, [snoop_id])
+        # The snoop joins the bridge once it is in the app (snoop_started):
+        # Asterisk answers the POST before the snoop's StasisStart, and a
+        # bridge takes only channels that are in the app.
         if previous is None or previous is Mode.BARGE:
             await self.cc.ari.add_to_bridge(session.bridge, [leg])
 
@@ -406,7 +408,17 @@ class Supervision:
             await self.cc.legs.hang_up(old)
 
     async def snoop_started(self, ix_id: str, channel_id: str) -> None:
-        """A snoop channel entered the app: it is bridged where it was made."""
+        """A snoop channel entered the app: it joins its session's bridge, or
+        is hung up when the session moved on meanwhile (another mode, a stop)."""
+        session = await self.sessions.get(ix_id)
+        if session is None or session.snoop != channel_id:
+            await self.cc.legs.hang_up(channel_id)
+            return
+        try:
+            await self.cc.ari.add_to_bridge(session.bridge, [channel_id])
+        except AriError as exc:
+            log.warning("snoop %s of %s could not join its bridge: %s", channel_id, ix_id, exc)
+            await self._teardown(session, "failed")
 
     async def switch(self, tenant_id: str, ix_id: str, mode: Mode) -> Session:
         """SUP-5: another mode, without hanging up the supervisor's leg."""

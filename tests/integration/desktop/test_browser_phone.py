@@ -243,6 +243,13 @@ async def test_lost_registration_is_shown_and_gets_no_offer_until_it_is_back(
         page = await desk("alice")
         await alice.available()
         await page.page.wait_for_selector("#phone-warning", state="detached")
+        # the page sees the registration's 200 OK; Asterisk marks the
+        # endpoint online a moment after sending it
+        await wait_until(
+            lambda: _equals(endpoint_state(ari, "2001"), "online"),
+            timeout=5,
+            what="Asterisk to see the contact",
+        )
         device = await alice.call("GET", "/v1/agents/alice/device")
         assert device == {
             "extension": "2001",
