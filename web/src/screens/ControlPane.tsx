@@ -30,7 +30,7 @@ const STATUS_KEY: Record<CallStatus, Key> = {
   conference: 'control.status.conference',
 };
 
-function useControls(ix: Interaction) {
+function controlsOf(ix: Interaction) {
   const s = session.value;
   return controlsFor(ix, {
     me: s?.agent ?? agent.value?.id ?? '',
@@ -38,6 +38,13 @@ function useControls(ix: Interaction) {
     phoneInCall: phone.inCall.value,
     privacyShieldSeconds: config.value?.privacy_shield_seconds ?? 0,
   });
+}
+
+/** The call and its controls as they are now: a hotkey reads them when it is
+ * pressed, not as they were at the last render (effects re-bind late). */
+function controlsNow(): { ix: Interaction; c: ReturnType<typeof controlsOf> } | null {
+  const ix = interaction.value;
+  return ix ? { ix, c: controlsOf(ix) } : null;
 }
 
 export function TaskList() {
@@ -145,7 +152,7 @@ function RecordingStatus({ ix }: { ix: Interaction }) {
 }
 
 function CallControls({ ix }: { ix: Interaction }) {
-  const c = useControls(ix);
+  const c = controlsOf(ix);
   const keypad = useSignal(false);
   const busy = useSignal(false);
   const run = async (f: () => Promise<unknown>) => {
@@ -158,12 +165,26 @@ function CallControls({ ix }: { ix: Interaction }) {
     }
   };
   const toggleHold = () => {
-    if (c.resume) void run(() => resume(ix.id));
-    else if (c.hold) void run(() => hold(ix.id));
+    const now = controlsNow();
+    if (now?.c.resume) void run(() => resume(now.ix.id));
+    else if (now?.c.hold) void run(() => hold(now.ix.id));
   };
-  useEffect(() => bindHotkey('hold', toggleHold), [ix.id, c.hold, c.resume]);
-  useEffect(() => bindHotkey('end', () => c.end && void run(() => end(ix.id))), [ix.id, c.end]);
-  useEffect(() => bindHotkey('mute', () => c.mute && phone.setMuted(!phone.muted.value)), [c.mute]);
+  useEffect(() => bindHotkey('hold', toggleHold), []);
+  useEffect(
+    () =>
+      bindHotkey('end', () => {
+        const now = controlsNow();
+        if (now?.c.end) void run(() => end(now.ix.id));
+      }),
+    [],
+  );
+  useEffect(
+    () =>
+      bindHotkey('mute', () => {
+        if (controlsNow()?.c.mute) phone.setMuted(!phone.muted.value);
+      }),
+    [],
+  );
 
   const held = ix.held;
   return (
@@ -251,7 +272,7 @@ export function ControlPane() {
       </section>
     );
   }
-  const c = useControls(ix);
+  const c = controlsOf(ix);
   const status = c.status;
   const live = ix.status === 'connected';
   return (
