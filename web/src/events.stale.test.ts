@@ -4,45 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Api } from './api';
 import { EventStream } from './events';
 import { agent, clearAll } from './store';
+import { FakeSocket, flush, snapshot } from './events.testkit';
 import type { Me } from './types';
-
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(public url: string) {
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  send(event: unknown) {
-    this.onmessage?.({ data: JSON.stringify(event) });
-  }
-  close(code = 1006) {
-    this.readyState = 3;
-    this.onclose?.({ code });
-  }
-}
-
-function snapshot(state: string, since: string): Me {
-  return {
-    agent: { id: 'alice', tenant: 'acme', state: state as never, previous: null, reason: null, since, extension: '1001', offer: null, interaction: null },
-    interaction: null,
-    consult: null,
-    variables: null,
-    server_time: since,
-    config: { idle_reasons: {}, wrap_up_reasons: {}, auto_wrap_up_seconds: 0, outdial: true, keypad: true, outdial_cancel: true, privacy_shield_seconds: 0, campaigns: [] },
-  };
-}
-
-async function flush() {
-  for (let i = 0; i < 8; i++) await Promise.resolve();
-}
 
 beforeEach(() => {
   vi.useFakeTimers();

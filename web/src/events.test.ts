@@ -2,48 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Api, ApiError } from './api';
 import { EventStream, SESSION_OVER } from './events';
 import { agent, clearAll, connection, interaction } from './store';
+import { FakeSocket, flush, snapshot } from './events.testkit';
 import type { Me } from './types';
-
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(public url: string) {
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  send(event: unknown) {
-    this.onmessage?.({ data: JSON.stringify(event) });
-  }
-  close(code = 1006) {
-    this.readyState = 3;
-    this.onclose?.({ code });
-  }
-}
-
-function snapshot(state: string, at: string, over: Partial<Me> = {}): Me {
-  return {
-    agent: { id: 'alice', tenant: 'acme', state: state as never, previous: null, reason: null, since: at,
-      extension: '1001', offer: null, interaction: null },
-    interaction: null, consult: null, variables: null, server_time: at,
-    config: { idle_reasons: {}, wrap_up_reasons: {}, auto_wrap_up_seconds: 0, outdial: false, keypad: false,
-      outdial_cancel: false, privacy_shield_seconds: 0, campaigns: [] },
-    ...over,
-  };
-}
 
 function stateEvent(seq: number, state: string, ts: string) {
   return { type: 'agent.state', at: ts, data: { agent: 'alice', seq, previous: 'idle', state, reason: null, timestamp: ts } };
-}
-
-async function flush() {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 let api: Api;
