@@ -771,12 +771,14 @@ async def test_keyboard_only_with_hotkeys_and_no_serious_axe_violation(
     # The focused control is visibly outlined.
     await page.keyboard.press("Alt+S")
     await expect(page.get_by_role("menu")).to_be_visible()
+    # The menu focuses its first item once it has rendered.
+    await expect(page.get_by_role("menuitemradio", name="Available")).to_be_focused()
+    assert await focused(page) == "Available"
     outline = await page.evaluate(
         "() => { const s = getComputedStyle(document.activeElement);"
         " return [s.outlineStyle, s.outlineWidth]; }"
     )
     assert outline[0] != "none" and outline[1] != "0px", outline
-    assert await focused(page) == "Available"
     await page.keyboard.press("Enter")
     await expect_state(page, "available")
 
