@@ -181,12 +181,16 @@ async def _sweep_orphans(
             log.warning("orphan sweep failed: %s", exc)
 
 
-def build(config: Config) -> web.Application:
-    """The aiohttp application with every service started in its cleanup context."""
+def build(
+    config: Config, *, ari: AriClient | None = None, ami: AmiClient | None = None
+) -> web.Application:
+    """The aiohttp application with every service started in its cleanup context.
+    `ari` and `ami` stand in for the clients made from the config (the
+    in-process tests pass an in-memory Asterisk)."""
     node = config.datacenter.asterisk[0]
     store = Store.from_url(config.service.redis_url, config.service.datacenter)
-    ari = make_ari(node)
-    ami = make_ami(node)
+    ari = ari if ari is not None else make_ari(node)
+    ami = ami if ami is not None else make_ami(node)
     tasks = TaskGroup()
     notifier = Notifier(store, ami)
     timers = Timers(store)
