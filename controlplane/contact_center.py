@@ -352,7 +352,7 @@ class ContactCenter:
         metrics.rona(tenant_id, ix.queue, reason)
         await self.store.enqueue(ix)
         ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
-        change = Transition(AgentState.RESERVED, AgentState.RONA, Trigger.RING_NO_ANSWER, reason)
+        change = agent_rules.transition(AgentState.RESERVED, Trigger.RING_NO_ANSWER, reason=reason)
         if await self._apply(
             tenant_id, agent_id, change, offer=ix.id, fields={"offer": ""}, interaction=ix.id
         ):

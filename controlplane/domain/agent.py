@@ -29,11 +29,13 @@ class Trigger(StrEnum):
     LOGOUT = "logout"
     GO_AVAILABLE = "go_available"
     GO_IDLE = "go_idle"
-    OFFER = "offer"  # a call is offered: the phone rings
+    OFFER = "offer"  # a call (or a transfer, or a queue consult) is offered: the phone rings
+    CONSULT_OFFER = "consult_offer"  # CO-1: an agent is consulted: the phone rings
     ANSWER = "answer"  # the agent answered the offer on the phone
     RING_NO_ANSWER = "ring_no_answer"  # RONA-1
-    OFFER_WITHDRAWN = "offer_withdrawn"  # the customer left while the offer rang
+    OFFER_WITHDRAWN = "offer_withdrawn"  # the offer stopped standing while it rang
     CALL_ENDED = "call_ended"  # END-2
+    CONSULT_LEFT = "consult_left"  # CO-5, CF-5: the consulted agent is out, no wrap-up
     WRAP_UP_DONE = "wrap_up_done"  # END-2
     OUTDIAL = "outdial"  # OD-4: the agent starts an outdial: the phone rings
     OUTDIAL_FAILED = "outdial_failed"  # OD-5: the attempt ended before it connected
@@ -42,23 +44,60 @@ class Trigger(StrEnum):
 S = AgentState
 T = Trigger
 
-# (from, trigger) -> to. Anything not listed is refused.
-TRANSITIONS: dict[tuple[AgentState, Trigger], AgentState] = {
-    (S.LOGGED_OUT, T.LOGIN): S.IDLE,
-    (S.IDLE, T.LOGOUT): S.LOGGED_OUT,
-    (S.AVAILABLE, T.LOGOUT): S.LOGGED_OUT,
-    (S.RONA, T.LOGOUT): S.LOGGED_OUT,
-    (S.IDLE, T.GO_AVAILABLE): S.AVAILABLE,
-    (S.IDLE, T.GO_IDLE): S.IDLE,  # change of idle reason
-    (S.AVAILABLE, T.GO_IDLE): S.IDLE,
-    (S.RONA, T.GO_AVAILABLE): S.AVAILABLE,  # ST-3: only an explicit change leaves RONA
-    (S.RONA, T.GO_IDLE): S.IDLE,
-    (S.AVAILABLE, T.OFFER): S.RESERVED,  # ST-2: only available agents get offers
-    (S.RESERVED, T.ANSWER): S.CONNECTED,
-    (S.RESERVED, T.RING_NO_ANSWER): S.RONA,
-    (S.RESERVED, T.OFFER_WITHDRAWN): S.AVAILABLE,
-    (S.CONNECTED, T.CALL_ENDED): S.WRAP_UP,
-    (S.WRAP_UP, T.WRAP_UP_DONE): S.AVAILABLE,  # or IDLE, see after_wrap_up()
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """One row of the agent state table: from `previous`, `trigger` leads to
+    `state`, as `rule` allows it."""
+
+    previous: AgentState
+    trigger: Trigger
+    state: AgentState
+    rule: str
+    when: str
+
+
+# The agent state machine, complete: every change the product makes, with its
+# trigger and the rule that allows it. Anything not listed is refused; a
+# `Transition` cannot even be built for it.
+TABLE: tuple[Allowed, ...] = (
+    Allowed(S.LOGGED_OUT, T.LOGIN, S.IDLE, "ST-1", "the agent logs in"),
+    Allowed(S.IDLE, T.LOGOUT, S.LOGGED_OUT, "ST-1", "the agent logs out"),
+    Allowed(S.AVAILABLE, T.LOGOUT, S.LOGGED_OUT, "ST-1", "the agent logs out"),
+    Allowed(S.RONA, T.LOGOUT, S.LOGGED_OUT, "ST-3", "the agent logs out after a RONA"),
+    Allowed(S.IDLE, T.GO_AVAILABLE, S.AVAILABLE, "ST-1", "the agent chooses available"),
+    Allowed(S.IDLE, T.GO_IDLE, S.IDLE, "ST-1", "the agent changes the idle reason"),
+    Allowed(S.AVAILABLE, T.GO_IDLE, S.IDLE, "ST-1", "the agent chooses idle with a reason"),
+    Allowed(S.RONA, T.GO_AVAILABLE, S.AVAILABLE, "ST-3", "only an explicit change leaves RONA"),
+    Allowed(S.RONA, T.GO_IDLE, S.IDLE, "ST-3", "only an explicit change leaves RONA"),
+    Allowed(S.AVAILABLE, T.OFFER, S.RESERVED, "ST-2", "only available agents get offers"),
+    Allowed(S.AVAILABLE, T.CONSULT_OFFER, S.RESERVED, "CO-1", "an available agent is consulted"),
+    Allowed(S.IDLE, T.CONSULT_OFFER, S.RESERVED, "CO-1", "an idle agent is consulted"),
+    Allowed(S.AVAILABLE, T.OUTDIAL, S.RESERVED, "OD-4", "the agent dials out (PC-3: a contact)"),
+    Allowed(S.IDLE, T.OUTDIAL, S.RESERVED, "OD-4", "an idle agent dials out (OD-1)"),
+    Allowed(S.RESERVED, T.ANSWER, S.CONNECTED, "IN-2", "the agent answered on the phone"),
+    Allowed(S.RESERVED, T.RING_NO_ANSWER, S.RONA, "RONA-1", "no answer, rejected, unreachable"),
+    Allowed(S.RESERVED, T.OFFER_WITHDRAWN, S.AVAILABLE, "IN-3", "the offer stopped standing"),
+    Allowed(S.RESERVED, T.OFFER_WITHDRAWN, S.IDLE, "CO-1", "a withdrawn consult: back to idle"),
+    Allowed(S.RESERVED, T.OUTDIAL_FAILED, S.AVAILABLE, "OD-5", "back to the state before"),
+    Allowed(S.RESERVED, T.OUTDIAL_FAILED, S.IDLE, "OD-5", "back to the state before"),
+    Allowed(S.CONNECTED, T.CALL_ENDED, S.WRAP_UP, "END-2", "the call ended or was transferred"),
+    Allowed(S.CONNECTED, T.CONSULT_LEFT, S.AVAILABLE, "CO-5", "back to the state before"),
+    Allowed(S.CONNECTED, T.CONSULT_LEFT, S.IDLE, "CO-5", "back to the state before"),
+    Allowed(S.WRAP_UP, T.WRAP_UP_DONE, S.AVAILABLE, "END-2", "after wrap-up (OD-7)"),
+    Allowed(S.WRAP_UP, T.WRAP_UP_DONE, S.IDLE, "END-2", "after wrap-up (OD-7)"),
+)
+
+_ROWS: dict[tuple[AgentState, Trigger, AgentState], Allowed] = {
+    (row.previous, row.trigger, row.state): row for row in TABLE
+}
+
+# (from, trigger) -> the states it may lead to. Anything not listed is refused.
+TRANSITIONS: dict[tuple[AgentState, Trigger], frozenset[AgentState]] = {
+    (row.previous, row.trigger): frozenset(
+        r.state for r in TABLE if (r.previous, r.trigger) == (row.previous, row.trigger)
+    )
+    for row in TABLE
 }
 
 # Why a refused manual change is refused, for the error message.
@@ -72,22 +111,60 @@ _MANUAL_REFUSALS: dict[AgentState, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Transition:
+    """A change of an agent's state; only the changes of `TABLE` exist."""
+
     previous: AgentState
     state: AgentState
     trigger: Trigger
     reason: str | None
 
+    def __post_init__(self) -> None:
+        if (self.previous, self.trigger, self.state) not in _ROWS:
+            raise InvalidTransition(
+                f"cannot {self.trigger.value.replace('_', ' ')} from state "
+                f"{self.previous.value} to {self.state.value}",
+                rule="ST-1",
+                state=self.previous.value,
+                trigger=self.trigger.value,
+            )
+
+    @property
+    def rule(self) -> str:
+        """The rule that allows this change."""
+        return _ROWS[(self.previous, self.trigger, self.state)].rule
+
+
+def sources(trigger: Trigger) -> frozenset[AgentState]:
+    """The states from which `trigger` changes an agent's state."""
+    return frozenset(row.previous for row in TABLE if row.trigger is trigger)
+
 
 def next_state(current: AgentState, trigger: Trigger) -> AgentState:
-    try:
-        return TRANSITIONS[(current, trigger)]
-    except KeyError:
+    """The one state `trigger` leads to from `current`; refused (ST-1) when
+    the table has none (or leaves the choice to `transition`)."""
+    targets = TRANSITIONS.get((current, trigger), frozenset())
+    if len(targets) != 1:
         raise InvalidTransition(
             f"cannot {trigger.value.replace('_', ' ')} from state {current.value}",
             rule="ST-1",
             state=current.value,
             trigger=trigger.value,
-        ) from None
+        )
+    (state,) = targets
+    return state
+
+
+def transition(
+    current: AgentState,
+    trigger: Trigger,
+    state: AgentState | None = None,
+    reason: str | None = None,
+) -> Transition:
+    """The change `trigger` makes from `current` (to `state` where the table
+    allows more than one), checked against the table; the reason defaults to
+    the trigger's name."""
+    to = next_state(current, trigger) if state is None else state
+    return Transition(current, to, trigger, trigger.value if reason is None else reason)
 
 
 def login(current: AgentState) -> Transition:
@@ -97,7 +174,7 @@ def login(current: AgentState) -> Transition:
             rule="ST-1",
             state=current.value,
         )
-    return Transition(current, next_state(current, T.LOGIN), T.LOGIN, "login")
+    return transition(current, T.LOGIN, reason="login")
 
 
 def change_by_agent(
@@ -138,7 +215,7 @@ def change_by_agent(
         )
     if current is S.AVAILABLE and wanted is S.AVAILABLE:
         raise InvalidTransition("the agent is already available", rule="ST-1", state=current.value)
-    return Transition(current, TRANSITIONS[(current, trigger)], trigger, reason)
+    return transition(current, trigger, reason=reason)
 
 
 def after_wrap_up(after: str) -> AgentState:
@@ -148,7 +225,7 @@ def after_wrap_up(after: str) -> AgentState:
 
 def system_transition(current: AgentState, trigger: Trigger) -> Transition:
     """A change the system makes (offer, answer, RONA, end of call)."""
-    return Transition(current, next_state(current, trigger), trigger, trigger.value)
+    return transition(current, trigger)
 
 
 # Asterisk device states in which a phone is off-hook or ringing (ST-4).
@@ -167,5 +244,4 @@ def may_receive_offer(state: AgentState) -> bool:
 
 def finish_wrap_up(current: AgentState, after: str) -> Transition:
     """END-2: the agent applied a wrap-up reason; next is `available` or `idle`."""
-    next_state(current, T.WRAP_UP_DONE)  # refuses anything but wrap_up
-    return Transition(current, after_wrap_up(after), T.WRAP_UP_DONE, "wrap_up")
+    return transition(current, T.WRAP_UP_DONE, after_wrap_up(after), "wrap_up")

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+from controlplane.domain import agent as agent_rules
 from controlplane.domain.agent import AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidTransition, RuleViolation
 from controlplane.domain.interaction import Interaction, Leg, LegRole, LegState, leg_id
@@ -338,26 +339,26 @@ def _from_prior(prior: str | None) -> tuple[AgentState, str | None]:
 
 def offered(prior: AgentState, *, transfer: bool) -> Transition:
     """CO-1, TR-2: the target's phone rings with the consult or transfer."""
-    return Transition(
-        prior, AgentState.RESERVED, Trigger.OFFER, "transfer" if transfer else "consult"
-    )
+    if transfer:
+        return agent_rules.transition(prior, Trigger.OFFER, reason="transfer")
+    return agent_rules.transition(prior, Trigger.CONSULT_OFFER, reason="consult")
 
 
 def answered() -> Transition:
-    return Transition(AgentState.RESERVED, AgentState.CONNECTED, Trigger.ANSWER, "answer")
+    return agent_rules.transition(AgentState.RESERVED, Trigger.ANSWER, reason="answer")
 
 
 def not_taken(reason: str) -> Transition:
     """RONA-1 applies to consult and transfer offers too: no answer, rejected."""
-    return Transition(AgentState.RESERVED, AgentState.RONA, Trigger.RING_NO_ANSWER, reason)
+    return agent_rules.transition(AgentState.RESERVED, Trigger.RING_NO_ANSWER, reason=reason)
 
 
 def withdrawn(prior: str | None) -> Transition:
     """The consult was cancelled (or the call ended) while it rang: the agent
     is back in the state they were in (an available agent keeps their place)."""
     state, reason = _from_prior(prior)
-    return Transition(
-        AgentState.RESERVED, state, Trigger.OFFER_WITHDRAWN, reason or "offer_withdrawn"
+    return agent_rules.transition(
+        AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, state, reason or "offer_withdrawn"
     )
 
 
@@ -365,9 +366,11 @@ def consulted_out(prior: str | None) -> Transition:
     """CO-5, CO-6, CF-5, CF-7: the consulted agent is out of the call, with
     no wrap-up: back to the state they were in before the consult."""
     state, reason = _from_prior(prior)
-    return Transition(AgentState.CONNECTED, state, Trigger.CALL_ENDED, reason or "consult_ended")
+    return agent_rules.transition(
+        AgentState.CONNECTED, Trigger.CONSULT_LEFT, state, reason or "consult_ended"
+    )
 
 
 def transferred() -> Transition:
     """TR-6, CO-4, CF-4: the transferring agent leaves the call: wrap-up."""
-    return Transition(AgentState.CONNECTED, AgentState.WRAP_UP, Trigger.CALL_ENDED, "transferred")
+    return agent_rules.transition(AgentState.CONNECTED, Trigger.CALL_ENDED, reason="transferred")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from controlplane.config import AddressBookEntry, Profile
+from controlplane.domain import agent as agent_rules
 from controlplane.domain import callback as callback_rules
 from controlplane.domain.agent import AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidInput, InvalidTransition, RuleViolation
@@ -32,8 +33,8 @@ CUSTOMER_LEG = "o"
 _DIALABLE = re.compile(r"^\+?[0-9]{3,15}$")
 _POST_DIAL = re.compile(r"^[0-9*#]{1,32}$")
 
-# OD-1: an outdial starts from these states only.
-START_STATES = frozenset({AgentState.AVAILABLE, AgentState.IDLE})
+# OD-1: an outdial starts from these states only (the agent state table's).
+START_STATES = agent_rules.sources(Trigger.OUTDIAL)
 # PC-2: a campaign call only from `available`.
 CAMPAIGN_STATES = frozenset({AgentState.AVAILABLE})
 # HI-2: states in which the agent has a call going on.
@@ -212,13 +213,13 @@ def post_dial(tones: str | None) -> str | None:
 
 def reserve(current: AgentState) -> Transition:
     """OD-4: the agent's phone rings for the outdial: the agent is `reserved`."""
-    return Transition(current, AgentState.RESERVED, Trigger.OUTDIAL, "outdial")
+    return agent_rules.transition(current, Trigger.OUTDIAL, reason="outdial")
 
 
 def restore(before: AgentState, before_reason: str | None) -> Transition:
     """OD-5: an attempt that never connected leaves the agent as before it."""
     reason = before_reason if before is AgentState.IDLE and before_reason else "outdial_failed"
-    return Transition(AgentState.RESERVED, before, Trigger.OUTDIAL_FAILED, reason)
+    return agent_rules.transition(AgentState.RESERVED, Trigger.OUTDIAL_FAILED, before, reason)
 
 
 def after_wrap_up(
@@ -237,9 +238,10 @@ def after_wrap_up(
             rule="END-2",
             state=current.value,
         )
+    done = Trigger.WRAP_UP_DONE
     if available_after_outdial or before is not AgentState.IDLE:
-        return Transition(current, AgentState.AVAILABLE, Trigger.WRAP_UP_DONE, "wrap_up")
-    return Transition(current, AgentState.IDLE, Trigger.WRAP_UP_DONE, before_reason or "wrap_up")
+        return agent_rules.transition(current, done, AgentState.AVAILABLE, "wrap_up")
+    return agent_rules.transition(current, done, AgentState.IDLE, before_reason or "wrap_up")
 
 
 # OD-5: how an attempt ended -------------------------------------------------------------
