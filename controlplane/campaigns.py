@@ -22,10 +22,10 @@ are checked (PC-3).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from controlplane.adapters.campaign_store import CampaignStore
 from controlplane.config import Tenant
 from controlplane.domain import campaign as rules
 from controlplane.domain import interaction as ix_rules
@@ -42,137 +42,34 @@ log = logging.getLogger(__name__)
 PREVIEW_SECONDS = 300  # a contact previewed but neither called nor skipped is ready again
 SEED_LOCK_MS = 5000
 
-# PC-2: the agent's current preview, or the next ready contact of the first
-# campaign (in the order given) that has one. Previews that lapsed are made
-# ready again first.
-# ARGV[1] prefix, [2] tenant, [3] agent, [4] now (ms), [5] preview ms, then campaign ids.
-# Returns {} or {campaign id, contact id}.
-_NEXT = """
-local prefix, tenant, agent = ARGV[1], ARGV[2], ARGV[3]
-local now, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local pkey = prefix .. 'preview:' .. tenant .. ':' .. agent
-local current = redis.call('GET', pkey)
-if current then
-  local sep = string.find(current, '|', 1, true)
-  return {string.sub(current, 1, sep - 1), string.sub(current, sep + 1)}
-end
-for i = 6, #ARGV do
-  local cid = ARGV[i]
-  local base = prefix .. 'campaign:' .. tenant .. ':' .. cid
-  local lapsed = redis.call('ZRANGEBYSCORE', base .. ':previews', '-inf', now)
-  for _, c in ipairs(lapsed) do
-    redis.call('ZREM', base .. ':previews', c)
-    local state = redis.call('HGET', base .. ':state', c) or ''
-    if string.sub(state, 1, 8) == 'preview:' then
-      redis.call('HSET', base .. ':state', c, 'ready')
-      redis.call('ZADD', base .. ':ready', redis.call('HGET', base .. ':order', c) or 0, c)
-      redis.call('DEL', prefix .. 'preview:' .. tenant .. ':' .. string.sub(state, 9))
-    end
-  end
-  local head = redis.call('ZPOPMIN', base .. ':ready')
-  if #head > 0 then
-    local c = head[1]
-    redis.call('HSET', base .. ':state', c, 'preview:' .. agent)
-    redis.call('ZADD', base .. ':previews', now + ttl, c)
-    redis.call('SET', pkey, cid .. '|' .. c, 'PX', ttl)
-    return {cid, c}
-  end
-end
-return {}
-"""
-
-# PC-2 skip / PC-3 call: the agent's preview of (campaign, contact) ends.
-# ARGV[1] prefix, [2] tenant, [3] agent, [4] campaign, [5] contact,
-# [6] 'skip' (to the end of the list) or 'call:<interaction id>'.
-# Returns 1, or 0 when that is not the agent's preview.
-_LEAVE_PREVIEW = """
-local prefix, tenant, agent, cid, c, what = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local pkey = prefix .. 'preview:' .. tenant .. ':' .. agent
-if redis.call('GET', pkey) ~= cid .. '|' .. c then return 0 end
-local base = prefix .. 'campaign:' .. tenant .. ':' .. cid
-redis.call('DEL', pkey)
-redis.call('ZREM', base .. ':previews', c)
-if what == 'skip' then
-  redis.call('HSET', base .. ':state', c, 'ready')
-  redis.call('ZADD', base .. ':ready', redis.call('INCR', base .. ':seq'), c)
-else
-  redis.call('HSET', base .. ':state', c, 'dialing:' .. string.sub(what, 6))
-end
-return 1
-"""
-
-# PC-3: a contact's state moves on only from the state expected.
-# KEYS[1] state hash, KEYS[2] ready zset, KEYS[3] order hash, KEYS[4] previews
-# zset, KEYS[5] the agent's preview key.
-# ARGV[1] contact, [2] expected state, [3] new state ('ready', 'done:<ix>'
-# or 'preview:<agent>'), [4] preview value, [5] preview expiry (ms), [6] ttl.
-_MOVE = """
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[3] == 'ready' then
-  redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[3], ARGV[1]) or 0, ARGV[1])
-elseif string.sub(ARGV[3], 1, 8) == 'preview:' then
-  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
-  redis.call('SET', KEYS[5], ARGV[4], 'PX', ARGV[6])
-end
-return 1
-"""
-
 
 class Campaigns:
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
-        redis = cc.store.redis
-        self._next = redis.register_script(_NEXT)
-        self._leave = redis.register_script(_LEAVE_PREVIEW)
-        self._move = redis.register_script(_MOVE)
-
-    # Keys ----------------------------------------------------------------------------
-
-    @property
-    def _p(self) -> str:
-        return self.cc.store.prefix
-
-    def _defs_key(self, tenant: str) -> str:
-        return f"{self._p}campaigns:{tenant}"
-
-    def _seeded_key(self, tenant: str) -> str:
-        return f"{self._p}campaigns_seeded:{tenant}"
-
-    def _base(self, tenant: str, cid: str) -> str:
-        return f"{self._p}campaign:{tenant}:{cid}"
-
-    def _preview_key(self, tenant: str, agent: str) -> str:
-        return f"{self._p}preview:{tenant}:{agent}"
-
-    def _guide_key(self, ix_id: str) -> str:
-        return f"{self._p}ix:{ix_id}:guide"
+        self._db = CampaignStore(cc.store)
 
     # Definitions (PC-1) ------------------------------------------------------------
 
     async def _ensure_seeded(self, tenant_id: str) -> None:
         """The configuration's campaigns are loaded into Redis once (by one replica)."""
-        key = self._seeded_key(tenant_id)
-        redis = self.cc.store.redis
-        if await redis.get(key) == "done":
+        if await self._db.seeded(tenant_id):
             return
-        if await redis.set(key, "loading", nx=True, px=SEED_LOCK_MS):
+        if await self._db.claim_seeding(tenant_id, SEED_LOCK_MS):
             tenant = self.cc.tenant(tenant_id)
             for cid, campaign in tenant.campaigns.items():
                 await self._write(tenant_id, cid, campaign, source="config")
-            await redis.set(key, "done")
+            await self._db.mark_seeded(tenant_id)
             return
         for _ in range(50):  # another replica is loading them
             await asyncio.sleep(0.05)
-            if await redis.get(key) == "done":
+            if await self._db.seeded(tenant_id):
                 return
 
     async def _write(self, tenant_id: str, cid: str, campaign: Campaign, *, source: str) -> bool:
         """Store a new campaign; False when one of that ID exists."""
         definition = campaign.model_dump(mode="json", exclude={"contacts"})
         definition["source"] = source
-        redis = self.cc.store.redis
-        if not await redis.hsetnx(self._defs_key(tenant_id), cid, json.dumps(definition)):
+        if not await self._db.add_definition(tenant_id, cid, definition):
             return False
         await self._add_contacts(tenant_id, cid, campaign.contacts)
         return True
@@ -180,37 +77,27 @@ class Campaigns:
     async def _add_contacts(
         self, tenant_id: str, cid: str, contacts: tuple[Contact, ...] | list[Contact]
     ) -> int:
-        base = self._base(tenant_id, cid)
-        redis = self.cc.store.redis
         added = 0
         for contact in contacts:
             body = contact.model_dump(mode="json", exclude={"id"})
-            if not await redis.hsetnx(f"{base}:contacts", contact.id, json.dumps(body)):
-                continue
-            order = int(await redis.incr(f"{base}:seq"))
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.hset(f"{base}:order", contact.id, order)
-                pipe.hset(f"{base}:state", contact.id, "ready")
-                pipe.zadd(f"{base}:ready", {contact.id: order})
-                await pipe.execute()
-            added += 1
+            if await self._db.add_contact(tenant_id, cid, contact.id, body):
+                added += 1
         return added
 
     async def _definition(self, tenant_id: str, cid: str) -> Campaign:
         await self._ensure_seeded(tenant_id)
-        raw = await self.cc.store.redis.hget(self._defs_key(tenant_id), cid)
-        if raw is None:
+        data = await self._db.definition(tenant_id, cid)
+        if data is None:
             raise NotFound(f"unknown campaign {cid!r}", rule=rules.RULE_CAMPAIGN, campaign=cid)
-        data = json.loads(raw)
         data.pop("source", None)
         return Campaign.model_validate(data)
 
     async def _all(self, tenant_id: str) -> dict[str, Campaign]:
         await self._ensure_seeded(tenant_id)
-        raw = cast(dict[str, str], await self.cc.store.redis.hgetall(self._defs_key(tenant_id)))
+        raw = await self._db.definitions(tenant_id)
         out: dict[str, Campaign] = {}
         for cid in sorted(raw):
-            data = json.loads(raw[cid])
+            data = raw[cid]
             data.pop("source", None)
             out[cid] = Campaign.model_validate(data)
         return out
@@ -262,20 +149,12 @@ class Campaigns:
 
     async def delete(self, tenant_id: str, cid: str) -> None:
         await self._definition(tenant_id, cid)
-        base = self._base(tenant_id, cid)
-        redis = self.cc.store.redis
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._defs_key(tenant_id), cid)
-            for suffix in ("contacts", "order", "state", "ready", "previews", "seq"):
-                pipe.delete(f"{base}:{suffix}")
-            await pipe.execute()
+        await self._db.delete(tenant_id, cid)
         log.info("campaign %s/%s deleted", tenant_id, cid)
 
     async def describe(self, tenant_id: str, cid: str, *, with_contacts: bool) -> dict[str, object]:
         campaign = await self._definition(tenant_id, cid)
-        base = self._base(tenant_id, cid)
-        redis = self.cc.store.redis
-        states = cast(dict[str, str], await redis.hgetall(f"{base}:state"))
+        states = await self._db.contact_states(tenant_id, cid)
         counts = {"total": len(states), "ready": 0, "previewing": 0, "dialing": 0, "done": 0}
         for state in states.values():
             key = {"preview": "previewing"}.get(state.split(":")[0], state.split(":")[0])
@@ -291,11 +170,9 @@ class Campaigns:
             "contacts": counts,
         }
         if with_contacts:
-            raw = cast(dict[str, str], await redis.hgetall(f"{base}:contacts"))
-            order = cast(dict[str, str], await redis.hgetall(f"{base}:order"))
             out["contact_list"] = [
-                {"id": c, **json.loads(raw[c]), "state": states.get(c, "ready").split(":")[0]}
-                for c in sorted(raw, key=lambda c: int(order.get(c, 0)))
+                {"id": c, **body, "state": states.get(c, "ready").split(":")[0]}
+                for c, body in await self._db.contacts_in_order(tenant_id, cid)
             ]
         return out
 
@@ -332,27 +209,25 @@ class Campaigns:
         """PC-2: the agent's preview: the next contact with its details."""
         team = await self._require_available(tenant_id, agent_id, rules.RULE_PREVIEW)
         cids = await self._campaigns_of(tenant_id, team, campaign)
-        now = now_ms()
-        got = await self._next(
-            keys=[], args=[self._p, tenant_id, agent_id, now, PREVIEW_SECONDS * 1000, *cids]
+        got = await self._db.take_next(
+            tenant_id, agent_id, cids, now=now_ms(), preview_ms=PREVIEW_SECONDS * 1000
         )
-        if not got:
+        if got is None:
             raise NotFound("no campaign contact to call", rule=rules.RULE_PREVIEW)
-        return await self._preview(tenant_id, agent_id, str(got[0]), str(got[1]))
+        return await self._preview(tenant_id, agent_id, *got)
 
     async def current_preview(self, tenant_id: str, agent_id: str) -> dict[str, object]:
-        raw = await self.cc.store.redis.get(self._preview_key(tenant_id, agent_id))
-        if raw is None:
+        current = await self._db.preview(tenant_id, agent_id)
+        if current is None:
             raise NotFound("the agent previews no campaign contact", rule=rules.RULE_PREVIEW)
-        cid, _, contact = str(raw).partition("|")
-        return await self._preview(tenant_id, agent_id, cid, contact)
+        return await self._preview(tenant_id, agent_id, *current)
 
     async def _preview(
         self, tenant_id: str, agent_id: str, cid: str, contact_id: str
     ) -> dict[str, object]:
         campaign = await self._definition(tenant_id, cid)
         contact = await self._contact(tenant_id, cid, contact_id)
-        ttl = await self.cc.store.redis.pttl(self._preview_key(tenant_id, agent_id))
+        ttl = await self._db.preview_ttl_ms(tenant_id, agent_id)
         return {
             "campaign": {
                 "id": cid,
@@ -366,28 +241,27 @@ class Campaigns:
                 "number": contact.number,
                 "details": dict(contact.details),
             },
-            "expires_at": ix_rules.iso(now_ms() + max(int(ttl), 0)),
+            "expires_at": ix_rules.iso(now_ms() + max(ttl, 0)),
         }
 
     async def _contact(self, tenant_id: str, cid: str, contact_id: str) -> Contact:
-        raw = await self.cc.store.redis.hget(f"{self._base(tenant_id, cid)}:contacts", contact_id)
-        if raw is None:
+        body = await self._db.contact(tenant_id, cid, contact_id)
+        if body is None:
             raise NotFound(f"unknown contact {contact_id!r}", rule=rules.RULE_PREVIEW)
-        return Contact.model_validate({"id": contact_id, **json.loads(raw)})
+        return Contact.model_validate({"id": contact_id, **body})
 
     async def _own_preview(self, tenant_id: str, agent_id: str) -> tuple[str, str]:
-        raw = await self.cc.store.redis.get(self._preview_key(tenant_id, agent_id))
-        if raw is None:
+        current = await self._db.preview(tenant_id, agent_id)
+        if current is None:
             raise InvalidTransition("fetch a campaign contact first", rule=rules.RULE_PREVIEW)
-        cid, _, contact = str(raw).partition("|")
-        return cid, contact
+        return current
 
     async def skip(self, tenant_id: str, agent_id: str) -> dict[str, object]:
         """PC-2: skip the previewed contact (it goes to the end of the list) and
         show the next one."""
         await self._require_available(tenant_id, agent_id, rules.RULE_PREVIEW)
         cid, contact = await self._own_preview(tenant_id, agent_id)
-        await self._leave(keys=[], args=[self._p, tenant_id, agent_id, cid, contact, "skip"])
+        await self._db.leave_preview(tenant_id, agent_id, cid, contact, "skip")
         log.info("campaign %s/%s: %s skipped %s", tenant_id, cid, agent_id, contact)
         return await self.next_contact(tenant_id, agent_id)
 
@@ -402,9 +276,7 @@ class Campaigns:
         contact = await self._contact(tenant_id, cid, contact_id)
         number = self.cc.outbound.validate_number(contact.number, None)
         ix_id = ix_rules.new_interaction_id()
-        taken = await self._leave(
-            keys=[], args=[self._p, tenant_id, agent_id, cid, contact_id, f"call:{ix_id}"]
-        )
+        taken = await self._db.leave_preview(tenant_id, agent_id, cid, contact_id, f"call:{ix_id}")
         if not taken:
             raise InvalidTransition("fetch a campaign contact first", rule=rules.RULE_PREVIEW)
         try:
@@ -440,19 +312,16 @@ class Campaigns:
         new: str,
         agent_id: str = "",
     ) -> bool:
-        base = self._base(tenant_id, cid)
-        ttl = PREVIEW_SECONDS * 1000
-        moved = await self._move(
-            keys=[
-                f"{base}:state",
-                f"{base}:ready",
-                f"{base}:order",
-                f"{base}:previews",
-                self._preview_key(tenant_id, agent_id),
-            ],
-            args=[contact_id, expected, new, f"{cid}|{contact_id}", now_ms() + ttl, ttl],
+        return await self._db.move_contact(
+            tenant_id,
+            cid,
+            contact_id,
+            expected,
+            new,
+            agent=agent_id,
+            now=now_ms(),
+            preview_ms=PREVIEW_SECONDS * 1000,
         )
-        return bool(moved)
 
     async def attempt_connected(self, ix: Interaction, cid: str, contact: str | None) -> None:
         """PC-3: the customer answered: the contact is done."""
@@ -480,12 +349,11 @@ class Campaigns:
     async def guide(self, ix: Interaction) -> dict[str, object]:
         """PC-4: the campaign's call guide and the answers submitted for the call."""
         cid, guide = await self._guide_of(ix)
-        raw = await self.cc.store.redis.get(self._guide_key(ix.id))
         return {
             "interaction_id": ix.id,
             "campaign": cid,
             "guide": rules.guide_view(guide),
-            "submitted": json.loads(raw) if raw else None,
+            "submitted": await self._db.guide_answers(ix.id),
         }
 
     async def submit_answers(
@@ -510,7 +378,7 @@ class Campaigns:
             "submitted_by": agent_id,
             "submitted_at": ix_rules.iso(now_ms()),
         }
-        await self.cc.store.redis.set(self._guide_key(ix.id), json.dumps(stored))
+        await self._db.save_guide_answers(ix.id, stored)
         await self.cc.notifier.publish(
             "interaction.call_guide_submitted",
             ix.tenant,

@@ -25,13 +25,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
-from typing import TYPE_CHECKING, Any, cast
-
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Any
 
 from controlplane import metrics
 from controlplane.adapters.ari import AriError
+from controlplane.adapters.outbound_store import OutboundStore
+from controlplane.adapters.store import StoreError
 from controlplane.config import Profile, Tenant
 from controlplane.domain import dialnumber
 from controlplane.domain import interaction as ix_rules
@@ -98,18 +97,13 @@ class Outbound:
 
     def __init__(self, cc: ContactCenter) -> None:
         self.cc = cc
-        # customer leg -> the last dial status Asterisk reported for it (OD-5)
-        script = resources.files("controlplane.adapters").joinpath("lua", "outbound_start.lua")
-        self._start = cc.store.redis.register_script(script.read_text())
+        self._db = OutboundStore(cc.store)
         cc.timers.on(WATCHDOG_TIMER, self._watchdog_due)
 
     # Look-ups --------------------------------------------------------------------------
 
-    def record_key(self, ix_id: str) -> str:
-        return f"{self.cc.store.prefix}outbound:{ix_id}"
-
     async def record(self, ix_id: str) -> OutboundRecord | None:
-        raw = cast(dict[str, str], await self.cc.store.redis.hgetall(self.record_key(ix_id)))
+        raw = await self._db.record(ix_id)
         return OutboundRecord.from_fields(raw) if raw else None
 
     def profile(self, tenant: Tenant, agent_id: str) -> Profile:
@@ -271,7 +265,7 @@ class Outbound:
         at = now_ms()
         try:
             result = await self._start_atomically(ix, agent_cfg.team, allowed, record, at)
-        except RedisError as exc:
+        except StoreError as exc:
             await self._cancel_watchdog(ix_id)
             raise Unavailable(f"the call cannot be placed right now: {exc}", rule="LIM-3") from exc
         outcome = str(result[0])
@@ -316,35 +310,16 @@ class Outbound:
         record: dict[str, str],
         at: int,
     ) -> list[Any]:
-        store = self.cc.store
-        tenant = self.cc.tenant(ix.tenant)
-        fields = ix.to_fields()
-        argv: list[str | int] = [
-            ix.agent or "",
-            ",".join(sorted(s.value for s in allowed)),
-            at,
-            at + SLOT_LEASE_MS,
-            self.cc.config.datacenter.max_concurrent_calls,
-            tenant.max_concurrent_calls,
-            ix.id,
-            "outdial",
-            len(fields),
-        ]
-        for key, value in fields.items():
-            argv += [key, value]
-        for key, value in record.items():
-            argv += [key, value]
-        keys = [
-            store.agent_key(ix.tenant, ix.agent or ""),
-            store.avail_key(ix.tenant, team),
-            store.dc_slots_key(),
-            store.tenant_slots_key(ix.tenant),
-            store.busy_devices_key(),
-            store.ix_key(ix.id),
-            store.active_key(),
-            self.record_key(ix.id),
-        ]
-        return cast(list[Any], await self._start(keys=keys, args=argv))
+        return await self._db.start(
+            ix,
+            team=team,
+            allowed=[s.value for s in allowed],
+            record=record,
+            at=at,
+            lease_until=at + SLOT_LEASE_MS,
+            datacenter_limit=self.cc.config.datacenter.max_concurrent_calls,
+            tenant_limit=self.cc.tenant(ix.tenant).max_concurrent_calls,
+        )
 
     async def _ring_agent(self, ix: Interaction, extension: str) -> Interaction:
         """OD-4: the agent's phone rings first, showing the customer's number."""
@@ -566,7 +541,7 @@ class Outbound:
     async def _cancel_watchdog(self, ix_id: str) -> None:
         try:
             await self.cc.timers.cancel(WATCHDOG_TIMER, ix_id)
-        except RedisError as exc:
+        except StoreError as exc:
             log.warning("watchdog of %s not cancelled: %s", ix_id, exc)
 
     async def _watchdog_due(self, ix_id: str) -> None:
@@ -597,14 +572,13 @@ class Outbound:
                     return
                 missing = leg
                 break
-        key = self.record_key(ix.id)
         if missing is None:
-            await self.cc.store.redis.hdel(key, "suspect")
+            await self._db.clear_suspect(ix.id)
             await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix.id, WATCHDOG_SECONDS)
             return
         record = await self.record(ix.id)
         if record is None or record.suspect != missing:
-            await self.cc.store.redis.hset(key, "suspect", missing)
+            await self._db.mark_suspect(ix.id, missing)
             await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix.id, RECHECK_SECONDS)
             return
         log.warning("outbound %s: leg %s is gone and nobody saw it end", ix.id, missing)

@@ -20,9 +20,14 @@ from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, iso
+
+# The store's error: Redis failed (no connection, a timeout, a script's
+# error). Code outside the adapters catches it under this name.
+StoreError = RedisError
 
 HISTORY_LIMIT = 500
 CHANNEL_INDEX_SECONDS = 7 * 86400  # a channel ID leads to its interaction this long
