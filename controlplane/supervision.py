@@ -23,14 +23,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from redis.asyncio.client import Pipeline
 
 from controlplane.adapters.ari import AriError
 from controlplane.adapters.stats_store import StatsStore
-from controlplane.adapters.store import AgentRecord
+from controlplane.adapters.store import AgentRecord, Batch
 from controlplane.adapters.supervision_store import Session, SupervisionStore
 from controlplane.audit import ACTOR, SYSTEM
 from controlplane.domain import consult as consult_rules
@@ -102,7 +100,7 @@ class Supervision:
     # Counting (a hook of the notifier) ------------------------------------------------
 
     async def count_event(
-        self, kind: str, tenant: str, data: dict[str, Any], pipe: Pipeline
+        self, kind: str, tenant: str, data: dict[str, Any], pipe: Batch
     ) -> None:
         """Queue what the event counts on its pipeline (SUP-1, SUP-2, SUP-3)
         and keep an ended interaction's record (SUP-6)."""
@@ -551,7 +549,7 @@ class Supervision:
         }
         details["supervisor"] = session.supervisor
 
-        async def audit(pipe: Pipeline) -> None:
+        async def audit(pipe: Batch) -> None:
             await self.cc.notifier.audit.write(
                 session.tenant,
                 actor=actor,
@@ -584,16 +582,11 @@ class Supervision:
     ) -> list[dict[str, Any]]:
         """SUP-6: the tenant's interactions going on (queued, ringing, connected...)."""
         store = self.cc.store
-        ids = await store.active_interactions()
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for ix_id in ids:
-                pipe.hgetall(store.ix_key(ix_id))
-            rows = cast(list[dict[str, str]], await pipe.execute())
+        found = await store.interactions(await store.active_interactions())
         out: list[dict[str, Any]] = []
-        for row in rows:
-            if not row or row.get("tenant") != tenant_id or row.get("status") == "ended":
+        for ix in found.values():
+            if ix.tenant != tenant_id or ix.status is Status.ENDED:
                 continue
-            ix = Interaction.from_fields(row)
             data = ix.public()
             record = rules.record_of(data)
             if not rules.matches(record, filters):

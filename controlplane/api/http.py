@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Store, StoreError
 from controlplane.api.auth import SESSIONS, Principal, authenticate_request, needs_auth
 from controlplane.api.openapi import build_openapi
 from controlplane.api.schemas import Body, LoginRequest, StateRequest, WrapUpRequest
@@ -131,7 +130,7 @@ async def errors_middleware(
         if exc.status >= 400:
             return error_response(exc.status, "http-error", exc.reason, {})
         raise
-    except RedisError as exc:
+    except StoreError as exc:
         log.warning("Redis is unavailable: %s", exc)
         return error_response(
             503, "unavailable", "the control plane's state store is unavailable; try again", {}

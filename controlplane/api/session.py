@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
-from redis.exceptions import RedisError
 
 from controlplane.adapters.session_store import StoredSession
+from controlplane.adapters.store import StoreError
 from controlplane.api.auth import SESSIONS, Forbidden, Principal, Unauthorized, request_session
 from controlplane.api.http import SERVICES, body, principal
 from controlplane.api.openapi import _errors, _json, _ref, json_body
@@ -164,7 +164,7 @@ class SessionKeeper:
         self._last = loop.time()
         try:
             alive = await self._sessions.touch(self._session.key) is not None
-        except RedisError as exc:  # (Redis away: the socket stays; the next touch tries again)
+        except StoreError as exc:  # (Redis away: the socket stays; the next touch tries again)
             log.warning("a desktop session was not renewed: %s", exc)
             return
         if not alive and not self._ws.closed:
