@@ -16,6 +16,7 @@ from aiohttp import web
 from controlplane import metrics
 from controlplane.adapters.ami import AmiClient, AmiError
 from controlplane.adapters.ari import AriClient, AriEventStream
+from controlplane.adapters.lease_store import LeaseStore
 from controlplane.adapters.store import Store
 from controlplane.api.http import EventHub, Services, build_app
 from controlplane.config import AsteriskNode, Config
@@ -36,22 +37,6 @@ LEASE_SECONDS = EVENT_STREAM_LEASE_MS / 1000
 # Renew (and, when free, try to take) the lease four times per lease time.
 LEASE_POLL_SECONDS = LEASE_SECONDS / 4
 DISPATCH_TICK_SECONDS = 1.0
-
-# Renew a lease only if we still hold it.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-# Give a lease up only if we still hold it.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 
 def make_ari(node: AsteriskNode) -> AriClient:
     return AriClient(node.ari_url, node.ari_user, node.ari_password, node.app)
@@ -75,12 +60,12 @@ class EventStreamOwner:
     """
 
     def __init__(self, store: Store, node: AsteriskNode, stream: AriEventStream) -> None:
-        self._redis = store.lease_redis
-        self._key = f"{store.prefix}owner:{node.name}"
+        self._lease = LeaseStore(store, node.name)
+        self._key = self._lease.key
         self._stream = stream
         self.replica = uuid.uuid4().hex[:12]
-        self._renew = self._redis.register_script(_RENEW)
-        self._release = self._redis.register_script(_RELEASE)
+        self._renew = self._lease.renew
+        self._release = self._lease.release
         self._held_until = 0.0  # monotonic time until which the lease is surely ours
         self.renewals_failed = 0
 
@@ -88,9 +73,7 @@ class EventStreamOwner:
         while True:
             sent = time.monotonic()
             try:
-                got = await self._redis.set(
-                    self._key, self.replica, nx=True, px=EVENT_STREAM_LEASE_MS
-                )
+                got = await self._lease.take(self.replica, EVENT_STREAM_LEASE_MS)
             except Exception as exc:
                 log.warning("cannot reach Redis for the event-stream lease: %s", exc)
                 got = False
@@ -119,7 +102,7 @@ class EventStreamOwner:
         replica's, or may have lapsed)."""
         sent = time.monotonic()
         try:
-            kept = await self._renew(keys=[self._key], args=[self.replica, EVENT_STREAM_LEASE_MS])
+            kept = await self._renew(replica=self.replica, lease_ms=EVENT_STREAM_LEASE_MS)
         except Exception as exc:
             self.renewals_failed += 1
             # Keep a margin of one poll for the next try and for stopping.
@@ -141,7 +124,7 @@ class EventStreamOwner:
 
     async def release(self) -> None:
         with contextlib.suppress(Exception):
-            await self._release(keys=[self._key], args=[self.replica])
+            await self._release(self.replica)
 
 
 async def _dispatch_tick(cc: ContactCenter, tenants: list[str]) -> None:

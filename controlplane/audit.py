@@ -22,17 +22,15 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import Any
 
-from redis.asyncio.client import Pipeline
-
-from controlplane.adapters.store import Store
+from controlplane.adapters.audit_store import AuditStore
+from controlplane.adapters.store import Batch, Store
 from controlplane.domain.agent import Transition, Trigger
 from controlplane.domain.interaction import iso, now_ms
 
 log = logging.getLogger(__name__)
 
-MAX_RECORDS = 10_000  # per tenant, approximately (MAXLEN ~)
 MAX_LIMIT = 1000  # records one GET may ask for
 SYSTEM = "system"
 
@@ -102,10 +100,10 @@ def safe_fields(
 
 class AuditLog:
     def __init__(self, store: Store) -> None:
-        self._store = store
+        self._db = AuditStore(store)
 
     def key(self, tenant: str) -> str:
-        return f"{self._store.prefix}audit:{tenant}"
+        return self._db.key(tenant)
 
     async def write(
         self,
@@ -116,7 +114,7 @@ class AuditLog:
         target: Mapping[str, str],
         outcome: str = "ok",
         details: Mapping[str, Any] | None = None,
-        pipe: Pipeline | None = None,
+        pipe: Batch | None = None,
     ) -> None:
         """Append one record (or queue it on `pipe`, whose owner checks the
         result); an audit failure is logged, never fails the action."""
@@ -129,15 +127,10 @@ class AuditLog:
             "details": json.dumps(dict(details or {}), separators=(",", ":"), sort_keys=True),
         }
         if pipe is not None:
-            pipe.xadd(self.key(tenant), cast(Any, record), maxlen=MAX_RECORDS, approximate=True)
+            self._db.append_on(pipe, tenant, record)
             return
         try:
-            await self._store.redis.xadd(
-                self.key(tenant),
-                cast(Any, record),
-                maxlen=MAX_RECORDS,
-                approximate=True,
-            )
+            await self._db.append(tenant, record)
         except Exception as exc:
             log.warning("audit record %s for %s not written: %s", action, tenant, exc)
 
@@ -184,7 +177,7 @@ class AuditLog:
         at: int,
         seq: int,
         *,
-        pipe: Pipeline | None = None,
+        pipe: Batch | None = None,
     ) -> None:
         actor = ACTOR.get() if change.trigger in _CHOSEN else None
         await self.write(
@@ -210,7 +203,7 @@ class AuditLog:
         agent: str | None,
         data: Mapping[str, Any],
         *,
-        pipe: Pipeline | None = None,
+        pipe: Batch | None = None,
     ) -> None:
         """An interaction event as the notifier publishes it, reduced to safe fields."""
         ix_id = data.get("interaction_id") or data.get("id")
@@ -230,9 +223,8 @@ class AuditLog:
 
     async def read(self, tenant: str, limit: int) -> list[dict[str, Any]]:
         """The tenant's newest records first."""
-        rows = await self._store.redis.xrevrange(self.key(tenant), count=limit)
         out: list[dict[str, Any]] = []
-        for record_id, fields in cast(list[tuple[str, dict[str, str]]], rows):
+        for record_id, fields in await self._db.newest(tenant, limit):
             out.append(
                 {
                     "id": record_id,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import (
@@ -339,11 +339,7 @@ async def _shared_state(config: Config, store: Store) -> None:
     calls = {(t, s): 0 for t in tenants for s in _LIVE_STATUSES}
     ids = await store.active_interactions()
     if ids:
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for ix_id in ids:
-                pipe.hmget(store.ix_key(ix_id), ["tenant", "status"])
-            rows = cast(list[list[str | None]], await pipe.execute())
-        for tenant, status in rows:
+        for tenant, status in await store.interaction_statuses(ids):
             if tenant in tenants and status in _LIVE_STATUSES:
                 calls[(tenant, status)] += 1
     for (tenant, status), count in calls.items():
@@ -352,10 +348,7 @@ async def _shared_state(config: Config, store: Store) -> None:
     agents = {(t, s.value): 0 for t in tenants for s in AgentState}
     pairs = [(t, a) for t, cfg in tenants.items() for a in sorted(cfg.agents)]
     if pairs:
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for tenant, agent in pairs:
-                pipe.hget(store.agent_key(tenant, agent), "state")
-            states = cast(list[str | None], await pipe.execute())
+        states = await store.agent_states(pairs)
         for (tenant, _agent), state in zip(pairs, states, strict=True):
             key = (tenant, state or AgentState.LOGGED_OUT.value)
             if key in agents:

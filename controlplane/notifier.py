@@ -11,10 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio.client import Pipeline
-
 from controlplane.adapters.ami import AmiClient, AmiError
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Batch, Store
 from controlplane.audit import AuditLog
 from controlplane.domain.agent import Transition
 from controlplane.domain.interaction import iso, now_ms
@@ -23,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Called for every event with its pipeline: queues what the event counts
 # (the supervisor's figures, SUP-1..SUP-3) in the same round trip.
-EventHook = Callable[[str, str, dict[str, Any], Pipeline], Awaitable[None]]
+EventHook = Callable[[str, str, dict[str, Any], Batch], Awaitable[None]]
 
 
 class Notifier:
@@ -41,7 +39,7 @@ class Notifier:
         *,
         agent: str | None = None,
         private: bool = False,
-        audit: Callable[[Pipeline], Awaitable[None]] | None = None,
+        audit: Callable[[Batch], Awaitable[None]] | None = None,
     ) -> None:
         """An event for the agent named (if any) and the tenant's supervisors;
         a private event (one that may carry secure values) only for that agent."""
@@ -55,7 +53,7 @@ class Notifier:
         if private:
             event["private"] = True
         # The event and its audit record in one round trip.
-        async with self._store.redis.pipeline(transaction=False) as pipe:
+        async with self._store.batch() as pipe:
             self._store.publish_on(pipe, event)
             if audit is None:
                 await self.audit.event(kind, tenant, agent, data, pipe=pipe)
@@ -73,9 +71,7 @@ class Notifier:
             if isinstance(result, Exception):
                 log.warning("figures of %s for %s not counted: %s", kind, tenant, result)
 
-    async def _run_hooks(
-        self, kind: str, tenant: str, data: dict[str, Any], pipe: Pipeline
-    ) -> None:
+    async def _run_hooks(self, kind: str, tenant: str, data: dict[str, Any], pipe: Batch) -> None:
         for hook in self.hooks:
             try:
                 await hook(kind, tenant, data, pipe)
@@ -85,7 +81,7 @@ class Notifier:
     async def count_only(self, kind: str, tenant: str, data: dict[str, Any]) -> None:
         """Count what an event would count, for something that is not published
         as an event (an outdial refused by a limit: its agent gets the error)."""
-        async with self._store.redis.pipeline(transaction=False) as pipe:
+        async with self._store.batch() as pipe:
             await self._run_hooks(kind, tenant, data, pipe)
             if len(pipe):
                 for result in await pipe.execute(raise_on_error=False):

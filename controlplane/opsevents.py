@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from controlplane.adapters.ami import AmiClient, AmiError
 from controlplane.adapters.store import Store
@@ -174,30 +173,16 @@ class OpsEvents:
         tenants = self._config.local_tenants()
         queues = [(t, q) for t, cfg in sorted(tenants.items()) for q in sorted(cfg.queues)]
         agents = [(t, a) for t, cfg in sorted(tenants.items()) for a in sorted(cfg.agents)]
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for tenant, queue in queues:
-                pipe.zcard(store.queue_key(tenant, queue))
-                pipe.zrange(store.queue_key(tenant, queue), 0, 0, withscores=True)
-            for tenant, agent in agents:
-                pipe.hget(store.agent_key(tenant, agent), "state")
-            pipe.zcount(store.dc_slots_key(), now + 1, "+inf")
-            for tenant in sorted(tenants):
-                pipe.zcount(store.tenant_slots_key(tenant), now + 1, "+inf")
-            res = cast(list[object], await pipe.execute())
-        waiting: dict[tuple[str, str], tuple[int, int | None]] = {}
-        i = 0
-        for key in queues:
-            count = int(cast(int, res[i]))
-            first = cast(list[tuple[str, float]], res[i + 1])
-            waiting[key] = (count, int(first[0][1]) if first else None)
-            i += 2
-        states: dict[tuple[str, str], AgentState] = {}
-        for key in agents:
-            raw = cast(str | None, res[i])
-            states[key] = AgentState(raw) if raw else AgentState.LOGGED_OUT
-            i += 1
-        dc_used = int(cast(int, res[i]))
-        tenant_used = {t: int(cast(int, res[i + 1 + n])) for n, t in enumerate(sorted(tenants))}
+        names = sorted(tenants)
+        counts, raw_states, dc_used, used = await store.queue_and_limit_figures(
+            queues, agents, names, now
+        )
+        waiting = dict(zip(queues, counts, strict=True))
+        states = {
+            key: AgentState(raw) if raw else AgentState.LOGGED_OUT
+            for key, raw in zip(agents, raw_states, strict=True)
+        }
+        tenant_used = dict(zip(names, used, strict=True))
         return Figures(now, waiting, states, dc_used, tenant_used)
 
     def events(self, figures: Figures) -> list[UserEvent]:

@@ -14,29 +14,19 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from controlplane.adapters.store import Store
+from controlplane.adapters.timer_store import TimerStore
 from controlplane.domain.interaction import now_ms
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], Awaitable[None]]
 
-# Claim up to ARGV[2] timers due at ARGV[1] (ms): remove and return them.
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(due) do
-  redis.call('ZREM', KEYS[1], member)
-end
-return due
-"""
-
 
 class Timers:
     def __init__(self, store: Store, *, poll_seconds: float = 0.1) -> None:
-        self._store = store
-        self._key = f"{store.prefix}timers"
+        self._db = TimerStore(store)
         self._handlers: dict[str, Handler] = {}
         self._poll = poll_seconds
-        self._claim = store.redis.register_script(_CLAIM)
 
     def on(self, kind: str, handler: Handler) -> None:
         """Run `handler(key)` when a timer of this kind is due."""
@@ -46,7 +36,7 @@ class Timers:
 
     async def schedule(self, kind: str, key: str, due_ms: int) -> None:
         """Set (or move) the timer (kind, key) to fire at `due_ms`."""
-        await self._store.redis.zadd(self._key, {f"{kind}|{key}": due_ms})
+        await self._db.schedule(f"{kind}|{key}", due_ms)
 
     async def schedule_in(self, kind: str, key: str, seconds: float) -> int:
         due = now_ms() + int(seconds * 1000)
@@ -54,19 +44,19 @@ class Timers:
         return due
 
     async def cancel(self, kind: str, key: str) -> bool:
-        return bool(await self._store.redis.zrem(self._key, f"{kind}|{key}"))
+        return await self._db.cancel(f"{kind}|{key}")
 
     async def run(self) -> None:
         while True:
             try:
-                claimed = await self._claim(keys=[self._key], args=[now_ms(), 100])
+                claimed = await self._db.claim_due(now_ms(), 100)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("timers: cannot reach Redis: %s", exc)
                 claimed = []
             for member in claimed:
-                kind, _, key = str(member).partition("|")
+                kind, _, key = member.partition("|")
                 handler = self._handlers.get(kind)
                 if handler is None:
                     log.error("timer of unknown kind %r dropped", kind)

@@ -28,6 +28,9 @@ from controlplane.domain.interaction import Interaction, Status, iso
 # The store's error: Redis failed (no connection, a timeout, a script's
 # error). Code outside the adapters catches it under this name.
 StoreError = RedisError
+# Commands queued to go to Redis in one round trip (see `Store.batch`); the
+# adapters' `..._on(batch, ...)` methods queue theirs on it.
+Batch = Pipeline
 
 HISTORY_LIMIT = 500
 CHANNEL_INDEX_SECONDS = 7 * 86400  # a channel ID leads to its interaction this long
@@ -318,6 +321,61 @@ class Store:
         key = self.dc_slots_key() if tenant is None else self.tenant_slots_key(tenant)
         return int(await self.redis.zcount(key, now + 1, "+inf"))
 
+    # Several reads or writes in one round trip ----------------------------------------
+
+    def batch(self) -> Batch:
+        """A pipeline (no transaction) for `async with`: what the adapters'
+        `..._on` methods queue on it goes to Redis in one round trip when the
+        owner executes it."""
+        return self.redis.pipeline(transaction=False)
+
+    async def interaction_statuses(self, ix_ids: list[str]) -> list[tuple[str | None, str | None]]:
+        """(tenant, status) of each interaction, in one round trip."""
+        async with self.batch() as pipe:
+            for ix_id in ix_ids:
+                pipe.hmget(self.ix_key(ix_id), ["tenant", "status"])
+            rows = cast(list[list[str | None]], await pipe.execute())
+        return [(tenant, status) for tenant, status in rows]
+
+    async def agent_states(self, agents: list[tuple[str, str]]) -> list[str | None]:
+        """The state of each (tenant, agent) (None: never logged in), in one round trip."""
+        async with self.batch() as pipe:
+            for tenant, agent in agents:
+                pipe.hget(self.agent_key(tenant, agent), "state")
+            return cast(list[str | None], await pipe.execute())
+
+    async def queue_and_limit_figures(
+        self,
+        queues: list[tuple[str, str]],
+        agents: list[tuple[str, str]],
+        tenants: list[str],
+        now: int,
+    ) -> tuple[list[tuple[int, int | None]], list[str | None], int, list[int]]:
+        """In one round trip: per (tenant, queue) the calls waiting and the
+        oldest one's entry time; per (tenant, agent) the state; the
+        datacenter's slots in use and each tenant's."""
+        async with self.batch() as pipe:
+            for tenant, queue in queues:
+                pipe.zcard(self.queue_key(tenant, queue))
+                pipe.zrange(self.queue_key(tenant, queue), 0, 0, withscores=True)
+            for tenant, agent in agents:
+                pipe.hget(self.agent_key(tenant, agent), "state")
+            pipe.zcount(self.dc_slots_key(), now + 1, "+inf")
+            for tenant in tenants:
+                pipe.zcount(self.tenant_slots_key(tenant), now + 1, "+inf")
+            res = cast(list[object], await pipe.execute())
+        waiting: list[tuple[int, int | None]] = []
+        i = 0
+        for _ in queues:
+            first = cast(list[tuple[str, float]], res[i + 1])
+            waiting.append((int(cast(int, res[i])), int(first[0][1]) if first else None))
+            i += 2
+        states = [cast(str | None, res[i + n]) for n in range(len(agents))]
+        i += len(agents)
+        dc_used = int(cast(int, res[i]))
+        tenant_used = [int(cast(int, res[i + 1 + n])) for n in range(len(tenants))]
+        return waiting, states, dc_used, tenant_used
+
     # Queues and routing --------------------------------------------------------------
 
     async def enqueue(self, ix: Interaction) -> None:
@@ -460,6 +518,6 @@ class Store:
     async def publish(self, event: dict[str, Any]) -> None:
         await self.redis.publish(self.events_channel, json.dumps(event, separators=(",", ":")))
 
-    def publish_on(self, pipe: Pipeline, event: dict[str, Any]) -> None:
+    def publish_on(self, pipe: Batch, event: dict[str, Any]) -> None:
         """Queue the event's publication on a pipeline the caller executes."""
         pipe.publish(self.events_channel, json.dumps(event, separators=(",", ":")))
