@@ -34,6 +34,7 @@ from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store
 from controlplane.api.http import EventHub, Services, build_app
+from controlplane.app import build_services
 from controlplane.config import Config, parse_config
 from controlplane.contact_center import ContactCenter
 from controlplane.domain.agent import AgentState, Transition, Trigger
@@ -221,7 +222,7 @@ async def measure(seconds: float, rate: float) -> dict[str, Any]:
     ami = AmiClient("127.0.0.1", 9, "none", "none")
     tasks = TaskGroup()
     notifier = Notifier(store, None)
-    cc = ContactCenter(
+    cc = build_services(
         cfg, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=Timers(store)
     )
     hub = EventHub(store)

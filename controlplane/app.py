@@ -19,14 +19,25 @@ from controlplane.adapters.ari import AriClient, AriEventStream
 from controlplane.adapters.lease_store import LeaseStore
 from controlplane.adapters.store import Store
 from controlplane.api.http import EventHub, Services, build_app
+from controlplane.campaigns import Campaigns
 from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
+from controlplane.core.assembly import build_core
 from controlplane.devices import DeviceTracker
 from controlplane.domain.limits import SLOT_LEASE_MS
+from controlplane.features.callbacks import plugin as callbacks_plugin
+from controlplane.features.consult import plugin as consult_plugin
+from controlplane.features.media import plugin as media_plugin
+from controlplane.features.outbound import plugin as outbound_plugin
+from controlplane.features.supervision import plugin as supervision_plugin
+from controlplane.features.transfers import plugin as transfers_plugin
+from controlplane.features.variables import plugin as variables_plugin
 from controlplane.notifier import Notifier
 from controlplane.opsevents import OpsEvents
 from controlplane.orphans import SWEEP_SECONDS, OrphanSweeper
+from controlplane.outbound import Outbound
 from controlplane.overload import AdmissionGate
+from controlplane.supervision import Supervision
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
 
@@ -37,6 +48,7 @@ LEASE_SECONDS = EVENT_STREAM_LEASE_MS / 1000
 # Renew (and, when free, try to take) the lease four times per lease time.
 LEASE_POLL_SECONDS = LEASE_SECONDS / 4
 DISPATCH_TICK_SECONDS = 1.0
+
 
 def make_ari(node: AsteriskNode) -> AriClient:
     return AriClient(node.ari_url, node.ari_user, node.ari_password, node.app)
@@ -164,6 +176,37 @@ async def _sweep_orphans(
             log.warning("orphan sweep failed: %s", exc)
 
 
+def build_services(
+    config: Config,
+    *,
+    store: Store,
+    ari: AriClient,
+    notifier: Notifier,
+    tasks: TaskGroup,
+    timers: Timers,
+) -> ContactCenter:
+    """The core, then each feature plugged into it. Each feature registers on
+    the core's hooks in this order, which is the order the core asks them in
+    (e.g. a transfer's legs before an outdial's, SUP-5's legs first)."""
+    core = build_core(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
+    cc = ContactCenter(core)
+    cc.variables = variables_plugin.plug(core)
+    cc.media = media_plugin.plug(core)
+    cc.supervision = Supervision(cc)
+    supervision_plugin.register(cc.supervision, core.hooks, notifier)
+    cc.transfers = transfers_plugin.plug(core, media=cc.media, variables=cc.variables)
+    cc.consults = consult_plugin.plug(
+        core, media=cc.media, variables=cc.variables, transfers=cc.transfers
+    )
+    cc.outbound = Outbound(cc)
+    outbound_plugin.register(cc.outbound, core.hooks)
+    cc.callbacks = callbacks_plugin.plug(
+        core, variables=cc.variables, admit_callback=cc.outbound.admit_callback
+    )
+    cc.campaigns = Campaigns(cc)
+    return cc
+
+
 def build(
     config: Config, *, ari: AriClient | None = None, ami: AmiClient | None = None
 ) -> web.Application:
@@ -177,7 +220,7 @@ def build(
     tasks = TaskGroup()
     notifier = Notifier(store, ami)
     timers = Timers(store)
-    cc = ContactCenter(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
+    cc = build_services(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
     hub = EventHub(store)
     DeviceTracker(config, cc, ami)
     ami.on_connection(lost=lambda: metrics.connection_lost("ami"))

@@ -325,7 +325,7 @@ class Outbound:
         """OD-4: the agent's phone rings first, showing the customer's number."""
         tenant = self.cc.tenant(ix.tenant)
         leg = ix.agent_channel or ""
-        self.cc._channels[leg] = ix.id
+        self.cc.interactions.track(leg, ix.id)
         await self.cc.store.index_channel(leg, ix.id)
         endpoint = self.cc.node.agent_endpoint.format(extension=extension)
         try:
@@ -393,7 +393,7 @@ class Outbound:
         # The customer answered: from here the call connects or ends, either
         # of which settles it; the watchdog goes before anyone hears of it.
         await self._cancel_watchdog(ix_id)
-        ix = await self.cc.legs.customer_answered(ix_id, channel_id)
+        ix = await self.cc.calls.customer_answered(ix_id, channel_id)
         if ix is None:
             return
         record = await self.record(ix.id)
@@ -431,7 +431,7 @@ class Outbound:
         before = record.before_state if record is not None else AgentState.AVAILABLE
         change = rules.restore(before, record.before_reason if record is not None else None)
         if (
-            await self.cc._apply(
+            await self.cc.agents.apply(
                 ix.tenant,
                 ix.agent,
                 change,
@@ -534,7 +534,7 @@ class Outbound:
         )
         await self._cancel_watchdog(ix.id)
         cause = EndCause.CANCELLED if failure is Failure.CANCELLED else EndCause.NOT_CONNECTED
-        await self.cc._finish(ix, cause)
+        await self.cc.calls.finish(ix, cause)
 
     # OD-5, LIM-3: the watchdog -------------------------------------------------------
 

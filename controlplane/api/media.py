@@ -13,7 +13,7 @@ from aiohttp import web
 from controlplane.api.http import SERVICES, principal
 from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.interaction import Interaction
-from controlplane.media import MediaService
+from controlplane.features.media.service import MediaService
 
 Action = Callable[[MediaService, str, str, str], Awaitable[Interaction]]
 

@@ -30,11 +30,11 @@ from controlplane.api.http import SERVICES, Services, body, principal
 from controlplane.api.openapi import _errors, _json, _op, _ref
 from controlplane.api.schemas import Body
 from controlplane.config import Role
-from controlplane.consult import ConsultService
 from controlplane.domain import consult as consult_rules
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.interaction import Interaction
 from controlplane.domain.transfer import MAX_SEARCH, TargetKind
+from controlplane.features.consult.service import ConsultService
 
 KINDS = [k.value for k in TargetKind]
 PURPOSES = ("transfer", "consult")

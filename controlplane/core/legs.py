@@ -5,8 +5,9 @@ place for every feature that does it.
   number through the node's outbound endpoint (TR-2, TR-5, CO-1).
 - `dial_customer`: the customer of a callback or an outdial, once the agent
   answered; the agent hears ringback meanwhile (CB-2, OD-4).
-- `customer_answered`: that customer answered: both are bridged and the
-  agent is connected (CB-3, OD-4).
+- `party_answered`: a consulted party or transfer target answered.
+
+(`Calls.customer_answered` bridges a dialled customer with the agent.)
 
 Numbers reach these only after the dial-number rules (DN-1..4) passed them.
 """
@@ -14,14 +15,14 @@ Numbers reach these only after the dial-number rules (DN-1..4) passed them.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from controlplane.adapters.ari import AriError, Event
-from controlplane.domain import agent as agent_rules
+from controlplane.adapters.ari import AriClient, AriError, Event
+from controlplane.adapters.store import Store
+from controlplane.config import AsteriskNode
+from controlplane.core.agents import Agents
+from controlplane.core.interactions import Interactions
 from controlplane.domain import consult as consult_rules
-from controlplane.domain.agent import AgentState, Trigger
 from controlplane.domain.interaction import (
-    EndCause,
     Interaction,
     Leg,
     LegRole,
@@ -29,9 +30,7 @@ from controlplane.domain.interaction import (
     Status,
     leg_role,
 )
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +41,22 @@ _DIAL_STATUS_ROLES = frozenset({"c", "o", "k", "x"})
 
 
 class LegDialer:
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
+    def __init__(
+        self,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        agents: Agents,
+        interactions: Interactions,
+    ) -> None:
+        self._node = node
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._agents = agents
+        self._interactions = interactions
         self._dial_status: dict[str, str] = {}
 
     def on_dial(self, event: Event) -> None:
@@ -64,7 +77,7 @@ class LegDialer:
         if not channel_id:
             return
         try:
-            await self.cc.ari.hangup(channel_id)
+            await self._ari.hangup(channel_id)
         except AriError as exc:
             log.warning("hang-up of %s failed: %s", channel_id, exc)
 
@@ -76,7 +89,7 @@ class LegDialer:
         the leg's agent (if any) is `connected` then. Else the leg is hung up
         and None returned."""
         self.dial_status(channel_id)  # (answered: its dial status is done)
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         leg = consult_rules.leg_of(ix, channel_id) if ix is not None else None
         if (
             ix is None
@@ -88,7 +101,7 @@ class LegDialer:
             log.info("%s leg %s answered after it stopped standing", role.value, channel_id)
             await self.hang_up(channel_id)
             return None
-        if leg.agent is not None and not await self.cc._apply(
+        if leg.agent is not None and not await self._agents.apply(
             ix.tenant,
             leg.agent,
             consult_rules.answered(),
@@ -103,25 +116,25 @@ class LegDialer:
 
     async def agent_endpoint(self, tenant_id: str, agent_id: str) -> str:
         """The agent's phone: the extension they logged in with, else their own."""
-        record = await self.cc.store.agent(tenant_id, agent_id)
-        extension = record.extension or self.cc.tenant(tenant_id).agents[agent_id].extension
-        return self.cc.node.agent_endpoint.format(extension=extension)
+        record = await self._store.agent(tenant_id, agent_id)
+        extension = record.extension or self._agents.tenant(tenant_id).agents[agent_id].extension
+        return self._node.agent_endpoint.format(extension=extension)
 
     def number_endpoint(self, number: str) -> str:
-        return self.cc.node.outbound_endpoint.format(number=number)
+        return self._node.outbound_endpoint.format(number=number)
 
     async def ring_party(
         self, ix: Interaction, leg: Leg, *, purpose: str, caller: str, ring_seconds: int
     ) -> None:
         """Call the leg's agent or number on the leg's channel; AriError when
         Asterisk does not place the call."""
-        self.cc._channels[leg.channel] = ix.id
-        await self.cc.store.index_channel(leg.channel, ix.id)
+        self._interactions.track(leg.channel, ix.id)
+        await self._store.index_channel(leg.channel, ix.id)
         if leg.agent is not None:
             endpoint = await self.agent_endpoint(ix.tenant, leg.agent)
         else:
             endpoint = self.number_endpoint(leg.number or "")
-        await self.cc.ari.originate(
+        await self._ari.originate(
             endpoint,
             channel_id=leg.channel,
             app_args=f"{purpose},{ix.id}",
@@ -146,14 +159,14 @@ class LegDialer:
         when Asterisk does not place the call."""
         ix.status = Status.DIALING
         ix.customer_channel = leg
-        await self.cc.store.save_interaction(ix, new_channel=leg)
-        self.cc._channels[leg] = ix.id
-        await self.cc.notifier.publish(DIALING_EVENT, ix.tenant, ix.public(), agent=ix.agent)
+        await self._store.save_interaction(ix, new_channel=leg)
+        self._interactions.track(leg, ix.id)
+        await self._notifier.publish(DIALING_EVENT, ix.tenant, ix.public(), agent=ix.agent)
         try:
-            await self.cc.ari.ring(agent_channel)  # ringback on the answered phone
+            await self._ari.ring(agent_channel)  # ringback on the answered phone
         except AriError as exc:
             log.info("no ringback for %s: %s", agent_channel, exc)
-        await self.cc.ari.originate(
+        await self._ari.originate(
             self.number_endpoint(number),
             channel_id=leg,
             app_args=f"{purpose},{ix.id}",
@@ -161,40 +174,3 @@ class LegDialer:
             timeout=ring_seconds,
             variables={"CP_INTERACTION": ix.id},
         )
-
-    async def customer_answered(self, ix_id: str, channel_id: str) -> Interaction | None:
-        """The dialled customer answered: bridge them with the waiting agent,
-        who is `connected` now. The interaction when it is connected; None
-        when the attempt no longer stood (the leg is hung up) or connecting
-        failed (the interaction has ended)."""
-        ix = await self.cc.store.interaction(ix_id)
-        if (
-            ix is None
-            or ix.status is not Status.DIALING
-            or ix.customer_channel != channel_id
-            or ix.agent is None
-            or ix.agent_channel is None
-        ):
-            log.info("customer leg %s answered an attempt that no longer stands", channel_id)
-            await self.hang_up(channel_id)
-            return None
-        try:
-            await self.cc.ari.stop_ringing(ix.agent_channel)
-        except AriError as exc:
-            log.info("stopping ringback on %s: %s", ix.agent_channel, exc)
-        await self.cc._bridge_and_connect(ix, ix.agent_channel)
-        if ix.end_cause is not None:
-            return None  # bridging failed: the interaction ended and the agent is free
-        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.ANSWER)
-        if not await self.cc._apply(
-            ix.tenant,
-            ix.agent,
-            change,
-            offer=ix.id,
-            fields={"offer": "", "interaction": ix.id},
-            interaction=ix.id,
-        ):
-            log.warning("interaction %s: agent %s changed state meanwhile", ix.id, ix.agent)
-            await self.cc._finish(ix, EndCause.SYSTEM)
-            return None
-        return ix

@@ -4,20 +4,25 @@ agent who takes it hears ringback while the system dials the customer; the
 customer answers and is connected like an inbound call, or is tried again
 after the queue's spacing until the queue's retry limit.
 
-The contact center calls in here from its hooks (`ContactCenter._agent_answered`,
-`_leg_gone`, `on_ari_event`); everything about one callback runs in the
+The core calls in here through the hooks `plugin.py` registers (the agent
+answered, a leg gone, DTMF and playback events); everything about one callback runs in the
 interaction's serializer, like the rest of the interaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING
 
-from controlplane.adapters.ari import AriError, Event
-from controlplane.config import EntryPoint, Tenant
+from controlplane.adapters.ari import AriClient, AriError, Event
+from controlplane.adapters.store import Store
+from controlplane.config import AsteriskNode, Config, EntryPoint, Tenant
+from controlplane.core.agents import Agents
+from controlplane.core.calls import Calls
+from controlplane.core.interactions import Interactions
+from controlplane.core.legs import LegDialer
+from controlplane.core.routing import Routing
 from controlplane.domain import callback as rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.callback import GiveUp, Outcome
@@ -32,9 +37,10 @@ from controlplane.domain.interaction import (
     iso,
 )
 from controlplane.domain.variables import Raw
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.features.variables.service import CallVariables
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer, TaskGroup
+from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +58,42 @@ class Callbacks:
 
     EVENTS = frozenset({"ChannelDtmfReceived", "PlaybackFinished"})
 
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        # customer leg -> the last dial status Asterisk reported for it; Local
-        # channels end busy and congested legs with cause 0, so this decides.
-        cc.timers.on(RETRY_TIMER, self._retry_due)
-        cc.timers.on(PROMPT_TIMER, self._prompt_over)
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        tasks: TaskGroup,
+        timers: Timers,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        legs: LegDialer,
+        routing: Routing,
+        calls: Calls,
+        variables: CallVariables,
+        admit_callback: Callable[[Interaction], Awaitable[bool]],
+    ) -> None:
+        self._config = config
+        self._node = node
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._tasks = tasks
+        self._timers = timers
+        self._serial = serial
+        self._agents = agents
+        self._interactions = interactions
+        self._legs = legs
+        self._routing = routing
+        self._calls = calls
+        self._variables = variables
+        self._admit_callback = admit_callback  # CB-4: the outdial limits (LIM-2)
+        timers.on(RETRY_TIMER, self._retry_due)
+        timers.on(PROMPT_TIMER, self._prompt_over)
 
     # CB-1: registering a callback -----------------------------------------------------
 
@@ -73,8 +109,8 @@ class Callbacks:
         variables: Mapping[str, Raw] | None = None,
     ) -> Interaction:
         """CB-1: a flow registers a callback; it is queued at once (CB-2)."""
-        tenant = self.cc.tenant(tenant_id)
-        if tenant.datacenter != self.cc.config.service.datacenter:
+        tenant = self._agents.tenant(tenant_id)
+        if tenant.datacenter != self._config.service.datacenter:
             raise RuleViolation(
                 f"tenant {tenant_id!r} is served by datacenter {tenant.datacenter!r}",
                 rule=rules.RULE_REQUEST,
@@ -99,11 +135,11 @@ class Callbacks:
             flow=entry.flow,
             queue=queue,
             queue_name=tenant.queues[queue].name,
-            node=self.cc.node.name,
+            node=self._node.name,
             customer_channel="",
             kind=Kind.CALLBACK,
         )
-        await self.cc.variables.initialise(ix, variables)  # CAD: refuses bad values
+        await self._variables.initialise(ix, variables)  # CAD: refuses bad values
         await self._queue(ix)
         log.info("callback %s requested in %s/%s", ix.id, tenant_id, queue)
         return ix
@@ -111,16 +147,16 @@ class Callbacks:
     async def _queue(self, ix: Interaction) -> None:
         """CB-2: into the queue's sorted set, scored by the time it was requested."""
         ix.status = Status.QUEUED
-        await self.cc.store.save_interaction(ix)
-        await self.cc.store.enqueue(ix)
-        await self.cc.notifier.publish("interaction.queued", ix.tenant, ix.public())
-        await self.cc.dispatch(ix.tenant)
+        await self._store.save_interaction(ix)
+        await self._store.enqueue(ix)
+        await self._notifier.publish("interaction.queued", ix.tenant, ix.public())
+        await self._routing.dispatch(ix.tenant)
 
     async def _caller_asks(self, ix_id: str, channel_id: str, digit: str) -> None:
         """CB-1: a caller waiting in a queue presses the queue's callback key:
         the call ends with a short confirmation and a callback takes its place
         in the queue (keeping the time the caller entered)."""
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if (
             ix is None
             or ix.kind is not Kind.CALL
@@ -128,7 +164,7 @@ class Callbacks:
             or ix.customer_channel != channel_id
         ):
             return
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         queue = tenant.queues.get(ix.queue)
         if queue is None or queue.callback_key is None or digit != queue.callback_key:
             return
@@ -136,7 +172,7 @@ class Callbacks:
         if number is None:
             log.info("interaction %s: the caller's number cannot be called back", ix.id)
             return
-        if not await self.cc.store.dequeue(ix):
+        if not await self._store.dequeue(ix):
             return  # an agent was reserved for the call meanwhile: it goes on as a call
         callback = Interaction(
             id=ix_rules.new_interaction_id(),
@@ -154,29 +190,29 @@ class Callbacks:
             entered_at=ix.entered_at,
             kind=Kind.CALLBACK,
         )
-        current = await self.cc.variables.current(ix.id)
-        await self.cc.variables.initialise(callback, {n: s.value for n, s in current.items()})
+        current = await self._variables.current(ix.id)
+        await self._variables.initialise(callback, {n: s.value for n, s in current.items()})
         log.info("interaction %s: the caller asked for a callback: %s", ix.id, callback.id)
         # The call ends, but its channel stays up for the confirmation.
         ix.customer_channel = ""
-        await self.cc._finish(ix, EndCause.CALLBACK_REQUESTED)
+        await self._calls.finish(ix, EndCause.CALLBACK_REQUESTED)
         await self._queue(callback)
         await self._confirm_and_hang_up(channel_id)
 
     async def _confirm_and_hang_up(self, channel_id: str) -> None:
         """The caller hears "Thank you. Goodbye." and is hung up."""
-        await self.cc.timers.schedule_in(PROMPT_TIMER, channel_id, PROMPT_MAX_SECONDS)
+        await self._timers.schedule_in(PROMPT_TIMER, channel_id, PROMPT_MAX_SECONDS)
         try:
-            await self.cc.ari.stop_moh(channel_id)
+            await self._ari.stop_moh(channel_id)
             playback = channel_id + _PROMPT_SUFFIX
-            await self.cc.ari.play(channel_id, PROMPT_MEDIA, playback_id=playback)
+            await self._ari.play(channel_id, PROMPT_MEDIA, playback_id=playback)
         except AriError as exc:
             log.info("confirmation on %s not played: %s", channel_id, exc)
             await self._prompt_over(channel_id)
 
     async def _prompt_over(self, channel_id: str) -> None:
-        await self.cc.timers.cancel(PROMPT_TIMER, channel_id)
-        await self.cc.legs.hang_up(channel_id)
+        await self._timers.cancel(PROMPT_TIMER, channel_id)
+        await self._legs.hang_up(channel_id)
 
     # CB-2: the agent took the callback: dial the customer ---------------------------
 
@@ -184,15 +220,15 @@ class Callbacks:
         """CB-2: the agent answered the offer: the agent hears ringback while the
         system dials the customer. The agent stays `reserved` until the customer
         answers (CB-3)."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         queue = tenant.queues[ix.queue]
-        if not await self.cc.outbound.admit_callback(ix):  # CB-4: over a limit (LIM-2)
+        if not await self._admit_callback(ix):  # CB-4: over a limit (LIM-2)
             await self._not_reached(ix, Outcome.LIMIT_REACHED)  # not dialled: does not count
             return
         number = rules.callback_number(ix.ani)  # checked again: nothing else is dialled
         ix.attempts += 1
         try:
-            await self.cc.legs.dial_customer(
+            await self._legs.dial_customer(
                 ix,
                 agent_channel,
                 number=number,
@@ -217,13 +253,13 @@ class Callbacks:
     async def customer_answered(self, ix_id: str, channel_id: str) -> None:
         """CB-3: the customer answered: connect them with the agent like an
         inbound call (mixing bridge, all in-call features)."""
-        self.cc.legs.dial_status(channel_id)  # (answered: its dial status is done)
-        await self.cc.legs.customer_answered(ix_id, channel_id)
+        self._legs.dial_status(channel_id)  # (answered: its dial status is done)
+        await self._calls.customer_answered(ix_id, channel_id)
 
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> None:
         """A leg of a callback ended while the customer was being dialled."""
         if channel_id == ix.customer_channel:
-            result = rules.outcome(self.cc.legs.dial_status(channel_id), cause)
+            result = rules.outcome(self._legs.dial_status(channel_id), cause)
             log.info("callback %s: customer not reached: %s (cause %s)", ix.id, result, cause)
             await self._not_reached(ix, result)
         elif channel_id == ix.agent_channel and ix.agent is not None:
@@ -234,18 +270,18 @@ class Callbacks:
             leg = ix.customer_channel
             ix.customer_channel = ""
             ix.attempts -= 1
-            await self.cc.store.save_interaction(ix)
-            await self.cc.store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
+            await self._store.save_interaction(ix)
+            await self._store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
             log.info("callback %s: agent %s cancelled the attempt", ix.id, ix.agent)
-            await self.cc.legs.hang_up(leg)
-            await self.cc._offer_failed(ix, ix.agent, "cancelled")
+            await self._legs.hang_up(leg)
+            await self._routing.offer_failed(ix, ix.agent, "cancelled")
 
     async def _not_reached(self, ix: Interaction, result: Outcome) -> None:
         """CB-3: the customer did not answer: the agent is free again (keeping
         their place in line: nothing to wrap up) and the callback returns to its
         queue after the queue's spacing, or ends when its attempts are used up."""
-        queue = self.cc.tenant(ix.tenant).queues[ix.queue]
-        await self.cc.store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
+        queue = self._agents.tenant(ix.tenant).queues[ix.queue]
+        await self._store.release(ix.id, ix.tenant)  # CB-4: the attempt's slot
         ix.last_outcome = result.value
         decision = rules.after_failed_attempt(
             result, ix.attempts, queue.callback_retries, queue.callback_retry_seconds
@@ -260,29 +296,29 @@ class Callbacks:
         }
         if isinstance(decision, GiveUp):
             log.info("callback %s ends: %s", ix.id, decision.why)
-            await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=agent)
-            await self.cc._finish(ix, EndCause.NOT_REACHED)
+            await self._notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=agent)
+            await self._calls.finish(ix, EndCause.NOT_REACHED)
             return
         legs = (ix.customer_channel, ix.agent_channel)
         ix.status = Status.SCHEDULED
         ix.agent, ix.agent_channel, ix.customer_channel = None, None, ""
-        await self.cc.store.save_interaction(ix)
-        due = await self.cc.timers.schedule_in(RETRY_TIMER, ix.id, decision.seconds)
+        await self._store.save_interaction(ix)
+        due = await self._timers.schedule_in(RETRY_TIMER, ix.id, decision.seconds)
         failed["retry_at"] = iso(due)
         log.info("callback %s: next attempt in %ss", ix.id, decision.seconds)
         for leg in legs:
-            await self.cc.legs.hang_up(leg)
-        await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=agent)
+            await self._legs.hang_up(leg)
+        await self._notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=agent)
         if agent is not None:
-            await self.cc._release_reservation(ix, ix.id, agent)
+            await self._routing.release_reservation(ix, ix.id, agent)
 
     async def _retry_due(self, ix_id: str) -> None:
-        self.cc.serial.submit(ix_id, partial(self._requeue, ix_id))
+        self._serial.submit(ix_id, partial(self._requeue, ix_id))
 
     async def _requeue(self, ix_id: str) -> None:
         """CB-3: the spacing is over: the callback is back in its queue, at the
         place its request time gives it."""
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if ix is None or ix.status is not Status.SCHEDULED:
             return
         log.info("callback %s is back in queue %s", ix.id, ix.queue)
@@ -295,10 +331,10 @@ class Callbacks:
         kind = event.get("type")
         if kind == "ChannelDtmfReceived":
             channel_id = (event.get("channel") or {}).get("id")
-            ix_id = self.cc._channels.get(channel_id or "")
+            ix_id = self._interactions.owner(channel_id or "")
             if channel_id and ix_id:
                 job = partial(self._caller_asks, ix_id, channel_id, str(event.get("digit")))
-                self.cc.serial.submit(ix_id, job)
+                self._serial.submit(ix_id, job)
         elif kind == "PlaybackFinished":
             playback = event.get("playback") or {}
             target = str(playback.get("target_uri") or "")
@@ -306,7 +342,7 @@ class Callbacks:
                 "channel:"
             ):
                 channel_id = target.removeprefix("channel:")
-                self.cc.tasks.spawn(f"callback-prompt:{channel_id}", self._prompt_over(channel_id))
+                self._tasks.spawn(f"callback-prompt:{channel_id}", self._prompt_over(channel_id))
 
 
 def _entry_point(tenant: Tenant, queue: str, given: str | None) -> tuple[str, EntryPoint]:

@@ -18,10 +18,11 @@ Asterisk side:
 * conference: all three in the interaction's bridge (CF-1), so the
   recording covers it too.
 
-Everything about one interaction runs in its serializer (`cc.serial`), in
-order with the Stasis events of its channels. The contact center calls in
-here from its hooks (`on_ari_event`, `_leg_gone`, `_finish`, `dispatch`,
-`reconcile`) and the hold API from `MediaService.hold`/`resume`.
+Everything about one interaction runs in its serializer, in order with the
+Stasis events of its channels. The core calls in here through the hooks
+`plugin.py` registers (the consulted leg answered or gone, the interaction
+ending, a queue consult's agent reserved, reconciliation), and so do hold
+and resume (`MediaService.on_hold`/`on_resume`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from controlplane.adapters.ari import AriError
-from controlplane.config import Tenant
+from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.store import Store
+from controlplane.config import AsteriskNode, Config, Tenant
+from controlplane.core.agents import Agents
+from controlplane.core.calls import Calls
+from controlplane.core.interactions import Interactions
+from controlplane.core.legs import LegDialer
+from controlplane.core.routing import Routing
 from controlplane.domain import consult as rules
 from controlplane.domain import transfer as targets
 from controlplane.domain.agent import AgentState
@@ -51,9 +58,11 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.domain.transfer import TargetKind
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.features.media.service import MediaService
+from controlplane.features.transfers.service import TransferService
+from controlplane.features.variables.service import CallVariables
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +77,40 @@ CONFERENCE_EVENT = "interaction.conference_started"  # both (private): CF-2 vari
 ENDED_EVENT = "interaction.consult_ended"  # both: why (reason) and from which state
 TRANSFERRED_EVENT = "interaction.transferred"
 
-# Hang-up causes of a consult leg that mean "not answered" (else: declined).
-
 
 class ConsultService:
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        # leg -> the last dial status Asterisk reported (busy and congestion
-        # of Local channels end with cause 0, so this tells them apart)
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        legs: LegDialer,
+        routing: Routing,
+        calls: Calls,
+        media: MediaService,
+        variables: CallVariables,
+        transfers: TransferService,
+    ) -> None:
+        self._config = config
+        self._node = node
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._serial = serial
+        self._agents = agents
+        self._interactions = interactions
+        self._legs = legs
+        self._routing = routing
+        self._calls = calls
+        self._media = media
+        self._variables = variables
+        self._transfers = transfers
 
     # CO-1: starting a consult -------------------------------------------------------
 
@@ -84,11 +119,11 @@ class ConsultService:
     ) -> Interaction:
         """CO-1: consult an agent, a queue or a number; the customer is held
         at once (HOLD-3). Every refusal comes before anything changes."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         targets.require_consult_kind(kind)
         number = None
         if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
-            number = targets.resolve_number(self.cc.config, tenant, kind, target, "CO-1")
+            number = targets.resolve_number(self._config, tenant, kind, target, "CO-1")
         elif kind is TargetKind.AGENT:
             targets.find_agent(tenant, target, "CO-1")
             targets.require_other_agent(target, agent_id, "CO-1")
@@ -96,7 +131,7 @@ class ConsultService:
             targets.find_queue(tenant, target, "CO-1")
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             targets.require_handling_agent(ix, agent_id, "CO-1", "consult")
             targets.require_no_other_leg(ix, "CO-1")
             if kind is TargetKind.AGENT:
@@ -123,32 +158,32 @@ class ConsultService:
                 )
             try:
                 if not ix.held:
-                    await self.cc.media.hold_customer(ix)  # HOLD-3
+                    await self._media.hold_customer(ix)  # HOLD-3
             except Unavailable:
                 if leg.agent is not None:
                     await self._agent(ix, leg.agent, rules.withdrawn(leg.prior), leg, offer=True)
                 raise
             ix.legs.append(leg)
-            await self.cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s: %s consults %s %s", ix.id, agent_id, kind.value, target)
             if leg.state is LegState.QUEUED:
-                await self.cc.store.enqueue_request(ix.tenant, target, leg.channel, ix.entered_at)
+                await self._store.enqueue_request(ix.tenant, target, leg.channel, ix.entered_at)
                 await self._tell(ix, leg, REQUESTED_EVENT)
-                await self.cc.dispatch(ix.tenant)
+                await self._routing.dispatch(ix.tenant)
                 return ix
             if not await self._ring(ix, leg):
                 raise Unavailable("the consulted party cannot be called right now", rule="CO-1")
             await self._tell(ix, leg, REQUESTED_EVENT)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def _reserve(self, ix: Interaction, tenant: Tenant, target: str, by: str) -> Leg:
         """CO-1, ST-2, ST-4: the consulted agent is reserved in one atomic step
         against the state checked; they return to it when the consult ends."""
-        record = await self.cc.store.agent(ix.tenant, target)
+        record = await self._store.agent(ix.tenant, target)
         extension = record.extension or tenant.agents[target].extension
-        busy = await self.cc.store.device_busy(extension)
+        busy = await self._store.device_busy(extension)
         targets.require_consult_target_state(target, record.state, busy)
         leg = Leg(
             channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
@@ -160,7 +195,7 @@ class ConsultService:
             prior=rules.prior_state(record.state, record.reason),
         )
         change = rules.offered(record.state, transfer=False)
-        if not await self.cc._apply(
+        if not await self._agents.apply(
             ix.tenant, target, change, fields={"offer": leg.channel}, interaction=ix.id
         ):
             raise InvalidTransition(
@@ -173,7 +208,7 @@ class ConsultService:
         or the number through the node's outbound endpoint. False (and the
         consult is over, the customer back with agent 1) when it cannot be
         called."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         by = tenant.agents.get(leg.by or "")
         if leg.agent is not None:
             name = f"Consult: {by.name}" if by else "Consult"
@@ -181,7 +216,7 @@ class ConsultService:
         else:
             caller = caller_id(tenant.name, tenant.default_ani or ix.dnis)
         try:
-            await self.cc.legs.ring_party(
+            await self._legs.ring_party(
                 ix,
                 leg,
                 purpose="consult",
@@ -198,7 +233,7 @@ class ConsultService:
 
     async def _offer(self, ix: Interaction, leg: Leg) -> None:
         payload = await self.offer_payload(ix, leg)
-        await self.cc.notifier.publish(
+        await self._notifier.publish(
             OFFERED_EVENT, ix.tenant, payload, agent=leg.agent, private=True
         )
 
@@ -206,18 +241,18 @@ class ConsultService:
         """CO-2: the consulted agent's desktop shows the consult with at most
         nine variables: the consulting agent's name, directory number and
         team, and at most six the flow configures."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         by = tenant.agents.get(leg.by or "")
-        record = await self.cc.store.agent(ix.tenant, leg.by or "") if by else None
+        record = await self._store.agent(ix.tenant, leg.by or "") if by else None
         team = tenant.teams.get(by.team) if by else None
-        shown = await self.cc.variables.shown(ix, reveal_secure=True)
+        shown = await self._variables.shown(ix, reveal_secure=True)
         variables = rules.consult_variables(
             by.name if by else "",
             (record.extension if record and record.extension else "")
             or (by.extension if by else ""),
             team.name if team else (by.team if by else ""),
             shown,
-            self.cc.variables.flow(ix).consult_variables,
+            self._variables.flow(ix).consult_variables,
         )
         payload: dict[str, object] = {
             "interaction_id": ix.id,
@@ -239,7 +274,7 @@ class ConsultService:
     async def queue_offer(self, tenant_id: str, member: str, agent_id: str) -> None:
         """CO-1: routing reserved an available agent for a queue consult (ST-2):
         ring them, unless the consult was cancelled or ended meanwhile."""
-        ix = await self.cc.store.interaction(rules.request_owner(member))
+        ix = await self._store.interaction(rules.request_owner(member))
         leg = rules.consult_leg(ix) if ix is not None else None
         if (
             ix is None
@@ -249,7 +284,7 @@ class ConsultService:
             or leg.state is not LegState.QUEUED
         ):
             log.info("queue consult %s no longer waits: %s is free again", member, agent_id)
-            await self.cc._apply(
+            await self._agents.apply(
                 tenant_id,
                 agent_id,
                 rules.withdrawn(AgentState.AVAILABLE.value),
@@ -257,10 +292,10 @@ class ConsultService:
                 keep_available_since=True,
                 fields={"offer": ""},
             )
-            await self.cc.dispatch(tenant_id)
+            await self._routing.dispatch(tenant_id)
             return
         leg.agent, leg.state, leg.prior = agent_id, LegState.RINGING, AgentState.AVAILABLE.value
-        await self.cc.store.save_interaction(ix)
+        await self._store.save_interaction(ix)
         if await self._ring(ix, leg):
             await self._tell(ix, leg, REQUESTED_EVENT)
 
@@ -270,7 +305,7 @@ class ConsultService:
         """CO-3: agent 2 answered: agent 1 moves to the consult's bridge and
         talks with agent 2 while the customer stays held; if agent 1 resumed
         the customer meanwhile, agent 2 is held instead (never both talk)."""
-        found = await self.cc.legs.party_answered(
+        found = await self._legs.party_answered(
             ix_id, channel_id, role=LegRole.CONSULT, status=Status.CONNECTED
         )
         if found is None:
@@ -281,13 +316,13 @@ class ConsultService:
             if ix.held:
                 await self._join_consult(ix, leg)
             else:
-                await self.cc.ari.start_moh(leg.channel, self.cc.node.moh_class)
+                await self._ari.start_moh(leg.channel, self._node.moh_class)
                 leg.state = LegState.CONSULT_HELD
         except (AriError, Unavailable) as exc:
             log.warning("interaction %s: consult could not be connected: %s", ix.id, exc)
-            await self.cc.legs.hang_up(channel_id)
+            await self._legs.hang_up(channel_id)
             return
-        await self.cc.store.save_interaction(ix)
+        await self._store.save_interaction(ix)
         log.info("interaction %s: consult %s %s", ix.id, leg.channel, leg.state.value)
         await self._tell(ix, leg, CONNECTED_EVENT)
         await self._post_dial(leg)
@@ -323,36 +358,36 @@ class ConsultService:
         """CO-3: agent 1 holds the consulted party and is back with the customer."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.HOLD_CONSULTED)
             assert leg is not None
             return await self._hold_consulted(ix, leg)
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def resume_consulted(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """CO-3: agent 1 goes back to the consulted party; the customer is held."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.RESUME_CONSULTED)
             assert leg is not None
             return await self._resume_consulted(ix, leg)
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def _hold_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
         try:
             await self._leave_consult_bridge(ix, leg)
-            await self.cc.ari.start_moh(leg.channel, self.cc.node.moh_class)
+            await self._ari.start_moh(leg.channel, self._node.moh_class)
             await self._agent_to_main(ix)
-            await self.cc.media.resume_customer(ix)
+            await self._media.resume_customer(ix)
         except AriError as exc:
             raise Unavailable("the consulted party cannot be held", rule="CO-3") from exc
         leg.state = LegState.CONSULT_HELD
-        await self.cc.store.save_interaction(ix)
+        await self._store.save_interaction(ix)
         log.info("interaction %s: consult held, customer resumed", ix.id)
         await self._publish_ix("interaction.resumed", ix)
         await self._tell(ix, leg, HELD_EVENT)
@@ -360,12 +395,12 @@ class ConsultService:
 
     async def _resume_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
         try:
-            await self.cc.media.hold_customer(ix)
-            await self.cc.ari.stop_moh(leg.channel)
+            await self._media.hold_customer(ix)
+            await self._ari.stop_moh(leg.channel)
             await self._join_consult(ix, leg)
         except AriError as exc:
             raise Unavailable("the consult cannot be resumed", rule="CO-3") from exc
-        await self.cc.store.save_interaction(ix)
+        await self._store.save_interaction(ix)
         log.info("interaction %s: customer held, consult resumed", ix.id)
         await self._publish_ix("interaction.held", ix)
         await self._tell(ix, leg, RESUMED_EVENT)
@@ -378,55 +413,55 @@ class ConsultService:
         interaction's bridge; CF-2: both agents get the conference's variables."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.CONFERENCE)
             assert leg is not None
             try:
                 if leg.state is LegState.CONSULTING:
                     await self._leave_consult_bridge(ix, leg)
-                    await self.cc.media.resume_customer(ix)
-                    await self.cc.ari.add_to_bridge(
+                    await self._media.resume_customer(ix)
+                    await self._ari.add_to_bridge(
                         ix.bridge or ix.id, [c for c in (ix.agent_channel, leg.channel) if c]
                     )
                 else:  # consult_held: agent 1 is with the customer already
-                    await self.cc.ari.stop_moh(leg.channel)
-                    await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
+                    await self._ari.stop_moh(leg.channel)
+                    await self._ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
             except AriError as exc:
                 raise Unavailable("the conference cannot be started", rule="CF-1") from exc
             leg.state = LegState.CONFERENCE
             ix.held = False
-            await self.cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s: conference with %s", ix.id, leg.agent or leg.number)
             await self._conference_started(ix, leg)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def _conference_started(self, ix: Interaction, leg: Leg) -> None:
         """CF-2: the consult's variables plus the consulted agent's name and
         directory number, to both agents (private: the call's values)."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         by = tenant.agents.get(leg.by or "")
-        record = await self.cc.store.agent(ix.tenant, leg.by) if leg.by else None
-        shown = await self.cc.variables.shown(ix, reveal_secure=True)
+        record = await self._store.agent(ix.tenant, leg.by) if leg.by else None
+        shown = await self._variables.shown(ix, reveal_secure=True)
         consult = rules.consult_variables(
             by.name if by else "",
             (record.extension if record else None) or (by.extension if by else ""),
             (tenant.teams[by.team].name if by and by.team in tenant.teams else ""),
             shown,
-            self.cc.variables.flow(ix).consult_variables,
+            self._variables.flow(ix).consult_variables,
         )
         consulted = tenant.agents.get(leg.agent or "")
         if consulted is not None and leg.agent is not None:
-            rec2 = await self.cc.store.agent(ix.tenant, leg.agent)
+            rec2 = await self._store.agent(ix.tenant, leg.agent)
             name, dn = consulted.name, rec2.extension or consulted.extension
         else:
             name, dn = leg.number or "", leg.number or ""
         variables = rules.conference_variables(consult, name, dn)
         data = {**self.describe(ix, leg), "variables": variables}
         for agent in {a for a in (ix.agent, leg.agent) if a}:
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 CONFERENCE_EVENT, ix.tenant, data, agent=agent, private=True
             )
 
@@ -436,20 +471,20 @@ class ConsultService:
         goes on between agent 1 and the customer."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             if leg is None or leg.state is not LegState.CONFERENCE:
                 raise InvalidTransition("there is no conference on this call", rule="CF-1")
             role = rules.role_of(ix, leg, agent_id)
             if role is Role.CONSULTING:
                 rules.require(ix, leg, agent_id, Action.END_CALL)
-                await self.cc._finish(ix, EndCause.AGENT_END)
+                await self._calls.finish(ix, EndCause.AGENT_END)
                 return ix
             rules.require(ix, leg, agent_id, Action.LEAVE)
             await self._consult_over(ix, leg, "left", by=agent_id)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     # Ending a consult ---------------------------------------------------------------
 
@@ -460,7 +495,7 @@ class ConsultService:
         wrap-up (CO-4 as the product text has it); agent 2 leaves it (CO-5)."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             role = rules.role_of(ix, leg, agent_id) if leg is not None else None
             if role is Role.CONSULTING and leg is not None:
@@ -476,14 +511,14 @@ class ConsultService:
                     await self._consult_over(ix, leg, "cancelled", by=agent_id)
                     return ix
                 rules.require(ix, leg, agent_id, Action.END_CONSULT)
-                await self.cc._finish(ix, EndCause.AGENT_END)
+                await self._calls.finish(ix, EndCause.AGENT_END)
                 return ix
             rules.require(ix, leg, agent_id, Action.LEAVE)
             assert leg is not None
             await self._consult_over(ix, leg, "left", by=agent_id)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def _consult_over(
         self,
@@ -506,14 +541,14 @@ class ConsultService:
                 await self._leave_consult_bridge(ix, leg)
                 await self._agent_to_main(ix)
             if ix.held and ix.status is Status.CONNECTED:
-                await self.cc.media.resume_customer(ix)
+                await self._media.resume_customer(ix)
         except (AriError, Unavailable) as exc:
             log.warning("interaction %s: back to the customer: %s", ix.id, exc)
-        await self.cc.store.save_interaction(ix)
+        await self._store.save_interaction(ix)
         if was is LegState.QUEUED and leg.queue:
-            await self.cc.store.dequeue_request(ix.tenant, leg.queue, leg.channel)
+            await self._store.dequeue_request(ix.tenant, leg.queue, leg.channel)
         elif was is not LegState.QUEUED:
-            await self.cc.legs.hang_up(leg.channel)
+            await self._legs.hang_up(leg.channel)
         if leg.agent is not None:
             if was is LegState.RINGING:
                 change = (
@@ -523,7 +558,7 @@ class ConsultService:
                 )
                 await self._agent(ix, leg.agent, change, leg, offer=True)
                 if rona:
-                    await self.cc.notifier.publish(
+                    await self._notifier.publish(
                         "interaction.offer_withdrawn",
                         ix.tenant,
                         {
@@ -537,7 +572,7 @@ class ConsultService:
                 await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
         log.info("interaction %s: consult %s %s (%s)", ix.id, leg.channel, reason, was.value)
         await self._tell(ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome)
-        await self.cc.dispatch(ix.tenant)
+        await self._routing.dispatch(ix.tenant)
 
     # CO-4, CF-4: transfer to the consulted party --------------------------------
 
@@ -547,7 +582,7 @@ class ConsultService:
         agent is the interaction's agent from now on."""
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             leg = rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.TRANSFER)
             assert leg is not None
@@ -556,13 +591,13 @@ class ConsultService:
             try:
                 if was is LegState.CONSULTING:
                     await self._leave_consult_bridge(ix, leg)
-                    await self.cc.media.resume_customer(ix)
+                    await self._media.resume_customer(ix)
                 elif was is LegState.CONSULT_HELD:
-                    await self.cc.ari.stop_moh(leg.channel)
+                    await self._ari.stop_moh(leg.channel)
                 if was is not LegState.CONFERENCE:
-                    await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
+                    await self._ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
                 if old_channel and was is not LegState.CONSULTING:
-                    await self.cc.ari.remove_from_bridge(ix.bridge or ix.id, [old_channel])
+                    await self._ari.remove_from_bridge(ix.bridge or ix.id, [old_channel])
             except AriError as exc:
                 raise Unavailable("the call cannot be transferred", rule="CO-4") from exc
             ix.legs.remove(leg)
@@ -573,27 +608,27 @@ class ConsultService:
                 ix.agent, ix.agent_channel = None, None
                 leg.role, leg.state = LegRole.PARTY, LegState.CONNECTED
                 ix.legs.append(leg)
-            await self.cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s: %s transferred to %s", ix.id, agent_id, leg.agent or "number")
-            await self.cc.legs.hang_up(old_channel)
-            await self.cc.transfers.agent_left(ix, agent_id)
+            await self._legs.hang_up(old_channel)
+            await self._transfers.agent_left(ix, agent_id)
             target = {"kind": leg.target, "agent": leg.agent, "number": leg.number}
             data = {**ix.public(), "from_agent": agent_id, "target": target, "was": was.value}
-            await self.cc.notifier.publish(TRANSFERRED_EVENT, ix.tenant, data, agent=agent_id)
+            await self._notifier.publish(TRANSFERRED_EVENT, ix.tenant, data, agent=agent_id)
             if leg.agent is not None:
-                await self.cc.notifier.publish(
+                await self._notifier.publish(
                     TRANSFERRED_EVENT, ix.tenant, data, agent=leg.agent, private=True
                 )
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     # What the desktops see --------------------------------------------------------
 
     async def view(self, tenant_id: str, agent_id: str | None, ix_id: str) -> dict[str, object]:
         """CO-3: the interaction's legs as a party (or a supervisor) sees them:
         the customer (`held`, `connected`, `conference`) and the consult."""
-        ix = await self.cc.interaction(tenant_id, ix_id)
+        ix = await self._interactions.get(tenant_id, ix_id)
         leg = rules.consult_leg(ix)
         if agent_id is not None and rules.role_of(ix, leg, agent_id) is None:
             raise rules.NotParty("only the consulting and the consulted agent see the consult")
@@ -619,7 +654,7 @@ class ConsultService:
         if leg is not None and rules.role_of(ix, leg, agent) is Role.CONSULTED:
             rules.require(ix, leg, agent, action)
 
-    # Hooks of the contact center -------------------------------------------------
+    # Hooks of the core -------------------------------------------------
 
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
         """A consult leg ended (in the interaction's serializer). False when
@@ -629,7 +664,7 @@ class ConsultService:
             return False
         result = rules.after_hangup(Role.CONSULTED, leg.state)
         if result is Hangup.CONSULT_FAILED:
-            outcome = rules.leg_outcome(self.cc.legs.dial_status(channel_id), cause)
+            outcome = rules.leg_outcome(self._legs.dial_status(channel_id), cause)
             log.info("interaction %s: consult not taken: %s (cause %s)", ix.id, outcome, cause)
             if leg.target == TargetKind.QUEUE.value and leg.agent is not None:
                 await self._back_to_queue(ix, leg, outcome)
@@ -647,19 +682,19 @@ class ConsultService:
         offered = leg.channel
         leg.agent, leg.prior, leg.state = None, None, LegState.QUEUED
         leg.channel = rules.next_leg_id(ix, rules.CONSULT_ROLE)
-        await self.cc.store.save_interaction(ix)
-        await self.cc.store.enqueue_request(ix.tenant, leg.queue, leg.channel, ix.entered_at)
-        if await self.cc._apply(
+        await self._store.save_interaction(ix)
+        await self._store.enqueue_request(ix.tenant, leg.queue, leg.channel, ix.entered_at)
+        if await self._agents.apply(
             ix.tenant, agent, rules.not_taken(outcome), offer=offered, fields={"offer": ""}
         ):
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 "interaction.offer_withdrawn",
                 ix.tenant,
                 {"interaction_id": ix.id, "reason": outcome, "choices": ["available", "idle"]},
                 agent=agent,
             )
         await self._tell(ix, leg, REQUESTED_EVENT)
-        await self.cc.dispatch(ix.tenant)
+        await self._routing.dispatch(ix.tenant)
 
     async def finishing(self, ix: Interaction) -> bool:
         """The interaction ends (before its record is saved): every consult
@@ -670,12 +705,12 @@ class ConsultService:
         freed = False
         for leg in legs:
             if leg.state is LegState.QUEUED and leg.queue:
-                await self.cc.store.dequeue_request(ix.tenant, leg.queue, leg.channel)
+                await self._store.dequeue_request(ix.tenant, leg.queue, leg.channel)
                 continue
             if leg.role is LegRole.CONSULT and leg.state is LegState.CONSULTING:
                 with contextlib.suppress(AriError):
-                    await self.cc.ari.destroy_bridge(rules.consult_bridge_id(leg))
-            await self.cc.legs.hang_up(leg.channel)
+                    await self._ari.destroy_bridge(rules.consult_bridge_id(leg))
+            await self._legs.hang_up(leg.channel)
             if leg.agent is None:
                 continue
             if leg.state is LegState.RINGING:
@@ -685,7 +720,7 @@ class ConsultService:
             elif leg.role is LegRole.CONSULT:
                 freed |= await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
             if leg.role is LegRole.CONSULT:
-                await self.cc.notifier.publish(
+                await self._notifier.publish(
                     ENDED_EVENT,
                     ix.tenant,
                     {
@@ -696,7 +731,7 @@ class ConsultService:
                     agent=leg.agent,
                     private=True,
                 )
-        await self.cc.store.forget_exclusions(ix.id)
+        await self._store.forget_exclusions(ix.id)
         return freed
 
     async def reconcile(self, ix: Interaction, live: dict[str, str]) -> None:
@@ -705,41 +740,41 @@ class ConsultService:
         for leg in ix.legs:
             if leg.state is LegState.QUEUED:
                 continue
-            self.cc._channels[leg.channel] = ix.id
+            self._interactions.track(leg.channel, ix.id)
             if leg.channel not in live:
-                job = partial(self.cc._leg_gone, ix.id, leg.channel, "reconcile", 0)
-                self.cc.serial.submit(ix.id, job)
+                job = partial(self._calls.leg_gone, ix.id, leg.channel, "reconcile", 0)
+                self._serial.submit(ix.id, job)
             elif leg.state is LegState.RINGING and live[leg.channel] == "Up":
                 answered = (
                     self.leg_answered
                     if leg.role is LegRole.CONSULT
-                    else self.cc.transfers.leg_answered
+                    else self._transfers.leg_answered
                 )
-                self.cc.serial.submit(ix.id, partial(answered, ix.id, leg.channel))
+                self._serial.submit(ix.id, partial(answered, ix.id, leg.channel))
 
     # Helpers ------------------------------------------------------------------------
 
     async def _join_consult(self, ix: Interaction, leg: Leg) -> None:
         """Agent 1 leaves the interaction's bridge for the consult's own."""
         bridge = rules.consult_bridge_id(leg)
-        await self.cc.ari.create_bridge(bridge, name=f"consult-{ix.id}", kind=rules.BRIDGE_TYPE)
+        await self._ari.create_bridge(bridge, name=f"consult-{ix.id}", kind=rules.BRIDGE_TYPE)
         if ix.agent_channel:
-            await self.cc.ari.remove_from_bridge(ix.bridge or ix.id, [ix.agent_channel])
-        await self.cc.ari.add_to_bridge(bridge, [c for c in (ix.agent_channel, leg.channel) if c])
+            await self._ari.remove_from_bridge(ix.bridge or ix.id, [ix.agent_channel])
+        await self._ari.add_to_bridge(bridge, [c for c in (ix.agent_channel, leg.channel) if c])
         leg.state = LegState.CONSULTING
 
     async def _leave_consult_bridge(self, ix: Interaction, leg: Leg) -> None:
         """Both agents leave the consult's bridge, which goes away."""
         bridge = rules.consult_bridge_id(leg)
         with contextlib.suppress(AriError):
-            await self.cc.ari.remove_from_bridge(
+            await self._ari.remove_from_bridge(
                 bridge, [c for c in (ix.agent_channel, leg.channel) if c]
             )
-        await self.cc.ari.destroy_bridge(bridge)
+        await self._ari.destroy_bridge(bridge)
 
     async def _agent_to_main(self, ix: Interaction) -> None:
         if ix.agent_channel:
-            await self.cc.ari.add_to_bridge(ix.bridge or ix.id, [ix.agent_channel])
+            await self._ari.add_to_bridge(ix.bridge or ix.id, [ix.agent_channel])
 
     async def _agent(
         self, ix: Interaction, agent: str, change: Any, leg: Leg, *, offer: bool = False
@@ -747,7 +782,7 @@ class ConsultService:
         """Apply a consulted (or offered) agent's state change, checked against
         the state it was decided on (and the offer, while it rings)."""
         fields = {"offer": ""} if offer else {"interaction": ""}
-        applied = await self.cc._apply(
+        applied = await self._agents.apply(
             ix.tenant,
             agent,
             change,
@@ -762,7 +797,7 @@ class ConsultService:
         """DN-1: the digits after ':' go to the number once it answered."""
         if leg.post_dial:
             try:
-                await self.cc.ari.request(
+                await self._ari.request(
                     "POST", f"/channels/{leg.channel}/dtmf", params={"dtmf": leg.post_dial}
                 )
             except AriError as exc:
@@ -773,13 +808,13 @@ class ConsultService:
         copy for agent 2."""
         data = {**self.describe(ix, leg), **{k: v for k, v in extra.items() if v is not None}}
         agent1 = leg.by or ix.agent
-        await self.cc.notifier.publish(kind, ix.tenant, data, agent=agent1)
+        await self._notifier.publish(kind, ix.tenant, data, agent=agent1)
         if leg.agent is not None and leg.agent != agent1:
-            await self.cc.notifier.publish(kind, ix.tenant, data, agent=leg.agent, private=True)
+            await self._notifier.publish(kind, ix.tenant, data, agent=leg.agent, private=True)
 
     async def _publish_ix(self, kind: str, ix: Interaction) -> None:
-        await self.cc.notifier.publish(kind, ix.tenant, ix.public(), agent=ix.agent)
+        await self._notifier.publish(kind, ix.tenant, ix.public(), agent=ix.agent)
 
-    async def _serial(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
-        result: T = await self.cc.serial.run(ix_id, job)
+    async def _run(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
+        result: T = await self._serial.run(ix_id, job)
         return result

@@ -1,9 +1,9 @@
 """Hold and resume, recording with the privacy shield, auto wrap-up
 (HOLD-1, HOLD-2, REC-1..REC-3, END-1, END-2).
 
-Everything about one interaction runs in its serializer (`cc.serial`), in
-order with the Stasis events of its channels. The end of a privacy shield and
-the auto wrap-up are durable timers (`cc.timers`): they happen even when the
+Everything about one interaction runs in its serializer, in order with the
+Stasis events of its channels. The end of a privacy shield and the auto
+wrap-up are durable timers: they happen even when the
 service restarts meanwhile, and re-check the interaction when they fire.
 
 Asterisk side:
@@ -24,16 +24,20 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from controlplane.adapters.ari import AriError
-from controlplane.config import Profile, Tenant
+from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.store import Store
+from controlplane.config import AsteriskNode, Profile, Tenant
+from controlplane.core.agents import Agents
+from controlplane.core.calls import Calls
+from controlplane.core.interactions import Interactions
 from controlplane.domain import media as rules
 from controlplane.domain.errors import RuleViolation, Unavailable
 from controlplane.domain.interaction import Interaction, Recording, Status, iso
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer
+from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +47,42 @@ AUTO_WRAP_UP_TIMER = "auto_wrap_up"
 RETRY_SECONDS = 1.0
 
 T = TypeVar("T")
+# (interaction, agent) -> the interaction when a feature did the switch
+# instead (HOLD-3: back to a consulted party), else None
+Switch = Callable[[Interaction, str], Awaitable[Interaction | None]]
 
 
 class MediaService:
-    def __init__(self, cc: ContactCenter) -> None:
-        self._cc = cc
-        cc.timers.on(SHIELD_TIMER, self._shield_over)
-        cc.timers.on(AUTO_WRAP_UP_TIMER, self._auto_wrap_up)
+    def __init__(
+        self,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        timers: Timers,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        calls: Calls,
+    ) -> None:
+        self._node = node
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._timers = timers
+        self._serial = serial
+        self._agents = agents
+        self._interactions = interactions
+        self._calls = calls
+        # HOLD-3: what holding or resuming the customer means while a further
+        # party is on the call (a consult): the first that answers decides
+        self.on_hold: list[Switch] = []
+        self.on_resume: list[Switch] = []
+        timers.on(SHIELD_TIMER, self._shield_over)
+        timers.on(AUTO_WRAP_UP_TIMER, self._auto_wrap_up)
 
-    # Hooks of the contact center ------------------------------------------------------
+    # Hooks of the core ------------------------------------------------------
 
     async def connecting(self, ix: Interaction) -> None:
         """REC-1: the interaction's bridge exists and customer and agent are
@@ -65,13 +96,13 @@ class MediaService:
         With the recorder in first, the bridge mixes from the start."""
         if ix.agent is None:
             return
-        tenant = self._cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         profile = self._profile(tenant, ix.agent)
         queue = tenant.queues.get(ix.queue)
         if profile is None or not rules.recording_enabled(tenant, queue, profile):
             return
         try:
-            await self._cc.ari.record_bridge(ix.bridge or ix.id, ix.id)
+            await self._ari.record_bridge(ix.bridge or ix.id, ix.id)
         except AriError as exc:
             log.warning("recording of interaction %s did not start: %s", ix.id, exc)
             return
@@ -87,17 +118,17 @@ class MediaService:
         recording, so the file is complete, and start the auto wrap-up timer
         when the agent goes to wrap-up (END-2)."""
         if ix.recording is not Recording.OFF and ix.recording_name:
-            await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+            await self._timers.cancel(SHIELD_TIMER, ix.id)
             try:
-                await self._cc.ari.stop_recording(ix.recording_name)
+                await self._ari.stop_recording(ix.recording_name)
             except AriError as exc:
                 log.warning("stopping recording %s failed: %s", ix.recording_name, exc)
             ix.recording = Recording.OFF
         ix.held = False
         if was is Status.CONNECTED and ix.agent is not None:
-            seconds = rules.auto_wrap_up_seconds(self._cc.tenant(ix.tenant))
+            seconds = rules.auto_wrap_up_seconds(self._agents.tenant(ix.tenant))
             if seconds is not None:
-                await self._cc.timers.schedule_in(AUTO_WRAP_UP_TIMER, ix.id, seconds)
+                await self._timers.schedule_in(AUTO_WRAP_UP_TIMER, ix.id, seconds)
 
     # Hold (HOLD-1, HOLD-2) -------------------------------------------------------------
 
@@ -105,49 +136,51 @@ class MediaService:
         """HOLD-1: the customer leaves the talk path and hears music on hold."""
 
         async def job() -> Interaction:
-            ix = await self._cc.interaction(tenant_id, ix_id)
-            switched = await self._cc.consults.on_hold(ix, agent_id)  # HOLD-3, CF-3
-            if switched is not None:
-                return switched
+            ix = await self._interactions.get(tenant_id, ix_id)
+            for switch in self.on_hold:  # HOLD-3, CF-3
+                switched = await switch(ix, agent_id)
+                if switched is not None:
+                    return switched
             rules.require_may_hold(ix, agent_id)
             await self.hold_customer(ix)
-            await self._cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s held by %s", ix.id, agent_id)
             await self._publish("interaction.held", ix)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def resume(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """HOLD-2: the customer is back in the talk path."""
 
         async def job() -> Interaction:
-            ix = await self._cc.interaction(tenant_id, ix_id)
-            switched = await self._cc.consults.on_resume(ix, agent_id)  # HOLD-3, CF-3
-            if switched is not None:
-                return switched
+            ix = await self._interactions.get(tenant_id, ix_id)
+            for switch in self.on_resume:  # HOLD-3, CF-3
+                switched = await switch(ix, agent_id)
+                if switched is not None:
+                    return switched
             rules.require_may_resume(ix, agent_id)
             await self.resume_customer(ix)
-            await self._cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s resumed by %s", ix.id, agent_id)
             await self._publish("interaction.resumed", ix)
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def hold_customer(self, ix: Interaction) -> None:
         """HOLD-1, HOLD-3: the customer's channel leaves the interaction's
         bridge and hears music on hold; sets `held` (the caller saves)."""
         bridge, customer = ix.bridge or ix.id, ix.customer_channel
         try:
-            await self._cc.ari.remove_from_bridge(bridge, [customer])
+            await self._ari.remove_from_bridge(bridge, [customer])
         except AriError as exc:
             raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
         try:
-            await self._cc.ari.start_moh(customer, self._cc.node.moh_class)
+            await self._ari.start_moh(customer, self._node.moh_class)
         except AriError as exc:
             with contextlib.suppress(AriError):
-                await self._cc.ari.add_to_bridge(bridge, [customer])
+                await self._ari.add_to_bridge(bridge, [customer])
             raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
         ix.held = True
 
@@ -156,8 +189,8 @@ class MediaService:
         clears `held` (the caller saves)."""
         customer = ix.customer_channel
         try:
-            await self._cc.ari.stop_moh(customer)
-            await self._cc.ari.add_to_bridge(ix.bridge or ix.id, [customer])
+            await self._ari.stop_moh(customer)
+            await self._ari.add_to_bridge(ix.bridge or ix.id, [customer])
         except AriError as exc:
             raise Unavailable("the call cannot be resumed", rule="HOLD-2") from exc
         ix.held = False
@@ -167,55 +200,53 @@ class MediaService:
     async def pause_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """REC-2: silence goes to the file until the tenant's shield time is
         over or the agent resumes."""
-        tenant = self._cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
 
         async def job() -> Interaction:
-            ix = await self._cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             profile = self._profile(tenant, agent_id) or Profile()
             rules.require_may_pause_recording(ix, agent_id, tenant, profile)
             name = ix.recording_name or ix.id
             # The timer first: should the service die right after muting, the
             # timer still unmutes.
-            due = await self._cc.timers.schedule_in(
-                SHIELD_TIMER, ix.id, tenant.privacy_shield_seconds
-            )
+            due = await self._timers.schedule_in(SHIELD_TIMER, ix.id, tenant.privacy_shield_seconds)
             try:
-                await self._cc.ari.mute_recording(name, True)
+                await self._ari.mute_recording(name, True)
             except AriError as exc:
-                await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+                await self._timers.cancel(SHIELD_TIMER, ix.id)
                 raise Unavailable("the recording cannot be paused", rule="REC-2") from exc
             ix.recording = Recording.PAUSED
-            await self._cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s: recording paused by %s", ix.id, agent_id)
             await self._publish("interaction.recording_paused", ix, resume_at=iso(due))
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def resume_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """REC-2: the agent ends the privacy shield early."""
 
         async def job() -> Interaction:
-            ix = await self._cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             rules.require_may_resume_recording(ix, agent_id)
             try:
-                await self._cc.ari.mute_recording(ix.recording_name or ix.id, False)
+                await self._ari.mute_recording(ix.recording_name or ix.id, False)
             except AriError as exc:
                 raise Unavailable("the recording cannot be resumed", rule="REC-2") from exc
-            await self._cc.timers.cancel(SHIELD_TIMER, ix.id)
+            await self._timers.cancel(SHIELD_TIMER, ix.id)
             ix.recording = Recording.RECORDING
-            await self._cc.store.save_interaction(ix)
+            await self._store.save_interaction(ix)
             log.info("interaction %s: recording resumed by %s", ix.id, agent_id)
             await self._publish("interaction.recording_resumed", ix, by="agent")
             return ix
 
-        return await self._serial(ix_id, job)
+        return await self._run(ix_id, job)
 
     async def _shield_over(self, ix_id: str) -> None:
         """REC-2: the privacy shield's time is over: record again."""
 
         async def job() -> None:
-            ix = await self._cc.store.interaction(ix_id)
+            ix = await self._store.interaction(ix_id)
             if (
                 ix is None
                 or ix.status is not Status.CONNECTED
@@ -226,30 +257,30 @@ class MediaService:
             try:
                 # also when the state says `recording`: the service may have
                 # stopped between muting and saving `paused`
-                await self._cc.ari.mute_recording(ix.recording_name, False)
+                await self._ari.mute_recording(ix.recording_name, False)
             except AriError as exc:
                 if exc.status != 404:
                     log.warning("privacy shield of %s not ended yet: %s", ix.id, exc)
-                    await self._cc.timers.schedule_in(SHIELD_TIMER, ix.id, RETRY_SECONDS)
+                    await self._timers.schedule_in(SHIELD_TIMER, ix.id, RETRY_SECONDS)
                 return
             if ix.recording is Recording.PAUSED:
                 ix.recording = Recording.RECORDING
-                await self._cc.store.save_interaction(ix)
+                await self._store.save_interaction(ix)
                 log.info("interaction %s: privacy shield over, recording again", ix.id)
                 await self._publish("interaction.recording_resumed", ix, by="timer")
 
-        await self._cc.serial.run(ix_id, job)
+        await self._serial.run(ix_id, job)
 
     # Auto wrap-up (END-2) --------------------------------------------------------------
 
     async def _auto_wrap_up(self, ix_id: str) -> None:
         """END-2: the agent chose no wrap-up reason in time: the system applies
         the reserved reason `auto`; the agent goes on as after any wrap-up."""
-        ix = await self._cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if ix is None or ix.agent is None or ix.wrap_up_reason is not None:
             return
         try:
-            await self._cc.wrap_up(
+            await self._calls.wrap_up(
                 ix.tenant, ix.agent, ix.id, rules.AUTO_WRAP_UP_REASON, by_system=True
             )
         except RuleViolation as exc:
@@ -264,9 +295,9 @@ class MediaService:
         agent = tenant.agents.get(agent_id)
         return tenant.profiles.get(agent.profile) if agent is not None else None
 
-    async def _serial(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
-        result: T = await self._cc.serial.run(ix_id, job)
+    async def _run(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
+        result: T = await self._serial.run(ix_id, job)
         return result
 
     async def _publish(self, kind: str, ix: Interaction, **extra: object) -> None:
-        await self._cc.notifier.publish(kind, ix.tenant, {**ix.public(), **extra}, agent=ix.agent)
+        await self._notifier.publish(kind, ix.tenant, {**ix.public(), **extra}, agent=ix.agent)

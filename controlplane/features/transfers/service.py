@@ -19,9 +19,15 @@ a ``party`` leg, whose hang-up ends the interaction.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from controlplane.adapters.ari import AriError
+from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.store import Store
+from controlplane.config import Config
+from controlplane.core.agents import Agents
+from controlplane.core.calls import Calls
+from controlplane.core.interactions import Interactions
+from controlplane.core.legs import LegDialer
+from controlplane.core.routing import Routing
 from controlplane.domain import consult as leg_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import transfer as rules
@@ -38,9 +44,11 @@ from controlplane.domain.interaction import (
 )
 from controlplane.domain.media import AUTO_WRAP_UP_REASON, auto_wrap_up_seconds
 from controlplane.domain.transfer import AgentView, TargetKind
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.features.media.service import MediaService
+from controlplane.features.variables.service import CallVariables
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer
+from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +58,37 @@ FAILED_EVENT = "interaction.transfer_failed"
 
 
 class TransferService:
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        cc.timers.on(WRAP_UP_TIMER, self._auto_wrap_up)
+    def __init__(
+        self,
+        config: Config,
+        *,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        timers: Timers,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        legs: LegDialer,
+        routing: Routing,
+        calls: Calls,
+        media: MediaService,
+        variables: CallVariables,
+    ) -> None:
+        self._config = config
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._timers = timers
+        self._serial = serial
+        self._agents = agents
+        self._interactions = interactions
+        self._legs = legs
+        self._routing = routing
+        self._calls = calls
+        self._media = media
+        self._variables = variables
+        timers.on(WRAP_UP_TIMER, self._auto_wrap_up)
 
     # TR-1: target lists -------------------------------------------------------------
 
@@ -70,21 +106,21 @@ class TransferService:
         are now (agents with their current state). With an interaction, only
         the kinds its transfer may go to (TR-7), or for a consult the
         consult's kinds (CO-1: TR-7 does not apply to a consult)."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         rules.require_search(search)
-        ix = await self.cc.interaction(tenant_id, ix_id) if ix_id else None
+        ix = await self._interactions.get(tenant_id, ix_id) if ix_id else None
         kinds = rules.transfer_kinds(ix, tenant)
         listed = rules.CONSULT_KINDS if consult else kinds
         items: list[dict[str, object]] = []
         if kind in listed:
             if kind is TargetKind.AGENT:
                 views = [
-                    AgentView(a, (await self.cc.store.agent(tenant_id, a)).state)
+                    AgentView(a, (await self._store.agent(tenant_id, a)).state)
                     for a in sorted(tenant.agents)
                 ]
                 items = rules.agent_targets(tenant, views, search, exclude=viewer)
             elif kind is TargetKind.QUEUE:
-                waiting = {q: await self.cc.store.queue_length(tenant_id, q) for q in tenant.queues}
+                waiting = {q: await self._store.queue_length(tenant_id, q) for q in tenant.queues}
                 items = rules.queue_targets(tenant, waiting, search)
             elif kind is TargetKind.ENTRY_POINT:
                 items = rules.entry_point_targets(tenant, search)
@@ -106,10 +142,10 @@ class TransferService:
     ) -> Interaction:
         """TR-2..TR-6: the call goes to the target; the agent leaves it at once
         and is in wrap-up. Every refusal comes before anything changes."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         number = None
         if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
-            number = rules.resolve_number(self.cc.config, tenant, kind, target, "TR-5")
+            number = rules.resolve_number(self._config, tenant, kind, target, "TR-5")
         elif kind is TargetKind.AGENT:
             rules.find_agent(tenant, target, "TR-2")
             rules.require_other_agent(target, agent_id, "TR-2")
@@ -119,7 +155,7 @@ class TransferService:
             rules.find_entry_point(tenant, target)
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             rules.require_handling_agent(ix, agent_id, "TR-6", "transfer")
             rules.require_no_other_leg(ix, "TR-6")
             rules.require_transfer_kind(kind, ix, tenant)  # TR-7
@@ -139,10 +175,10 @@ class TransferService:
             old_channel = ix.agent_channel
             try:
                 if not ix.held:
-                    await self.cc.media.hold_customer(ix)  # music until the target answers
+                    await self._media.hold_customer(ix)  # music until the target answers
             except Unavailable:
                 if leg is not None and leg.agent is not None:
-                    await self.cc._apply(
+                    await self._agents.apply(
                         ix.tenant,
                         leg.agent,
                         leg_rules.withdrawn(leg.prior),
@@ -162,12 +198,12 @@ class TransferService:
                 assert leg is not None
                 ix.status = Status.RINGING
                 ix.legs.append(leg)
-                await self.cc.store.save_interaction(ix)
+                await self._store.save_interaction(ix)
                 described["number"] = leg.number or ""
             log.info("interaction %s: %s transfers to %s %s", ix.id, agent_id, kind.value, target)
-            await self.cc.legs.hang_up(old_channel)
+            await self._legs.hang_up(old_channel)
             await self.agent_left(ix, agent_id)
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 TRANSFERRED_EVENT,
                 ix.tenant,
                 {**ix.public(), "from_agent": agent_id, "target": described},
@@ -176,20 +212,20 @@ class TransferService:
             if leg is not None:
                 await self._ring(ix, leg)
             else:
-                await self.cc.dispatch(ix.tenant)
+                await self._routing.dispatch(ix.tenant)
             return ix
 
-        result: Interaction = await self.cc.serial.run(ix_id, job)
+        result: Interaction = await self._serial.run(ix_id, job)
         return result
 
     async def _reserve(self, ix: Interaction, target: str, by: str) -> Leg:
         """TR-2: the target must be available (never in wrap-up), with an idle
         phone; reserved in one atomic step against the state checked."""
-        tenant = self.cc.tenant(ix.tenant)
-        record = await self.cc.store.agent(ix.tenant, target)
+        tenant = self._agents.tenant(ix.tenant)
+        record = await self._store.agent(ix.tenant, target)
         extension = record.extension or tenant.agents[target].extension
         rules.require_transfer_target_state(
-            target, record.state, await self.cc.store.device_busy(extension)
+            target, record.state, await self._store.device_busy(extension)
         )
         leg = Leg(
             channel=leg_rules.next_leg_id(ix, leg_rules.TRANSFER_ROLE),
@@ -200,7 +236,7 @@ class TransferService:
             by=by,
             prior=AgentState.AVAILABLE.value,
         )
-        if not await self.cc._apply(
+        if not await self._agents.apply(
             ix.tenant,
             target,
             leg_rules.offered(AgentState.AVAILABLE, transfer=True),
@@ -215,25 +251,25 @@ class TransferService:
     async def _to_queue(self, ix: Interaction, queue: str) -> None:
         """TR-3: the call re-enters the queue at the place the time it entered
         the contact center gives it (ahead of calls that came later)."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         ix.queue, ix.queue_name = queue, tenant.queues[queue].name
         ix.status = Status.QUEUED
-        await self.cc.store.save_interaction(ix)
-        await self.cc.store.enqueue(ix)
-        await self.cc.notifier.publish("interaction.queued", ix.tenant, ix.public())
+        await self._store.save_interaction(ix)
+        await self._store.enqueue(ix)
+        await self._notifier.publish("interaction.queued", ix.tenant, ix.public())
 
     async def _to_entry_point(self, ix: Interaction, entry_id: str, agent_id: str) -> None:
         """TR-4: the call runs the entry point's flow: its variables start from
         the values of the same name and type (current ones), the rest from
         the flow's defaults; the transferring agent is never offered it again."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         entry = tenant.entry_points[entry_id]
-        source = self.cc.variables.flow(ix)
-        current = await self.cc.variables.current(ix.id)
+        source = self._variables.flow(ix)
+        current = await self._variables.current(ix.id)
         carried = rules.carried_variables(source, tenant.flows[entry.flow], current)
         ix.entry_point, ix.flow, ix.label = entry_id, entry.flow, entry.label
-        await self.cc.variables.restart(ix, carried)
-        await self.cc.store.exclude_agent(ix.id, agent_id)
+        await self._variables.restart(ix, carried)
+        await self._store.exclude_agent(ix.id, agent_id)
         log.info(
             "interaction %s: flow %s, variables carried: %s",
             ix.id,
@@ -245,7 +281,7 @@ class TransferService:
     async def _ring(self, ix: Interaction, leg: Leg) -> None:
         """TR-2, TR-5: ring the target agent's phone (with the offer on the
         desktop) or call the number; the customer keeps hearing music."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         if leg.agent is not None:
             caller = ix_rules.caller_id(ix.label, ix.ani)
         else:
@@ -253,7 +289,7 @@ class TransferService:
             shown = ix.ani if _dialable(ix.ani) else (tenant.default_ani or ix.dnis)
             caller = ix_rules.caller_id(ix.label, shown)
         try:
-            await self.cc.legs.ring_party(
+            await self._legs.ring_party(
                 ix,
                 leg,
                 purpose="transfer",
@@ -265,9 +301,9 @@ class TransferService:
             await self._not_taken(ix, leg, "device_unreachable")
             return
         if leg.agent is not None:
-            payload = ix_rules.offer(ix, await self.cc.variables.for_offer(ix))
+            payload = ix_rules.offer(ix, await self._variables.for_offer(ix))
             payload["transfer_from"] = leg.by
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 "interaction.offered", ix.tenant, payload, agent=leg.agent, private=True
             )
 
@@ -276,7 +312,7 @@ class TransferService:
     async def leg_answered(self, ix_id: str, channel_id: str) -> None:
         """TR-2, TR-5: the target answered: customer and target talk in the
         interaction's bridge; an agent is the interaction's agent now."""
-        found = await self.cc.legs.party_answered(
+        found = await self._legs.party_answered(
             ix_id, channel_id, role=LegRole.TRANSFER, status=Status.RINGING
         )
         if found is None:
@@ -288,10 +324,10 @@ class TransferService:
         else:
             leg.role, leg.state, leg.connected_at = LegRole.PARTY, LegState.CONNECTED, now_ms()
             ix.legs.append(leg)
-        await self.cc._bridge_and_connect(ix, leg.channel)
+        await self._calls.bridge_and_connect(ix, leg.channel)
         if leg.post_dial and ix.end_cause is None:  # (bridged, not ended)
             try:
-                await self.cc.ari.request(
+                await self._ari.request(
                     "POST", f"/channels/{leg.channel}/dtmf", params={"dtmf": leg.post_dial}
                 )
             except AriError as exc:
@@ -301,17 +337,17 @@ class TransferService:
         """A transfer target's leg ended before it answered (TR-2), or the
         number that took the call hung up. False for any other channel."""
         if channel_id == ix.customer_channel and leg_rules.transfer_leg(ix) is not None:
-            await self.cc._finish(ix, EndCause.ABANDONED)  # the target is freed on the way
+            await self._calls.finish(ix, EndCause.ABANDONED)  # the target is freed on the way
             return True
         leg = leg_rules.leg_of(ix, channel_id)
         if leg is None:
             return False
         if leg.role is LegRole.PARTY:
-            await self.cc._finish(ix, EndCause.PARTY_HANGUP)
+            await self._calls.finish(ix, EndCause.PARTY_HANGUP)
             return True
         if leg.role is not LegRole.TRANSFER:
             return False
-        outcome = leg_rules.leg_outcome(self.cc.legs.dial_status(channel_id), cause)
+        outcome = leg_rules.leg_outcome(self._legs.dial_status(channel_id), cause)
         await self._not_taken(ix, leg, outcome)
         return True
 
@@ -319,11 +355,11 @@ class TransferService:
         """TR-2: the target did not take the call: an agent goes to `rona`
         (RONA-1); the call is dropped, or back in the queue it came from where
         the tenant sets `transfer_no_answer = "requeue"`."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         if leg in ix.legs:
             ix.legs.remove(leg)
-        await self.cc.legs.hang_up(leg.channel)
-        if leg.agent is not None and await self.cc._apply(
+        await self._legs.hang_up(leg.channel)
+        if leg.agent is not None and await self._agents.apply(
             ix.tenant,
             leg.agent,
             leg_rules.not_taken(outcome),
@@ -331,7 +367,7 @@ class TransferService:
             fields={"offer": ""},
             interaction=ix.id,
         ):
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 "interaction.offer_withdrawn",
                 ix.tenant,
                 {"interaction_id": ix.id, "reason": outcome, "choices": ["available", "idle"]},
@@ -353,11 +389,11 @@ class TransferService:
         }
         if requeue:
             await self._to_queue(ix, ix.queue)
-            await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
-            await self.cc.dispatch(ix.tenant)
+            await self._notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
+            await self._routing.dispatch(ix.tenant)
         else:
-            await self.cc.notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
-            await self.cc._finish(ix, EndCause.TRANSFER_NOT_ANSWERED)
+            await self._notifier.publish(FAILED_EVENT, ix.tenant, failed, agent=leg.by)
+            await self._calls.finish(ix, EndCause.TRANSFER_NOT_ANSWERED)
 
     # TR-6, CO-4, CF-4: the transferring agent leaves ----------------------------
 
@@ -365,18 +401,22 @@ class TransferService:
         """TR-6: the agent who transferred the call is out of it and in
         wrap-up for it (END-2), while the call goes on with someone else;
         the tenant's auto wrap-up applies to them as after any call."""
-        if await self.cc._apply(ix.tenant, agent_id, leg_rules.transferred(), interaction=ix.id):
-            seconds = auto_wrap_up_seconds(self.cc.tenant(ix.tenant))
+        if await self._agents.apply(
+            ix.tenant, agent_id, leg_rules.transferred(), interaction=ix.id
+        ):
+            seconds = auto_wrap_up_seconds(self._agents.tenant(ix.tenant))
             if seconds is not None:
-                await self.cc.timers.schedule_in(WRAP_UP_TIMER, f"{ix.id}:{agent_id}", seconds)
+                await self._timers.schedule_in(WRAP_UP_TIMER, f"{ix.id}:{agent_id}", seconds)
 
     async def _auto_wrap_up(self, key: str) -> None:
         ix_id, _, agent_id = key.partition(":")
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if ix is None or agent_id in ix.wrap_ups:
             return
         try:
-            await self.cc.wrap_up(ix.tenant, agent_id, ix_id, AUTO_WRAP_UP_REASON, by_system=True)
+            await self._calls.wrap_up(
+                ix.tenant, agent_id, ix_id, AUTO_WRAP_UP_REASON, by_system=True
+            )
         except RuleViolation as exc:
             log.debug("no auto wrap-up of %s for %s: %s", ix_id, agent_id, exc.message)
 

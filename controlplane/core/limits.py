@@ -1,0 +1,49 @@
+"""Concurrent-call limits (LIM-1..LIM-3): a slot per live call, leased in
+Redis, for the datacenter and the tenant."""
+
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+
+from controlplane import metrics
+from controlplane.adapters.store import Store
+from controlplane.config import Config
+from controlplane.domain.errors import NotFound, Unavailable
+from controlplane.domain.interaction import Interaction, now_ms
+from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
+
+
+class Limits:
+    def __init__(self, config: Config, *, store: Store) -> None:
+        self._config = config
+        self._store = store
+
+    async def admit(self, ix: Interaction) -> None:
+        """LIM-1..3: take a concurrent-call slot for the interaction, or raise
+        LimitReached (26 datacenter, 27 tenant). Without Redis nothing is
+        admitted: refusing is safer than going over a limit."""
+        tenant = self._config.tenants.get(ix.tenant)
+        if tenant is None:
+            raise NotFound(f"unknown tenant {ix.tenant!r}")
+        try:
+            code = await self._store.admit(
+                ix.id,
+                ix.tenant,
+                dc_limit=self._config.datacenter.max_concurrent_calls,
+                tenant_limit=tenant.max_concurrent_calls,
+                now=now_ms(),
+                lease_ms=SLOT_LEASE_MS,
+            )
+        except RedisError as exc:
+            raise Unavailable(f"admission is not possible right now: {exc}", rule="LIM-3") from exc
+        metrics.admission(ix.tenant, code)
+        if code:
+            raise LimitReached(LimitCode(code))
+
+    async def release(self, ix: Interaction) -> None:
+        """LIM-3: the interaction's slot is free again."""
+        await self._store.release(ix.id, ix.tenant)
+
+    async def renew_slots(self) -> None:
+        """Extend the slot leases of the interactions still going on."""
+        await self._store.renew(await self._store.live_calls(), expiry=now_ms() + SLOT_LEASE_MS)

@@ -1,0 +1,1 @@
+"""Callbacks (CB-1..CB-3)."""

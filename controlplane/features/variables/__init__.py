@@ -1,0 +1,1 @@
+"""Call-associated data (CAD-1..CAD-7)."""
