@@ -165,6 +165,23 @@ class Profile(_Model):
 ARGON2ID_PREFIX = "$argon2id$"
 
 
+def argon2id_hash(value: str | None) -> str | None:
+    """A password hash as the configuration takes it: argon2id, parameters readable."""
+    if value is None:
+        return value
+    # imported here: only configurations with passwords need the library
+    from argon2 import extract_parameters  # noqa: PLC0415
+    from argon2.exceptions import InvalidHashError  # noqa: PLC0415
+
+    if not value.startswith(ARGON2ID_PREFIX):
+        raise ValueError("not an argon2id hash (it starts with '$argon2id$')")
+    try:
+        extract_parameters(value)
+    except InvalidHashError:
+        raise ValueError("not a valid argon2id hash") from None
+    return value
+
+
 class Agent(_Model):
     name: str = Field(min_length=1, max_length=80)
     extension: Extension
@@ -183,19 +200,7 @@ class Agent(_Model):
     @field_validator("password_hash")
     @classmethod
     def _argon2id(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        # imported here: only configurations with passwords need the library
-        from argon2 import extract_parameters  # noqa: PLC0415
-        from argon2.exceptions import InvalidHashError  # noqa: PLC0415
-
-        if not value.startswith(ARGON2ID_PREFIX):
-            raise ValueError("not an argon2id hash (it starts with '$argon2id$')")
-        try:
-            extract_parameters(value)
-        except InvalidHashError:
-            raise ValueError("not a valid argon2id hash") from None
-        return value
+        return argon2id_hash(value)
 
 
 class AddressBookEntry(_Model):
@@ -221,7 +226,10 @@ class Supervisor(_Model):
         default=(), description="the teams the console shows first; empty: all"
     )
 
-    _argon2id = field_validator("password_hash")(Agent._argon2id.__func__)  # type: ignore[attr-defined]
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id(cls, value: str | None) -> str | None:
+        return argon2id_hash(value)
 
 
 class Tenant(_Model):

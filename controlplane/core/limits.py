@@ -3,10 +3,8 @@ Redis, for the datacenter and the tenant."""
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
-
 from controlplane import metrics
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Store, StoreError
 from controlplane.config import Config
 from controlplane.domain.errors import NotFound, Unavailable
 from controlplane.domain.interaction import Interaction, now_ms
@@ -34,7 +32,7 @@ class Limits:
                 now=now_ms(),
                 lease_ms=SLOT_LEASE_MS,
             )
-        except RedisError as exc:
+        except StoreError as exc:
             raise Unavailable(f"admission is not possible right now: {exc}", rule="LIM-3") from exc
         metrics.admission(ix.tenant, code)
         if code:
