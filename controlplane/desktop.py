@@ -15,6 +15,7 @@ from typing import Any
 from controlplane.contact_center import ContactCenter
 from controlplane.domain import consult as consult_rules
 from controlplane.domain import interaction as ix_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Direction, Interaction, LegRole, iso, now_ms
 
@@ -28,13 +29,13 @@ def _interaction_of(ref: str | None) -> str | None:
         return None
     if _IX_ID.match(ref):
         return ref
-    return ix_rules.leg_interaction(ref)
+    return leg_rules.leg_interaction(ref)
 
 
 async def _offer(cc: ContactCenter, ix: Interaction, ref: str) -> dict[str, object]:
     """The offer as its `interaction.offered` (or `consult_offered`) event
     showed it to this agent."""
-    leg = consult_rules.leg_of(ix, ref) if ref != ix.id else None
+    leg = leg_rules.leg_of(ix, ref) if ref != ix.id else None
     if leg is not None and leg.role is LegRole.CONSULT:
         return await cc.consults.offer_payload(ix, leg)
     if ix.direction is Direction.OUTBOUND:
@@ -71,7 +72,7 @@ async def snapshot(cc: ContactCenter, tenant_id: str, agent_id: str) -> dict[str
         if found is not None and found.tenant == tenant_id:
             interaction = found
     if interaction is not None:
-        leg = consult_rules.consult_leg(interaction)
+        leg = leg_rules.consult_leg(interaction)
         if leg is not None and consult_rules.role_of(interaction, leg, agent_id) is not None:
             consult = cc.consults.describe(interaction, leg, agent_id)
         # CAD-6: the interaction's agent sees its variables; a consulted

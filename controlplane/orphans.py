@@ -30,16 +30,18 @@ from collections.abc import Callable
 
 from controlplane.adapters.ari import AriClient, Channel
 from controlplane.adapters.store import Store
-from controlplane.domain import interaction as ix_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.interaction import Interaction, Status
+from controlplane.domain.legs import LegKind
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10.0
 _CONSULT_BRIDGE = "-bridge"
 # Roles of legs an interaction's record names (customer_channel, agent_channel, legs).
-_RECORD_ROLES = frozenset("acokx")
-_CONSULT_ROLE = "k"
+_RECORD_ROLES = frozenset(
+    {LegKind.AGENT, LegKind.CALLBACK, LegKind.OUTDIAL, LegKind.CONSULT, LegKind.TRANSFER}
+)
 
 
 def _wanted_channels(ix: Interaction) -> set[str]:
@@ -89,10 +91,10 @@ class OrphanSweeper:
         channel_owner: dict[str, str | None] = {}
         for channel in channels:
             cid = channel["id"]
-            role = ix_rules.leg_role(cid)
+            role = leg_rules.leg_kind(cid)
             if role is not None and role not in _RECORD_ROLES:
                 continue  # another feature's leg
-            owner = indexed.get(cid) or ix_rules.leg_interaction(cid) or self._seen_for(cid)
+            owner = indexed.get(cid) or leg_rules.leg_interaction(cid) or self._seen_for(cid)
             if owner is not None or self._in_our_app(channel):
                 channel_owner[cid] = owner
         bridge_owner: dict[str, str] = {}
@@ -100,9 +102,9 @@ class OrphanSweeper:
             bid = bridge["id"]
             if bid.endswith(_CONSULT_BRIDGE):
                 leg = bid.removesuffix(_CONSULT_BRIDGE)
-                if ix_rules.leg_role(leg) != _CONSULT_ROLE:
+                if leg_rules.leg_kind(leg) != LegKind.CONSULT:
                     continue  # another feature's bridge
-                owner = ix_rules.leg_interaction(leg)
+                owner = leg_rules.leg_interaction(leg)
             else:
                 owner = bid if _looks_like_interaction(bid) else None
             if owner is not None:

@@ -51,6 +51,7 @@ from controlplane.domain.interaction import (
     Status,
     now_ms,
 )
+from controlplane.domain.legs import LegKind, leg_id
 from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
 from controlplane.domain.outdial import Failure
 
@@ -248,7 +249,7 @@ class Outbound:
             customer_channel="",
             status=Status.RINGING,
             agent=agent_id,
-            agent_channel=ix_rules.leg_id(ix_id, rules.AGENT_LEG, 1),
+            agent_channel=leg_id(ix_id, LegKind.AGENT, 1),
             offers=1,
             kind=kind,
         )
@@ -376,7 +377,7 @@ class Outbound:
                 ix,
                 agent_channel,
                 number=number,
-                leg=ix_rules.leg_id(ix.id, rules.CUSTOMER_LEG, ix.attempts),
+                leg=leg_id(ix.id, LegKind.OUTDIAL, ix.attempts),
                 purpose="outbound",
                 caller=ix_rules.caller_id(tenant.name, ix.ani),  # OD-3: the chosen ANI
                 ring_seconds=tenant.outdial_customer_ring_seconds,

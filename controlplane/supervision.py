@@ -41,10 +41,9 @@ from controlplane.domain.interaction import (
     Status,
     caller_id,
     iso,
-    leg_id,
-    leg_role,
     now_ms,
 )
+from controlplane.domain.legs import LegKind, leg_id, leg_kind
 from controlplane.domain.supervision import Mode, State
 
 if TYPE_CHECKING:
@@ -298,7 +297,7 @@ class Supervision:
                 )
             await self._check_extension(tenant_id, ix, extension)
             n = await self.sessions.next_number(ix_id)
-            leg = leg_id(ix_id, sup_rules.SUPERVISOR_LEG, n)
+            leg = leg_id(ix_id, LegKind.SUPERVISOR, n)
             session = Session(
                 interaction=ix_id,
                 tenant=tenant_id,
@@ -378,7 +377,7 @@ class Supervision:
             await self.cc.ari.remove_from_bridge(call_bridge, [leg])
         await self._drop_snoop(session)
         session.snoops += 1
-        snoop_id = leg_id(session.interaction, sup_rules.SNOOP_LEG, session.snoops)
+        snoop_id = leg_id(session.interaction, LegKind.SNOOP, session.snoops)
         spy, whisper = sup_rules.SNOOP[session.mode]
         session.snoop = snoop_id
         await self.sessions.save(session)  # (reconciliation knows the new channel)
@@ -469,8 +468,8 @@ class Supervision:
 
     async def leg_gone(self, ix: Interaction, channel_id: str) -> bool:
         """True when the channel was a supervisor's leg or a snoop (handled)."""
-        role = leg_role(channel_id)
-        if role not in (sup_rules.SUPERVISOR_LEG, sup_rules.SNOOP_LEG):
+        role = leg_kind(channel_id)
+        if role not in (LegKind.SUPERVISOR, LegKind.SNOOP):
             return False
         session = await self.sessions.get(ix.id)
         if session is None:
@@ -520,7 +519,7 @@ class Supervision:
             if session.state is State.RINGING and states.get(session.leg) == "Up":
                 self.cc.serial.submit(ix_id, partial(self.leg_answered, ix_id, session.leg))
         for channel_id in live:
-            if leg_role(channel_id) in (sup_rules.SUPERVISOR_LEG, sup_rules.SNOOP_LEG) and (
+            if leg_kind(channel_id) in (LegKind.SUPERVISOR, LegKind.SNOOP) and (
                 channel_id not in known_channels
             ):
                 log.info("supervision channel %s belongs to no session: hanging up", channel_id)

@@ -30,7 +30,7 @@ from controlplane.api.http import SERVICES, Services, body, principal
 from controlplane.api.openapi import _errors, _json, _op, _ref
 from controlplane.api.schemas import Body
 from controlplane.config import Role
-from controlplane.domain import consult as consult_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.interaction import Interaction
 from controlplane.domain.transfer import MAX_SEARCH, TargetKind
@@ -60,7 +60,7 @@ def _agent(p: Principal, rule: str) -> str:
 
 def _require_party(ix: Interaction, agent: str) -> None:
     """SEC-1: the interaction's agent, or the consulted agent; nobody else."""
-    leg = consult_rules.consult_leg(ix)
+    leg = leg_rules.consult_leg(ix)
     if agent != ix.agent and (leg is None or leg.agent != agent):
         raise Forbidden("only the agents on the call can do this")
 
@@ -135,7 +135,7 @@ def _consult_action(action: Action, rule: str) -> Callable[[web.Request], Awaita
     async def handle(request: web.Request) -> web.Response:
         s, tenant, agent, ix_id = await _party(request, rule)
         ix = await action(s.cc.consults, tenant, agent, ix_id)
-        return web.json_response(s.cc.consults.describe(ix, consult_rules.consult_leg(ix), agent))
+        return web.json_response(s.cc.consults.describe(ix, leg_rules.consult_leg(ix), agent))
 
     return handle
 

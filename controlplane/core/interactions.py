@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from controlplane.adapters.store import Store
-from controlplane.domain import interaction as ix_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.errors import NotFound
 from controlplane.domain.interaction import Interaction
 
@@ -38,4 +38,4 @@ class Interactions:
 
     def owner_of_leg(self, channel_id: str) -> str | None:
         """The channel's interaction: as tracked, else as its leg ID names it."""
-        return self._channels.get(channel_id) or ix_rules.leg_interaction(channel_id)
+        return self._channels.get(channel_id) or leg_rules.leg_interaction(channel_id)

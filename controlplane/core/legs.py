@@ -21,15 +21,15 @@ from controlplane.adapters.store import Store
 from controlplane.config import AsteriskNode
 from controlplane.core.agents import Agents
 from controlplane.core.interactions import Interactions
-from controlplane.domain import consult as consult_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.interaction import (
     Interaction,
     Leg,
     LegRole,
     LegState,
     Status,
-    leg_role,
 )
+from controlplane.domain.legs import LegKind
 from controlplane.notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 DIALING_EVENT = "interaction.dialing"
 # Legs whose Dial status tells why they were not answered: a callback's or
 # an outdial's customer, a consulted party, a transfer target.
-_DIAL_STATUS_ROLES = frozenset({"c", "o", "k", "x"})
+_DIAL_STATUS_ROLES = frozenset(
+    {LegKind.CALLBACK, LegKind.OUTDIAL, LegKind.CONSULT, LegKind.TRANSFER}
+)
 
 
 class LegDialer:
@@ -64,7 +66,7 @@ class LegDialer:
         legs whose failure is told by it."""
         peer = event.get("peer") or {}
         leg, status = str(peer.get("id") or ""), event.get("dialstatus")
-        if status and leg_role(leg) in _DIAL_STATUS_ROLES:
+        if status and leg_rules.leg_kind(leg) in _DIAL_STATUS_ROLES:
             self._dial_status[leg] = str(status)
 
     def dial_status(self, channel_id: str) -> str | None:
@@ -90,7 +92,7 @@ class LegDialer:
         and None returned."""
         self.dial_status(channel_id)  # (answered: its dial status is done)
         ix = await self._store.interaction(ix_id)
-        leg = consult_rules.leg_of(ix, channel_id) if ix is not None else None
+        leg = leg_rules.leg_of(ix, channel_id) if ix is not None else None
         if (
             ix is None
             or ix.status is not status
@@ -104,7 +106,7 @@ class LegDialer:
         if leg.agent is not None and not await self._agents.apply(
             ix.tenant,
             leg.agent,
-            consult_rules.answered(),
+            leg_rules.answered(),
             offer=leg.channel,
             fields={"offer": "", "interaction": ix.id},
             interaction=ix.id,

@@ -20,6 +20,7 @@ from controlplane.domain import consult as consult_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
 from controlplane.domain.interaction import Interaction, Status, now_ms
+from controlplane.domain.legs import LegKind, leg_id
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer
 
@@ -88,7 +89,7 @@ class Routing:
             return
         tenant = self._agents.tenant(ix.tenant)
         queue = tenant.queues[ix.queue]
-        channel_id = ix_rules.leg_id(ix.id, "a", ix.offers)
+        channel_id = leg_id(ix.id, LegKind.AGENT, ix.offers)
         ix.agent_channel = channel_id
         await self._store.save_interaction(ix, new_channel=channel_id)
         self._interactions.track(channel_id, ix.id)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.hangup import Party, classify
+from controlplane.domain.legs import LegKind, leg_id
 
 RULE_REQUEST = "CB-1"
 
@@ -24,11 +26,11 @@ _NUMBER = re.compile(r"^\+?[0-9]{3,15}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Customer legs of a callback get a channel ID of ours: "<interaction id>-c<offer number>".
-CUSTOMER_LEG = re.compile(r"^(?P<ix>[0-9a-f]{32})-c(?P<n>[0-9]+)$")
+CUSTOMER_LEG = re.compile(rf"^(?P<ix>[0-9a-f]{{32}})-{LegKind.CALLBACK}(?P<n>[0-9]+)$")
 
 
 def customer_leg_id(ix_id: str, offer: int) -> str:
-    return f"{ix_id}-c{offer}"
+    return leg_id(ix_id, LegKind.CALLBACK, offer)
 
 
 def callback_number(raw: str, *, field: str = "number") -> str:
@@ -81,41 +83,10 @@ class Outcome(StrEnum):
     LIMIT_REACHED = "limit_reached"  # CB-4: over a concurrent-call limit, not dialled
 
 
-# Q.850 causes of a customer leg's end.
-_CAUSES: dict[int, Outcome] = {
-    1: Outcome.INVALID_NUMBER,  # unallocated number
-    3: Outcome.INVALID_NUMBER,  # no route to destination
-    16: Outcome.NO_ANSWER,  # normal clearing before an answer
-    17: Outcome.BUSY,
-    18: Outcome.NO_ANSWER,  # no user responding
-    19: Outcome.NO_ANSWER,  # no answer
-    21: Outcome.REJECTED,
-    22: Outcome.INVALID_NUMBER,  # number changed
-    28: Outcome.INVALID_NUMBER,  # invalid number format
-    34: Outcome.CONGESTION,
-    38: Outcome.CONGESTION,
-    41: Outcome.CONGESTION,
-    42: Outcome.CONGESTION,
-}
-
-
 def outcome(dialstatus: str | None, cause: int) -> Outcome:
-    """CB-3: what a customer leg that ended before it was answered means.
-
-    Local channels report cause 0 for busy and congestion: their real outcome
-    is the last `Dial` event's dialstatus. Where the dialstatus is vague
-    (NOANSWER also covers rejected and unallocated numbers), the cause decides.
-    """
-    status = (dialstatus or "").upper()
-    if status == "BUSY":
-        return Outcome.BUSY
-    if status == "CONGESTION":
-        return Outcome.CONGESTION
-    if status == "CHANUNAVAIL":
-        return _CAUSES.get(cause, Outcome.CONGESTION)
-    if status == "ANSWER":
-        return Outcome.NO_ANSWER  # answered somewhere, then gone before it reached us
-    return _CAUSES.get(cause, Outcome.NO_ANSWER)
+    """CB-3: what a customer leg that ended before it was answered means (the
+    one classification of hang-ups, for a customer's number)."""
+    return Outcome(classify(dialstatus, cause, Party.CUSTOMER).value)
 
 
 RETRYABLE = frozenset(

@@ -30,37 +30,13 @@ import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-from controlplane.domain import agent as agent_rules
-from controlplane.domain.agent import AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidTransition, RuleViolation
-from controlplane.domain.interaction import Interaction, Leg, LegRole, LegState, leg_id
+from controlplane.domain.interaction import Interaction, Leg, LegState
+from controlplane.domain.legs import LegKind
 
 S = LegState
 
-# Consult legs: "<interaction id>-k<n>"; blind-transfer legs: "-x<n>".
-CONSULT_ROLE = "k"
-TRANSFER_ROLE = "x"
-
-_NO_ANSWER_CAUSES = frozenset({0, 18, 19})
-
-
-def leg_outcome(dial_status: str | None, cause: int) -> str:
-    """Why a consult or transfer leg ended before it was answered, from its
-    last Dial status and its hang-up cause."""
-    if dial_status == "BUSY" or cause == 17:
-        return "busy"
-    if dial_status == "CONGESTION" or cause == 34:
-        return "congestion"
-    if cause == 21:
-        return "declined"
-    if cause == 1:
-        return "invalid_number"
-    if cause in _NO_ANSWER_CAUSES or dial_status in ("NOANSWER", "RINGING", "CANCEL"):
-        return "ring_no_answer"
-    return "declined"
-
-
-_REQUEST = re.compile(r"^(?P<ix>[0-9a-f]{32})-k(?P<n>[0-9]+)$")
+_REQUEST = re.compile(rf"^(?P<ix>[0-9a-f]{{32}})-{LegKind.CONSULT}(?P<n>[0-9]+)$")
 
 # The interaction's and the consult's bridges mix in Asterisk, also with two
 # phones: a channel that moves between bridges (CO-3, CF-1) keeps receiving
@@ -209,24 +185,6 @@ def require(ix: Interaction, leg: Leg | None, agent: str | None, action: Action)
     return role
 
 
-def consult_leg(ix: Interaction) -> Leg | None:
-    return next((leg for leg in ix.legs if leg.role is LegRole.CONSULT), None)
-
-
-def transfer_leg(ix: Interaction) -> Leg | None:
-    return next((leg for leg in ix.legs if leg.role is LegRole.TRANSFER), None)
-
-
-def leg_of(ix: Interaction, channel: str) -> Leg | None:
-    return next((leg for leg in ix.legs if leg.channel == channel), None)
-
-
-def next_leg_id(ix: Interaction, role: str) -> str:
-    """A new consult ("k") or transfer ("x") leg ID; the caller saves `ix`."""
-    ix.leg_seq += 1
-    return leg_id(ix.id, role, ix.leg_seq)
-
-
 def consult_bridge_id(leg: Leg) -> str:
     """The consult's own mixing bridge (agent 1 and agent 2 while consulting)."""
     return f"{leg.channel}-bridge"
@@ -319,58 +277,3 @@ def conference_variables(
         _fixed("consulted_agent_name", "Consulted agent", consulted_name),
         _fixed("consulted_agent_dn", "Consulted directory number", consulted_dn),
     ]
-
-
-# Agent states of consulted and transfer-target agents ----------------------------
-
-
-def prior_state(state: AgentState, reason: str | None) -> str:
-    """How a leg remembers the offered agent's state, to return them to it."""
-    if state is AgentState.IDLE:
-        return f"idle:{reason or ''}"
-    return state.value
-
-
-def _from_prior(prior: str | None) -> tuple[AgentState, str | None]:
-    if prior and prior.startswith("idle:"):
-        return AgentState.IDLE, prior.partition(":")[2] or None
-    return AgentState.AVAILABLE, None
-
-
-def offered(prior: AgentState, *, transfer: bool) -> Transition:
-    """CO-1, TR-2: the target's phone rings with the consult or transfer."""
-    if transfer:
-        return agent_rules.transition(prior, Trigger.OFFER, reason="transfer")
-    return agent_rules.transition(prior, Trigger.CONSULT_OFFER, reason="consult")
-
-
-def answered() -> Transition:
-    return agent_rules.transition(AgentState.RESERVED, Trigger.ANSWER, reason="answer")
-
-
-def not_taken(reason: str) -> Transition:
-    """RONA-1 applies to consult and transfer offers too: no answer, rejected."""
-    return agent_rules.transition(AgentState.RESERVED, Trigger.RING_NO_ANSWER, reason=reason)
-
-
-def withdrawn(prior: str | None) -> Transition:
-    """The consult was cancelled (or the call ended) while it rang: the agent
-    is back in the state they were in (an available agent keeps their place)."""
-    state, reason = _from_prior(prior)
-    return agent_rules.transition(
-        AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, state, reason or "offer_withdrawn"
-    )
-
-
-def consulted_out(prior: str | None) -> Transition:
-    """CO-5, CO-6, CF-5, CF-7: the consulted agent is out of the call, with
-    no wrap-up: back to the state they were in before the consult."""
-    state, reason = _from_prior(prior)
-    return agent_rules.transition(
-        AgentState.CONNECTED, Trigger.CONSULT_LEFT, state, reason or "consult_ended"
-    )
-
-
-def transferred() -> Transition:
-    """TR-6, CO-4, CF-4: the transferring agent leaves the call: wrap-up."""
-    return agent_rules.transition(AgentState.CONNECTED, Trigger.CALL_ENDED, reason="transferred")

@@ -6,7 +6,6 @@ Pure rules and records: no I/O.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -79,13 +78,7 @@ def new_interaction_id() -> str:
     return uuid.uuid4().hex
 
 
-# Every leg the control plane creates has a channel ID of ours,
-# "<interaction id>-<role letter><number>" (a: agent offer, c: callback
-# customer, ...), so that its events lead back to the interaction even after
-# a restart, and a retried originate cannot place a second call.
 _JSON_FIELDS = frozenset({"legs", "wrap_ups"})  # kept as JSON in the Redis hash
-
-_LEG_ID = re.compile(r"^(?P<ix>[0-9a-f]{32})-(?P<role>[a-z])(?P<n>[0-9]+)$")
 
 
 def caller_id(name: str, number: str) -> str:
@@ -95,23 +88,6 @@ def caller_id(name: str, number: str) -> str:
     safe_name = "".join(c for c in name if c not in unsafe)[:40]
     safe_number = "".join(c for c in number if c not in unsafe)[:40]
     return f'"{safe_name}" <{safe_number}>'
-
-
-def leg_id(ix_id: str, role: str, number: int) -> str:
-    return f"{ix_id}-{role}{number}"
-
-
-def leg_interaction(channel_id: str) -> str | None:
-    """The interaction a leg of ours belongs to (None for other channels)."""
-    m = _LEG_ID.match(channel_id)
-    return m["ix"] if m else None
-
-
-def leg_role(channel_id: str) -> str | None:
-    """The role letter of a leg of ours (`a`, `c`, `o`, `k`, `x`; None for
-    other channels)."""
-    m = _LEG_ID.match(channel_id)
-    return m["role"] if m else None
 
 
 class LegRole(StrEnum):
@@ -136,7 +112,7 @@ class Leg:
     """A consult or blind-transfer leg, kept in the interaction's record so
     that any replica (and a restarted service) knows every leg and its state."""
 
-    channel: str  # our channel ID: <interaction>-k<n> (consult), -x<n> (transfer)
+    channel: str  # our channel ID (`LegKind`): <interaction>-k<n> (consult), -x<n> (transfer)
     role: LegRole
     state: LegState
     target: str  # how the party was chosen: agent, queue, dial_number

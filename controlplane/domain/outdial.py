@@ -13,9 +13,9 @@ from enum import StrEnum
 
 from controlplane.config import AddressBookEntry, Profile
 from controlplane.domain import agent as agent_rules
-from controlplane.domain import callback as callback_rules
 from controlplane.domain.agent import AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidInput, InvalidTransition, RuleViolation
+from controlplane.domain.hangup import Party, classify, phone_not_answered
 
 RULE_START = "OD-1"
 RULE_DESTINATION = "OD-2"
@@ -26,8 +26,6 @@ RULE_RACE = "OD-8"
 RULE_HISTORY_CALL = "HI-2"
 
 LABEL = "Outdial"
-AGENT_LEG = "a"  # role letters of our channel IDs: "<interaction>-a1", "<interaction>-o1"
-CUSTOMER_LEG = "o"
 
 # A number as it may reach a dial string: '+' and digits only.
 _DIALABLE = re.compile(r"^\+?[0-9]{3,15}$")
@@ -288,15 +286,14 @@ CUSTOMER_SIDE = frozenset(
 
 
 def customer_failure(dialstatus: str | None, cause: int) -> Failure:
-    """OD-5: what a customer leg that ended unanswered means. Local channels end
-    busy and congested legs with cause 0: the last `Dial` event's dialstatus
-    decides (the callbacks' classification)."""
-    return Failure(callback_rules.outcome(dialstatus, cause).value)
+    """OD-5: what a customer leg that ended unanswered means (the one
+    classification of hang-ups, for a customer's number)."""
+    return Failure(classify(dialstatus, cause, Party.CUSTOMER).value)
 
 
 def agent_failure(cause: int) -> Failure:
     """OD-5: the agent's phone ended the attempt before it was answered."""
-    return Failure.AGENT_NO_ANSWER if cause in (0, 18, 19) else Failure.AGENT_DECLINED
+    return Failure.AGENT_NO_ANSWER if phone_not_answered(cause) else Failure.AGENT_DECLINED
 
 
 def failure_event(

@@ -95,8 +95,6 @@ SNOOP: dict[Mode, tuple[str, str]] = {
     Mode.WHISPER: ("both", "out"),
 }
 
-SUPERVISOR_LEG = "s"  # <interaction>-s<n>: the leg to the supervisor's phone
-SNOOP_LEG = "p"  # <interaction>-p<n>: the snoop channel on the agent's leg
 _BRIDGE = re.compile(r"^(?P<ix>[0-9a-f]{32})-s(?P<n>[0-9]+)-bridge$")
 
 

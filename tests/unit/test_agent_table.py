@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controlplane.domain import agent as rules
-from controlplane.domain import consult as consult_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain import outdial as outdial_rules
 from controlplane.domain.agent import TABLE, TRANSITIONS, AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidTransition
@@ -96,20 +96,20 @@ def test_wrap_up_follows_only_a_call_the_agent_handled() -> None:
 
 @pytest.mark.spec("CO-1", "CO-5", "RONA-1", "TR-6")
 def test_consult_and_transfer_changes_come_from_the_table() -> None:
-    assert consult_rules.offered(S.IDLE, transfer=False).trigger is T.CONSULT_OFFER
-    assert consult_rules.offered(S.AVAILABLE, transfer=True).trigger is T.OFFER
+    assert leg_rules.offered(S.IDLE, transfer=False).trigger is T.CONSULT_OFFER
+    assert leg_rules.offered(S.AVAILABLE, transfer=True).trigger is T.OFFER
     with pytest.raises(InvalidTransition):
-        consult_rules.offered(S.IDLE, transfer=True)  # TR-2: a transfer rings available agents
+        leg_rules.offered(S.IDLE, transfer=True)  # TR-2: a transfer rings available agents
     with pytest.raises(InvalidTransition):
-        consult_rules.offered(S.WRAP_UP, transfer=False)
-    back = consult_rules.withdrawn("idle:lunch")
+        leg_rules.offered(S.WRAP_UP, transfer=False)
+    back = leg_rules.withdrawn("idle:lunch")
     assert (back.previous, back.state, back.reason) == (S.RESERVED, S.IDLE, "lunch")
-    assert consult_rules.withdrawn(None).state is S.AVAILABLE
-    out = consult_rules.consulted_out("idle:")
+    assert leg_rules.withdrawn(None).state is S.AVAILABLE
+    out = leg_rules.consulted_out("idle:")
     assert (out.previous, out.state, out.reason) == (S.CONNECTED, S.IDLE, "consult_ended")
-    assert consult_rules.not_taken("busy").state is S.RONA
-    assert consult_rules.transferred().state is S.WRAP_UP
-    assert consult_rules.answered().state is S.CONNECTED
+    assert leg_rules.not_taken("busy").state is S.RONA
+    assert leg_rules.transferred().state is S.WRAP_UP
+    assert leg_rules.answered().state is S.CONNECTED
 
 
 @pytest.mark.spec("OD-4", "OD-5", "OD-7")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from controlplane.domain import consult as rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.consult import Action, Hangup, Role
 from controlplane.domain.errors import InvalidTransition
@@ -18,6 +19,7 @@ from controlplane.domain.interaction import (
     LegState,
     Status,
 )
+from controlplane.domain.legs import LegKind
 
 S = LegState
 
@@ -131,7 +133,7 @@ def test_consult_row_agent_1_transfers_to_agent_2_and_wraps_up() -> None:
         assert allowed("alice", Action.TRANSFER, state)
     for state in WAITING:
         assert rule_of("alice", Action.TRANSFER, state) == "CO-4"
-    assert rules.transferred().state is AgentState.WRAP_UP
+    assert leg_rules.transferred().state is AgentState.WRAP_UP
     assert rule_of("alice", Action.WRAP_UP, S.CONSULTING) == "END-2"
 
 
@@ -190,7 +192,7 @@ def test_consult_row_agent_2_leaves_and_the_call_goes_on() -> None:
         assert allowed("bob", Action.LEAVE, state)
         assert rules.after_hangup(Role.CONSULTED, state) is Hangup.CONSULT_ENDS
     assert rule_of("bob", Action.LEAVE, S.RINGING) == "CO-5"
-    out = rules.consulted_out("available")
+    out = leg_rules.consulted_out("available")
     assert (out.previous, out.state) == (AgentState.CONNECTED, AgentState.AVAILABLE)
 
 
@@ -212,9 +214,9 @@ def test_consult_row_agent_2_is_part_of_the_conference() -> None:
 @pytest.mark.spec("CO-6")
 def test_consult_row_agent_2_leaves_without_wrap_up_when_the_customer_hangs_up() -> None:
     for prior, state in (("available", AgentState.AVAILABLE), ("idle:break", AgentState.IDLE)):
-        out = rules.consulted_out(prior)
+        out = leg_rules.consulted_out(prior)
         assert out.state is state and out.state is not AgentState.WRAP_UP
-    assert rules.consulted_out("idle:break").reason == "break"
+    assert leg_rules.consulted_out("idle:break").reason == "break"
 
 
 # "Konferenzgespräch starten", role table -----------------------------------------
@@ -312,7 +314,7 @@ def test_conference_row_agent_2_accepts_a_transfer() -> None:
 
 @pytest.mark.spec("CF-7")
 def test_conference_row_agent_2_leaves_without_wrap_up_when_the_customer_hangs_up() -> None:
-    assert rules.consulted_out("available").state is AgentState.AVAILABLE
+    assert leg_rules.consulted_out("available").state is AgentState.AVAILABLE
 
 
 # Other rules ---------------------------------------------------------------------
@@ -350,21 +352,21 @@ def test_given_an_agent_not_in_the_consult_when_acting_then_refused_as_no_party(
 
 @pytest.mark.spec("ST-2", "RONA-1")
 def test_given_offered_agents_when_consult_ends_early_then_back_where_they_were() -> None:
-    assert rules.prior_state(AgentState.IDLE, "lunch") == "idle:lunch"
-    withdrawn = rules.withdrawn("idle:lunch")
+    assert leg_rules.prior_state(AgentState.IDLE, "lunch") == "idle:lunch"
+    withdrawn = leg_rules.withdrawn("idle:lunch")
     assert (withdrawn.state, withdrawn.reason) == (AgentState.IDLE, "lunch")
-    assert rules.withdrawn("available").state is AgentState.AVAILABLE
-    assert rules.not_taken("ring_no_answer").state is AgentState.RONA
-    assert rules.offered(AgentState.IDLE, transfer=False).state is AgentState.RESERVED
+    assert leg_rules.withdrawn("available").state is AgentState.AVAILABLE
+    assert leg_rules.not_taken("ring_no_answer").state is AgentState.RONA
+    assert leg_rules.offered(AgentState.IDLE, transfer=False).state is AgentState.RESERVED
 
 
 def test_given_leg_ids_when_parsed_then_consult_requests_are_told_from_interactions() -> None:
     ix, _ = call(None)
-    member = rules.next_leg_id(ix, rules.CONSULT_ROLE)
+    member = leg_rules.next_leg_id(ix, LegKind.CONSULT)
     assert member == f"{'a' * 32}-k1" and ix.leg_seq == 1
     assert rules.is_consult_request(member) and rules.request_owner(member) == "a" * 32
     assert not rules.is_consult_request("a" * 32)
-    assert rules.next_leg_id(ix, rules.TRANSFER_ROLE) == f"{'a' * 32}-x2"
+    assert leg_rules.next_leg_id(ix, LegKind.TRANSFER) == f"{'a' * 32}-x2"
 
 
 def test_given_legs_when_stored_then_read_back_the_same() -> None:

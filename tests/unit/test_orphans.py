@@ -15,8 +15,8 @@ from controlplane.domain.interaction import (
     LegRole,
     LegState,
     Status,
-    leg_id,
 )
+from controlplane.domain.legs import LegKind, leg_id
 from controlplane.orphans import OrphanSweeper
 
 
@@ -77,7 +77,7 @@ def _ix(status: Status = Status.CONNECTED) -> Interaction:
         node="ast1",
         customer_channel=f"cust-{ix_id[:6]}",
         status=status,
-        agent_channel=leg_id(ix_id, "a", 1),
+        agent_channel=leg_id(ix_id, LegKind.AGENT, 1),
         bridge=ix_id,
     )
 
@@ -100,7 +100,7 @@ def _live_call(ari: FakeAri, store: FakeStore, status: Status = Status.CONNECTED
 async def test_live_calls_and_others_channels_are_left_alone() -> None:
     ari, store = FakeAri(), FakeStore()
     ix = _live_call(ari, store)
-    consult = leg_id(ix.id, "k", 1)
+    consult = leg_id(ix.id, LegKind.CONSULT, 1)
     ix.legs.append(
         Leg(
             channel=consult,
@@ -126,18 +126,18 @@ async def test_other_features_legs_and_bridges_are_left_to_them() -> None:
     record; their own reconciliation keeps them, the sweep does not judge."""
     ari, store = FakeAri(), FakeStore()
     ix = _live_call(ari, store)
-    ari.add_channel(leg_id(ix.id, "s", 1))  # a supervisor's leg
-    ari.add_channel(leg_id(ix.id, "p", 1), f"controlplane,snoop,{ix.id}")  # a snoop
-    ari.bridges_.add(f"{leg_id(ix.id, 's', 1)}-bridge")
+    ari.add_channel(leg_id(ix.id, LegKind.SUPERVISOR, 1))  # a supervisor's leg
+    ari.add_channel(leg_id(ix.id, LegKind.SNOOP, 1), f"controlplane,snoop,{ix.id}")  # a snoop
+    ari.bridges_.add(f"{leg_id(ix.id, LegKind.SUPERVISOR, 1)}-bridge")
     ended = _live_call(ari, store, Status.ENDED)
-    ari.add_channel(leg_id(ended.id, "s", 1))
+    ari.add_channel(leg_id(ended.id, LegKind.SUPERVISOR, 1))
     sweeper = _sweeper(ari, store)
     await sweeper.sweep()
     await sweeper.sweep()
-    assert leg_id(ix.id, "s", 1) not in ari.hung_up
-    assert leg_id(ix.id, "p", 1) not in ari.hung_up
-    assert leg_id(ended.id, "s", 1) not in ari.hung_up
-    assert f"{leg_id(ix.id, 's', 1)}-bridge" not in ari.destroyed
+    assert leg_id(ix.id, LegKind.SUPERVISOR, 1) not in ari.hung_up
+    assert leg_id(ix.id, LegKind.SNOOP, 1) not in ari.hung_up
+    assert leg_id(ended.id, LegKind.SUPERVISOR, 1) not in ari.hung_up
+    assert f"{leg_id(ix.id, LegKind.SUPERVISOR, 1)}-bridge" not in ari.destroyed
     assert set(ari.hung_up) == {ended.customer_channel, str(ended.agent_channel)}
 
 
@@ -155,9 +155,11 @@ async def test_leftovers_of_an_ended_call_go_on_the_second_sweep() -> None:
 async def test_a_leg_its_live_call_no_longer_names_goes() -> None:
     ari, store = FakeAri(), FakeStore()
     ix = _live_call(ari, store)
-    stale = leg_id(ix.id, "a", 0)  # an earlier offer's leg whose hang-up was lost
+    stale = leg_id(ix.id, LegKind.AGENT, 0)  # an earlier offer's leg whose hang-up was lost
     ari.add_channel(stale)
-    gone_consult = f"{leg_id(ix.id, 'k', 9)}-bridge"  # the bridge of a consult that ended
+    gone_consult = (
+        f"{leg_id(ix.id, LegKind.CONSULT, 9)}-bridge"  # the bridge of a consult that ended
+    )
     ari.bridges_.add(gone_consult)
     sweeper = _sweeper(ari, store)
     await sweeper.sweep()
@@ -168,7 +170,7 @@ async def test_a_leg_its_live_call_no_longer_names_goes() -> None:
 async def test_an_orphan_seen_once_and_then_wanted_is_kept() -> None:
     ari, store = FakeAri(), FakeStore()
     ix = _live_call(ari, store)
-    placed = leg_id(ix.id, "x", 1)  # a transfer leg placed before its record names it
+    placed = leg_id(ix.id, LegKind.TRANSFER, 1)  # a transfer leg placed before its record names it
     ari.add_channel(placed)
     sweeper = _sweeper(ari, store)
     await sweeper.sweep()
@@ -202,7 +204,7 @@ async def test_a_new_customer_whose_call_is_being_saved_is_kept() -> None:
 
 async def test_a_leg_of_ours_without_any_record_goes() -> None:
     ari, store = FakeAri(), FakeStore()
-    leg = leg_id(uuid.uuid4().hex, "o", 1)
+    leg = leg_id(uuid.uuid4().hex, LegKind.OUTDIAL, 1)
     ari.add_channel(leg)
     sweeper = _sweeper(ari, store)
     await sweeper.sweep()

@@ -17,7 +17,6 @@ from controlplane.config import (
 )
 from controlplane.domain import transfer as rules
 from controlplane.domain.agent import AgentState
-from controlplane.domain.consult import leg_outcome
 from controlplane.domain.errors import InvalidInput, NotFound, RuleViolation
 from controlplane.domain.interaction import (
     Direction,
@@ -27,6 +26,7 @@ from controlplane.domain.interaction import (
     LegState,
     Status,
 )
+from controlplane.domain.legs import leg_outcome
 from controlplane.domain.transfer import AgentView, TargetKind
 from controlplane.domain.variables import Stored
 

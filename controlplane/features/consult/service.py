@@ -42,6 +42,7 @@ from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.routing import Routing
 from controlplane.domain import consult as rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain import transfer as targets
 from controlplane.domain.agent import AgentState
 from controlplane.domain.consult import Action, Hangup, Role
@@ -138,7 +139,7 @@ class ConsultService:
                 leg = await self._reserve(ix, tenant, target, agent_id)
             elif kind is TargetKind.QUEUE:
                 leg = Leg(
-                    channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+                    channel=leg_rules.next_leg_id(ix, leg_rules.LegKind.CONSULT),
                     role=LegRole.CONSULT,
                     state=LegState.QUEUED,
                     target=kind.value,
@@ -148,7 +149,7 @@ class ConsultService:
             else:
                 assert number is not None
                 leg = Leg(
-                    channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+                    channel=leg_rules.next_leg_id(ix, leg_rules.LegKind.CONSULT),
                     role=LegRole.CONSULT,
                     state=LegState.RINGING,
                     target=TargetKind.DIAL_NUMBER.value,
@@ -161,7 +162,8 @@ class ConsultService:
                     await self._media.hold_customer(ix)  # HOLD-3
             except Unavailable:
                 if leg.agent is not None:
-                    await self._agent(ix, leg.agent, rules.withdrawn(leg.prior), leg, offer=True)
+                    withdrawn = leg_rules.withdrawn(leg.prior)
+                    await self._agent(ix, leg.agent, withdrawn, leg, offer=True)
                 raise
             ix.legs.append(leg)
             await self._store.save_interaction(ix)
@@ -186,15 +188,15 @@ class ConsultService:
         busy = await self._store.device_busy(extension)
         targets.require_consult_target_state(target, record.state, busy)
         leg = Leg(
-            channel=rules.next_leg_id(ix, rules.CONSULT_ROLE),
+            channel=leg_rules.next_leg_id(ix, leg_rules.LegKind.CONSULT),
             role=LegRole.CONSULT,
             state=LegState.RINGING,
             target=TargetKind.AGENT.value,
             agent=target,
             by=by,
-            prior=rules.prior_state(record.state, record.reason),
+            prior=leg_rules.prior_state(record.state, record.reason),
         )
-        change = rules.offered(record.state, transfer=False)
+        change = leg_rules.offered(record.state, transfer=False)
         if not await self._agents.apply(
             ix.tenant, target, change, fields={"offer": leg.channel}, interaction=ix.id
         ):
@@ -275,7 +277,7 @@ class ConsultService:
         """CO-1: routing reserved an available agent for a queue consult (ST-2):
         ring them, unless the consult was cancelled or ended meanwhile."""
         ix = await self._store.interaction(rules.request_owner(member))
-        leg = rules.consult_leg(ix) if ix is not None else None
+        leg = leg_rules.consult_leg(ix) if ix is not None else None
         if (
             ix is None
             or ix.status is not Status.CONNECTED
@@ -287,7 +289,7 @@ class ConsultService:
             await self._agents.apply(
                 tenant_id,
                 agent_id,
-                rules.withdrawn(AgentState.AVAILABLE.value),
+                leg_rules.withdrawn(AgentState.AVAILABLE.value),
                 offer=member,
                 keep_available_since=True,
                 fields={"offer": ""},
@@ -333,7 +335,7 @@ class ConsultService:
         """HOLD-1 during a consult (in the interaction's serializer): holding
         the customer while agent 1 is with them means going back to agent 2
         (HOLD-3); nobody is held in a conference (CF-3). None: plain hold."""
-        leg = rules.consult_leg(ix)
+        leg = leg_rules.consult_leg(ix)
         if leg is None or agent != ix.agent:
             return None
         if leg.state is LegState.CONFERENCE:
@@ -345,7 +347,7 @@ class ConsultService:
     async def on_resume(self, ix: Interaction, agent: str) -> Interaction | None:
         """HOLD-2 during a consult: resuming the customer holds agent 2
         (HOLD-3); nobody is held in a conference (CF-3). None: plain resume."""
-        leg = rules.consult_leg(ix)
+        leg = leg_rules.consult_leg(ix)
         if leg is None or agent != ix.agent:
             return None
         if leg.state is LegState.CONFERENCE:
@@ -359,7 +361,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.HOLD_CONSULTED)
             assert leg is not None
             return await self._hold_consulted(ix, leg)
@@ -371,7 +373,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.RESUME_CONSULTED)
             assert leg is not None
             return await self._resume_consulted(ix, leg)
@@ -414,7 +416,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.CONFERENCE)
             assert leg is not None
             try:
@@ -472,7 +474,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             if leg is None or leg.state is not LegState.CONFERENCE:
                 raise InvalidTransition("there is no conference on this call", rule="CF-1")
             role = rules.role_of(ix, leg, agent_id)
@@ -496,7 +498,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             role = rules.role_of(ix, leg, agent_id) if leg is not None else None
             if role is Role.CONSULTING and leg is not None:
                 if leg.state is LegState.CONFERENCE:
@@ -552,9 +554,9 @@ class ConsultService:
         if leg.agent is not None:
             if was is LegState.RINGING:
                 change = (
-                    rules.not_taken(outcome or "ring_no_answer")
+                    leg_rules.not_taken(outcome or "ring_no_answer")
                     if rona
-                    else (rules.withdrawn(leg.prior))
+                    else (leg_rules.withdrawn(leg.prior))
                 )
                 await self._agent(ix, leg.agent, change, leg, offer=True)
                 if rona:
@@ -569,7 +571,7 @@ class ConsultService:
                         agent=leg.agent,
                     )
             elif was is not LegState.QUEUED:
-                await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
+                await self._agent(ix, leg.agent, leg_rules.consulted_out(leg.prior), leg)
         log.info("interaction %s: consult %s %s (%s)", ix.id, leg.channel, reason, was.value)
         await self._tell(ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome)
         await self._routing.dispatch(ix.tenant)
@@ -583,7 +585,7 @@ class ConsultService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
-            leg = rules.consult_leg(ix)
+            leg = leg_rules.consult_leg(ix)
             rules.require(ix, leg, agent_id, Action.TRANSFER)
             assert leg is not None
             was = leg.state
@@ -629,7 +631,7 @@ class ConsultService:
         """CO-3: the interaction's legs as a party (or a supervisor) sees them:
         the customer (`held`, `connected`, `conference`) and the consult."""
         ix = await self._interactions.get(tenant_id, ix_id)
-        leg = rules.consult_leg(ix)
+        leg = leg_rules.consult_leg(ix)
         if agent_id is not None and rules.role_of(ix, leg, agent_id) is None:
             raise rules.NotParty("only the consulting and the consulted agent see the consult")
         return self.describe(ix, leg, agent_id)
@@ -650,7 +652,7 @@ class ConsultService:
     def refuse_consulted(self, ix: Interaction, agent: str | None, action: Action) -> None:
         """CO-5: the consulted agent cannot end the customer's call, hold or
         resume it, or apply a wrap-up for it (refused naming the rule)."""
-        leg = rules.consult_leg(ix)
+        leg = leg_rules.consult_leg(ix)
         if leg is not None and rules.role_of(ix, leg, agent) is Role.CONSULTED:
             rules.require(ix, leg, agent, action)
 
@@ -659,12 +661,12 @@ class ConsultService:
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> bool:
         """A consult leg ended (in the interaction's serializer). False when
         the channel is no consult leg of the interaction (any more)."""
-        leg = rules.leg_of(ix, channel_id)
+        leg = leg_rules.leg_of(ix, channel_id)
         if leg is None or leg.role is not LegRole.CONSULT:
             return False
         result = rules.after_hangup(Role.CONSULTED, leg.state)
         if result is Hangup.CONSULT_FAILED:
-            outcome = rules.leg_outcome(self._legs.dial_status(channel_id), cause)
+            outcome = leg_rules.leg_outcome(self._legs.dial_status(channel_id), cause)
             log.info("interaction %s: consult not taken: %s (cause %s)", ix.id, outcome, cause)
             if leg.target == TargetKind.QUEUE.value and leg.agent is not None:
                 await self._back_to_queue(ix, leg, outcome)
@@ -681,11 +683,11 @@ class ConsultService:
         assert agent is not None and leg.queue is not None
         offered = leg.channel
         leg.agent, leg.prior, leg.state = None, None, LegState.QUEUED
-        leg.channel = rules.next_leg_id(ix, rules.CONSULT_ROLE)
+        leg.channel = leg_rules.next_leg_id(ix, leg_rules.LegKind.CONSULT)
         await self._store.save_interaction(ix)
         await self._store.enqueue_request(ix.tenant, leg.queue, leg.channel, ix.entered_at)
         if await self._agents.apply(
-            ix.tenant, agent, rules.not_taken(outcome), offer=offered, fields={"offer": ""}
+            ix.tenant, agent, leg_rules.not_taken(outcome), offer=offered, fields={"offer": ""}
         ):
             await self._notifier.publish(
                 "interaction.offer_withdrawn",
@@ -715,10 +717,10 @@ class ConsultService:
                 continue
             if leg.state is LegState.RINGING:
                 freed |= await self._agent(
-                    ix, leg.agent, rules.withdrawn(leg.prior), leg, offer=True
+                    ix, leg.agent, leg_rules.withdrawn(leg.prior), leg, offer=True
                 )
             elif leg.role is LegRole.CONSULT:
-                freed |= await self._agent(ix, leg.agent, rules.consulted_out(leg.prior), leg)
+                freed |= await self._agent(ix, leg.agent, leg_rules.consulted_out(leg.prior), leg)
             if leg.role is LegRole.CONSULT:
                 await self._notifier.publish(
                     ENDED_EVENT,

@@ -28,8 +28,8 @@ from controlplane.core.calls import Calls
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.routing import Routing
-from controlplane.domain import consult as leg_rules
 from controlplane.domain import interaction as ix_rules
+from controlplane.domain import legs as leg_rules
 from controlplane.domain import transfer as rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import RuleViolation, Unavailable
@@ -164,7 +164,7 @@ class TransferService:
                 leg = await self._reserve(ix, target, agent_id)
             elif number is not None:
                 leg = Leg(
-                    channel=leg_rules.next_leg_id(ix, leg_rules.TRANSFER_ROLE),
+                    channel=leg_rules.next_leg_id(ix, leg_rules.LegKind.TRANSFER),
                     role=LegRole.TRANSFER,
                     state=LegState.RINGING,
                     target=TargetKind.DIAL_NUMBER.value,
@@ -228,7 +228,7 @@ class TransferService:
             target, record.state, await self._store.device_busy(extension)
         )
         leg = Leg(
-            channel=leg_rules.next_leg_id(ix, leg_rules.TRANSFER_ROLE),
+            channel=leg_rules.next_leg_id(ix, leg_rules.LegKind.TRANSFER),
             role=LegRole.TRANSFER,
             state=LegState.RINGING,
             target=TargetKind.AGENT.value,
