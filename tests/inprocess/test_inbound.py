@@ -160,3 +160,38 @@ async def test_a_declined_offer_is_rona_at_once_and_the_caller_may_leave_the_que
         ended = (await supervisor.event("interaction.ended"))["data"]
         assert ended["id"] == ix_id and ended["end_cause"] == "abandoned"
         assert (await alice.me())["state"] == "rona"
+
+
+@pytest.mark.spec("IN-3")
+async def test_customer_hanging_up_while_the_offer_rings_leaves_the_agent_first_in_line(
+    service: Service,
+) -> None:
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-bob-token", "bob") as bob,
+    ):
+        await alice.login("1001")
+        await alice.available()
+        await alice.state_event("available")
+        await bob.login("1002")
+        await bob.available()
+        await bob.state_event("available")  # after Alice
+        customer = fake.customer_calls(SUPPORT, CUSTOMER)
+        offer = (await alice.event("interaction.offered"))["data"]
+        leg = await fake.ringing(service.agent_endpoint("1001"))
+        fake.far_hangup(customer)
+        ended = (await alice.event("interaction.ended"))["data"]
+        assert ended["id"] == offer["interaction_id"] and ended["end_cause"] == "abandoned"
+        await alice.state_event("reserved")
+        back = (await alice.state_event("available"))["data"]
+        assert back["previous"] == "reserved" and back["reason"] == "offer_withdrawn"
+        assert leg.id not in fake.channels_by_id
+        assert fake.of_kind("Dial", leg.id)[-1]["dialstatus"] == "CANCEL"
+        # she kept her place in line: the next call is hers, not Bob's
+        second = fake.customer_calls(SUPPORT, "+15557654321")
+        again = (await alice.event("interaction.offered"))["data"]
+        assert again["ani"] == "+15557654321"
+        assert not [e for e in bob.events if e["type"] == "interaction.offered"]
+        fake.far_hangup(second)
+        await alice.event("interaction.ended")

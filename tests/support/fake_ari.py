@@ -800,11 +800,15 @@ class FakeAri(AriClient):
         return [r for r in self.sent("POST", "/channels") if r.params.get("endpoint") == endpoint]
 
     def of_kind(self, kind: str, channel_id: str | None = None) -> list[Event]:
+        """The events of that kind sent so far (of that channel, or Dial peer)."""
         return [
             e
             for e in self.events
             if e["type"] == kind
-            and (channel_id is None or (e.get("channel") or {}).get("id") == channel_id)
+            and (
+                channel_id is None
+                or (e.get("channel") or e.get("peer") or {}).get("id") == channel_id
+            )
         ]
 
     async def wait_for(
@@ -816,7 +820,7 @@ class FakeAri(AriClient):
             try:
                 await asyncio.wait_for(self._changed.wait_for(check), timeout)
             except TimeoutError:
-                raise AssertionError(f"fake Asterisk: no {what} within {timeout}s") from None
+                raise AssertionError(f"fake Asterisk: not within {timeout}s: {what}") from None
         return check()
 
     async def ringing(self, endpoint: str, timeout: float = 5.0) -> FakeChannel:
@@ -828,7 +832,7 @@ class FakeAri(AriClient):
                     return channel
             return None
 
-        found: FakeChannel = await self.wait_for(f"leg ringing at {endpoint}", find, timeout)
+        found: FakeChannel = await self.wait_for(f"a leg ringing at {endpoint}", find, timeout)
         return found
 
     def leftovers(self) -> list[str]:
