@@ -1,5 +1,6 @@
-"""The agent's browser phone (PH-1, PH-4): which endpoint a signed-in agent
-who chose the browser phone registers, and with which SIP credentials.
+"""The browser phone (PH-1, PH-4, SUP-5): which endpoint a signed-in agent or
+supervisor who chose the browser phone registers, and with which SIP
+credentials.
 
 This is the one place that names them: the session routes log the agent in
 on the extension returned here and hand ``sip`` (when there is one) only to
@@ -16,6 +17,14 @@ the object is deleted when the agent signs out. A password of an ended
 session is therefore useless, and so is one that leaked out of the page:
 Asterisk's WebSocket is reachable only through that proxy, which checks the
 session cookie and lets a session speak only as its own endpoint.
+
+Supervisors have no endpoint of their own in the configuration: the
+datacenter's ``supervisor_browser_extensions`` (2101..2110 in pjsip.conf)
+are seats that a supervisor's sign-in with the browser phone takes for that
+session (``domain.seats``; kept in Redis by ``adapters.seat_store``) and
+that sign-out gives back; a seat whose session
+ended (timed out, replaced) is free again for the next sign-in. Credentials,
+the proxy and revocation are the agents'.
 """
 
 from __future__ import annotations
@@ -59,12 +68,19 @@ def browser_phone_for(
     if session_key is None:
         return extension, None
     cfg = config.tenants[tenant].agents[agent]
-    return extension, {
+    return extension, sip_credentials(config, extension, session_key, cfg.name)
+
+
+def sip_credentials(
+    config: Config, extension: str, session_key: str, display_name: str
+) -> dict[str, Any]:
+    """The page's SIP settings for a browser endpoint in one session."""
+    return {
         "ws_url": SIP_WS_PATH,
         "uri": f"sip:{extension}@{sip_domain(config)}",
         "username": extension,
         "password": sip_password(session_key, extension),
-        "display_name": cfg.name,
+        "display_name": display_name,
         "realm": REALM,
     }
 
@@ -88,6 +104,15 @@ def agent_by_browser_extension(config: Config, extension: str) -> tuple[str, str
             if agent.browser_extension == extension:
                 return tid, aid
     return None
+
+
+def is_browser_endpoint(config: Config, extension: str) -> bool:
+    """Whether the extension is a WebRTC endpoint: an agent's browser phone
+    or a supervisors' seat (neither can be named as a hard phone)."""
+    return (
+        agent_by_browser_extension(config, extension) is not None
+        or extension in config.datacenter.supervisor_browser_extensions
+    )
 
 
 UNREACHABLE_DEVICE_STATES = frozenset({"UNAVAILABLE", "INVALID"})

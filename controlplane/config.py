@@ -362,10 +362,38 @@ class AsteriskNode(_Model):
     )
 
 
+SUPERVISOR_SEATS_DEFAULT = tuple(str(n) for n in range(2101, 2111))
+
+
 class Datacenter(_Model):
     name: str = Field(min_length=1, max_length=80)
     max_concurrent_calls: int = Field(ge=1)
     asterisk: tuple[AsteriskNode, ...] = Field(min_length=1)
+    supervisor_browser_extensions: tuple[Extension, ...] = Field(
+        default=SUPERVISOR_SEATS_DEFAULT,
+        description="SUP-5, PH-1: the WebRTC endpoints (pjsip.conf) a supervisor who signs in "
+        "with the browser phone gets one of, for the session; a list or a range 2101-2110",
+    )
+
+    @field_validator("supervisor_browser_extensions", mode="before")
+    @classmethod
+    def _seat_range(cls, value: object) -> object:
+        if isinstance(value, str):
+            first, sep, last = value.partition("-")
+            if not sep or not first.strip().isdigit() or not last.strip().isdigit():
+                raise ValueError('a list of extensions or a range "first-last"')
+            lo, hi = int(first), int(last)
+            if hi < lo or hi - lo >= 1000:
+                raise ValueError("a range of 1 to 1000 extensions, first <= last")
+            return tuple(str(n) for n in range(lo, hi + 1))
+        return value
+
+    @field_validator("supervisor_browser_extensions")
+    @classmethod
+    def _seats_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("an extension is listed twice")
+        return value
 
 
 class Role(StrEnum):
@@ -484,6 +512,13 @@ class Config(_Model):
                     if ext in extensions:
                         raise ValueError(f"{where}.{key}: {ext} is used by {extensions[ext]}")
                     extensions[ext] = f"{where}.{key}" if key != "extension" else where
+        for did, dc in self.datacenters.items():
+            for ext in dc.supervisor_browser_extensions:
+                if ext in extensions:
+                    raise ValueError(
+                        f"datacenters.{did}.supervisor_browser_extensions: {ext} is used by "
+                        f"{extensions[ext]}"
+                    )
         hashes: set[str] = set()
         for i, token in enumerate(self.tokens):
             where = f"tokens[{i}]"

@@ -16,15 +16,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from controlplane.adapters.seat_store import SeatStore
 from controlplane.adapters.session_store import SessionStore, StoredSession
 from controlplane.adapters.store import Store
-from controlplane.browser_phone import agent_by_browser_extension, browser_phone_for
+from controlplane.browser_phone import browser_phone_for, is_browser_endpoint, sip_credentials
 from controlplane.config import Config
 from controlplane.contact_center import ContactCenter
 from controlplane.domain import session as rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput, InvalidTransition
 from controlplane.domain.interaction import iso, now_ms
+from controlplane.domain.seats import seat_owner
 from controlplane.passwords import Passwords
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Sessions:
         self._config = config
         self._store = store
         self._repo = SessionStore(store)
+        self._seats = SeatStore(store, config.datacenter.supervisor_browser_extensions)
         self._cc = cc
         self._passwords = Passwords(config)
         self._agents = {tid: frozenset(t.agents) for tid, t in config.local_tenants().items()}
@@ -98,12 +101,14 @@ class Sessions:
             raise rules.SignInFailed(rules.SIGN_IN_FAILED, rule=rules.RULE)
         tenant, agent, role = found
         await self._repo.forget_failures(subject)
-        if role == SUPERVISOR:
-            on = self._supervisor_phone(tenant, phone, extension)
-        else:
-            on = await self._log_in(tenant, agent, phone, extension)
         now = now_ms()
         session_id = rules.new_session_id()
+        if role == SUPERVISOR:
+            on = await self._supervisor_phone(
+                tenant, agent, phone, extension, session_key=rules.session_key(session_id), now=now
+            )
+        else:
+            on = await self._log_in(tenant, agent, phone, extension)
         session = StoredSession(
             key=rules.session_key(session_id),
             handle=rules.new_handle(),
@@ -129,23 +134,30 @@ class Sessions:
         log.info("%s %s/%s signed in (%s phone %s)", role, tenant, agent, phone, on)
         return SignedIn(session_id, session)
 
-    def _supervisor_phone(self, tenant: str, phone: PhoneKind, extension: str | None) -> str:
-        """The extension a supervisor listens on (SUP-5): a phone they name at
-        sign-in; never a browser phone's endpoint or another tenant's agent's
-        phone. Whether it is registered and free is checked when a
+    async def _supervisor_phone(
+        self,
+        tenant: str,
+        supervisor: str,
+        phone: PhoneKind,
+        extension: str | None,
+        *,
+        session_key: str,
+        now: int,
+    ) -> str:
+        """The phone a supervisor listens on (SUP-5). The browser phone: a
+        seat of the datacenter's supervisor seats, held for this session
+        (refused with 409 when every seat is held). An extension: a phone
+        they name at sign-in; never a browser endpoint or another tenant's
+        agent's phone. Whether it is registered and free is checked when a
         supervision starts."""
-        if phone != "extension":
-            raise InvalidInput(
-                "a supervisor listens on an extension phone; choose the extension",
-                rule="SUP-5",
-                field="phone",
-            )
+        if phone == "browser":
+            return await self._seats.take(session_key, seat_owner(tenant, supervisor), now)
         if extension is None:
             raise InvalidInput("name the extension", rule=rules.RULE, field="extension")
         owner = self._config.agent_by_extension(extension)
-        if (owner is not None and owner[0] != tenant) or agent_by_browser_extension(
+        if (owner is not None and owner[0] != tenant) or is_browser_endpoint(
             self._config, extension
-        ) is not None:
+        ):
             raise InvalidInput(
                 f"extension {extension!r} cannot be a supervisor's phone",
                 rule="SUP-5",
@@ -224,7 +236,13 @@ class Sessions:
                 "csrf_token": session.csrf,
                 "expires_at": iso(session.expires),
                 "idle_minutes": self._config.service.session_idle_minutes,
-                "phone": {"kind": session.phone, "extension": session.extension, "sip": None},
+                "phone": {
+                    "kind": session.phone,
+                    "extension": session.extension,
+                    "sip": sip_credentials(self._config, session.extension, session.key, sup.name)
+                    if session.phone == "browser"
+                    else None,
+                },
             }
         cfg = self._config.tenants[session.tenant].agents[session.agent]
         sip = None
@@ -247,7 +265,7 @@ class Sessions:
         """DSK-1: logs the agent out and ends the session; refused (409,
         DSK-1) while an offer rings, on a call or in wrap-up. A supervisor's
         session just ends (a supervision going on is left as it is: its leg
-        is the supervisor's phone)."""
+        is the supervisor's phone) and gives its browser phone's seat back."""
         if session.role != SUPERVISOR:
             record = await self._cc.agent(session.tenant, session.agent)
             if rules.sign_out(record.state):
@@ -255,6 +273,8 @@ class Sessions:
                     session.tenant, session.agent, AgentState.LOGGED_OUT, None
                 )
         await self._repo.delete(session)
+        if session.role == SUPERVISOR and session.phone == "browser":
+            await self._seats.release(session.extension, session.key)
         await self._tell(session.tenant, session.agent, session.handle, ENDED_EVENT)
         log.info("%s %s/%s signed out", session.role, session.tenant, session.agent)
 

@@ -31,6 +31,7 @@ from controlplane.adapters.stats_store import StatsStore
 from controlplane.adapters.store import AgentRecord, Batch
 from controlplane.adapters.supervision_store import Session, SupervisionStore
 from controlplane.audit import ACTOR, SYSTEM
+from controlplane.browser_phone import is_browser_endpoint
 from controlplane.domain import consult as consult_rules
 from controlplane.domain import stats as rules
 from controlplane.domain import supervision as sup_rules
@@ -249,10 +250,14 @@ class Supervision:
             raise NotFound("nobody supervises this interaction", rule="SUP-5", interaction=ix_id)
         return found
 
-    async def _check_extension(self, tenant_id: str, ix: Interaction, extension: str) -> None:
+    async def _check_extension(
+        self, tenant_id: str, ix: Interaction, extension: str, *, browser: bool
+    ) -> None:
         sup_rules.require_extension(extension)
         owner = self.config.agent_by_extension(extension)
-        if owner is not None and (owner[0] != tenant_id or owner[1] == ix.agent):
+        if (owner is not None and (owner[0] != tenant_id or owner[1] == ix.agent)) or (
+            not browser and is_browser_endpoint(self.config, extension)
+        ):
             raise InvalidInput(
                 "that extension cannot be the supervisor's phone for this call",
                 rule="SUP-5",
@@ -269,6 +274,14 @@ class Supervision:
                 ) from None
             raise
         if str(endpoint.get("state", "")).lower() != "online":
+            if browser:
+                raise InvalidTransition(
+                    "your browser phone is not registered: wait until it is, or sign in with "
+                    "an extension",
+                    rule="SUP-5",
+                    extension=extension,
+                    phone="browser",
+                )
             raise InvalidTransition(
                 f"the phone {extension} is not registered", rule="SUP-5", extension=extension
             )
@@ -278,10 +291,18 @@ class Supervision:
             )
 
     async def start(
-        self, tenant_id: str, ix_id: str, supervisor: str, mode: Mode, extension: str
+        self,
+        tenant_id: str,
+        ix_id: str,
+        supervisor: str,
+        mode: Mode,
+        extension: str,
+        *,
+        browser: bool = False,
     ) -> Session:
-        """SUP-5: ring the supervisor's phone; once answered they listen in
-        the chosen mode."""
+        """SUP-5: ring the supervisor's phone (`browser`: the seat of their
+        browser phone, whose page answers it by itself); once answered they
+        listen in the chosen mode."""
         await self.cc.interaction(tenant_id, ix_id)  # 404 before anything else
 
         async def job() -> Session:
@@ -295,7 +316,7 @@ class Supervision:
                     supervisor=existing.supervisor,
                     mode=existing.mode.value,
                 )
-            await self._check_extension(tenant_id, ix, extension)
+            await self._check_extension(tenant_id, ix, extension, browser=browser)
             n = await self.sessions.next_number(ix_id)
             leg = leg_id(ix_id, LegKind.SUPERVISOR, n)
             session = Session(
@@ -310,6 +331,7 @@ class Supervision:
                 agent=ix.agent or "",
                 agent_channel=ix.agent_channel or "",
                 started_at=now_ms(),
+                phone="browser" if browser else "extension",
             )
             if not await self.sessions.claim(session):
                 raise InvalidTransition("the call is already supervised", rule="SUP-5")
@@ -320,6 +342,11 @@ class Supervision:
                     app_args=f"supervisor,{ix_id}",
                     caller_id=caller_id(f"{mode.value} {ix.agent or ''}", extension),
                     timeout=SUPERVISOR_RING_SECONDS,
+                    # the console answers a call to its browser phone that
+                    # names the supervision it asked for
+                    variables={f"PJSIP_HEADER(add,{sup_rules.SIP_HEADER})": ix_id}
+                    if browser
+                    else None,
                 )
             except AriError:
                 await self.sessions.delete(ix_id)
@@ -330,6 +357,18 @@ class Supervision:
 
         result: Session = await self.cc.serial.run(ix_id, job)
         return result
+
+    async def of_supervisor(self, tenant_id: str, supervisor: str) -> Session | None:
+        """The supervision the supervisor (`supervisor:<id>`) has going on, if
+        any: the console shows it again after a reload."""
+        for ix_id in await self.sessions.all():
+            session = await self.sessions.get(ix_id)
+            if session is not None and (session.tenant, session.supervisor) == (
+                tenant_id,
+                supervisor,
+            ):
+                return session
+        return None
 
     async def leg_answered(self, ix_id: str, channel_id: str) -> None:
         """The supervisor answered: bridge their leg with a snoop on the agent's leg."""
@@ -565,7 +604,6 @@ class Supervision:
     def day_range(self, tenant_id: str, day: date | None) -> tuple[date, int, int]:
         clock = self.clock(tenant_id)
         chosen = day or rules.day_of(now_ms(), clock.tz)
-        start, end = rules.day_bounds(chosen, clock.tz)
         oldest = rules.day_of(now_ms() - clock.retention_days * 86400 * 1000, clock.tz)
         if chosen < oldest or chosen > rules.day_of(now_ms(), clock.tz):
             raise InvalidInput(
@@ -574,6 +612,7 @@ class Supervision:
                 rule="SUP-6",
                 field="day",
             )
+        start, end = rules.day_bounds(chosen, clock.tz)  # (within range: no overflow)
         return chosen, start, end
 
     async def live_interactions(

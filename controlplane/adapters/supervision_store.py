@@ -32,12 +32,15 @@ class Session:
     agent: str = ""
     agent_channel: str = ""
     started_at: int = 0
+    phone: str = "extension"  # the supervisor's phone: "browser" (a seat) or "extension"
 
     def public(self) -> dict[str, object]:
         return {
             "interaction": self.interaction,
             "supervisor": self.supervisor,
             "extension": self.extension,
+            "phone": self.phone,
+            "leg": self.leg,
             "mode": self.mode.value,
             "state": self.state.value,
             "agent": self.agent,
@@ -63,6 +66,7 @@ class Session:
             agent=raw.get("agent", ""),
             agent_channel=raw.get("agent_channel", ""),
             started_at=int(raw.get("started_at", "0")),
+            phone=raw.get("phone", "extension"),
         )
 
 

@@ -11,9 +11,10 @@ What the browser sends is checked first: a request outside a dialog must
 come from the session's own browser endpoint (From, and To on a REGISTER);
 a request within a dialog (To with a tag: BYE, re-INVITE, INFO...) must
 belong to a call Asterisk offered over this connection (its Call-ID); the
-user name of any Authorization must be the endpoint. So one agent's
-session can neither register nor call as another endpoint, nor as a hard
-phone. A message that fails the check closes the connection (1008). When the session ends
+user name of any Authorization must be the endpoint. So one agent's (or
+supervisor's) session can neither register nor call as another endpoint,
+nor as a hard phone. A supervisor's session speaks as the seat it took at
+sign-in. A message that fails the check closes the connection (1008). When the session ends
 (sign-out, replaced by a new sign-in, timed out) the connection closes, and
 when the last connection of an endpoint closes its credentials are deleted
 from Asterisk.
@@ -36,6 +37,7 @@ from controlplane.adapters.ari import AriError
 from controlplane.adapters.session_store import StoredSession
 from controlplane.api.auth import SESSIONS, Forbidden, request_session
 from controlplane.api.http import SERVICES, SOCKETS, principal
+from controlplane.config import Config
 from controlplane.domain.errors import RuleViolation
 
 log = logging.getLogger(__name__)
@@ -130,14 +132,27 @@ class _Endpoints:
 ENDPOINTS = web.AppKey("phone_endpoints", _Endpoints)
 
 
+def own_endpoint(config: Config, session: StoredSession) -> str:
+    """The one endpoint a browser-phone session may speak as: an agent's
+    configured browser phone, or the supervisors' seat the session took at
+    sign-in (SUP-5)."""
+    if session.role == "agent":
+        return browser_phone.browser_extension(config, session.tenant, session.agent)
+    if session.role == "supervisor" and (
+        session.extension in config.datacenter.supervisor_browser_extensions
+    ):
+        return session.extension
+    raise Forbidden("the session has no browser phone", rule="PH-1")
+
+
 async def phone_ws(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     session = request_session(request)
     if session is None:
         raise Forbidden("the browser phone needs a signed-in desktop session", rule="PH-4")
-    if session.role != "agent" or session.phone != "browser":
+    if session.phone != "browser":
         raise Forbidden("the session did not choose the browser phone", rule="PH-1")
-    extension = browser_phone.browser_extension(services.config, session.tenant, session.agent)
+    extension = own_endpoint(services.config, session)
     node = services.config.datacenter.asterisk[0]
     password = browser_phone.sip_password(session.key, extension)
     endpoints = request.app[ENDPOINTS]
@@ -313,7 +328,8 @@ def document(paths: dict[str, object]) -> None:
         "get": {
             "summary": "the browser phone's SIP WebSocket (subprotocol sip, RFC 7118)",
             "description": (
-                "PH-1, PH-4: for a desktop session (cookie) that chose the browser phone; "
+                "PH-1, PH-4: for a desktop or console session (cookie) that chose the browser "
+                "phone; "
                 "relays SIP to Asterisk, allowing only the session's own endpoint "
                 "(phone.sip.username) to register and call. Closes with 1008 on a message "
                 "for another endpoint, and when the session ends."

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from aiohttp import WSMsgType, web
 from pydantic import Field
 
-from controlplane.api.auth import Forbidden, Principal
+from controlplane.api.auth import Forbidden, Principal, request_session
 from controlplane.api.http import SERVICES, SOCKETS, body, principal
 from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
 from controlplane.api.ops import actor
@@ -51,8 +51,11 @@ class SupervisorStateRequest(Body):
 
 class SupervisionRequest(Body):
     mode: Literal["monitor", "whisper", "barge"]
-    extension: str = Field(
-        pattern=r"^[0-9]{2,10}$", description="the supervisor's phone (a registered extension)"
+    extension: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{2,10}$",
+        description="the supervisor's phone (a registered extension); left out: the phone of "
+        "the supervisor's session (their browser phone, or the extension they signed in with)",
     )
 
 
@@ -116,7 +119,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
     snap = await _sup(request).snapshot(
         p.tenant, team=_opt(request, "team", "SUP-2"), queue=_opt(request, "queue", "SUP-2")
     )
-    return web.json_response(snap)
+    return web.json_response({**snap, "supervision": await _own_supervision(request, p)})
 
 
 async def get_queues(request: web.Request) -> web.Response:
@@ -153,7 +156,8 @@ async def supervisor_events(request: web.Request) -> web.StreamResponse:
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     key, events = s.hub.subscribe(p)
-    await ws.send_str(json.dumps({"type": "snapshot", **first}))
+    mine = await _own_supervision(request, p)
+    await ws.send_str(json.dumps({"type": "snapshot", **first, "supervision": mine}))
 
     async def pump() -> None:
         last = first
@@ -204,8 +208,30 @@ async def post_supervision(request: web.Request) -> web.Response:
     sup = _sup(request)
     await sup.cc.interaction(p.tenant, ix_id)
     req = await body(request, SupervisionRequest)
-    session = await sup.start(p.tenant, ix_id, actor(p), Mode(req.mode), req.extension)
+    extension, browser = _supervisor_phone(request, req.extension)
+    session = await sup.start(p.tenant, ix_id, actor(p), Mode(req.mode), extension, browser=browser)
     return web.json_response(session.public(), status=201)
+
+
+def _supervisor_phone(request: web.Request, named: str | None) -> tuple[str, bool]:
+    """(extension, is the session's browser phone) a supervision rings: the
+    one named, else the phone the supervisor signed in with (SUP-5)."""
+    signed_in = request_session(request)
+    own = signed_in.extension if signed_in is not None and signed_in.extension else None
+    browser = signed_in is not None and signed_in.phone == "browser"
+    if named is None:
+        if own is None:
+            raise InvalidInput("name the extension to ring", rule="SUP-5", field="extension")
+        return own, browser
+    return named, browser and named == own
+
+
+async def _own_supervision(request: web.Request, p: Principal) -> dict[str, Any] | None:
+    """The supervision the caller has going on (the console shows its bar again)."""
+    if p.role is not Role.SUPERVISOR:
+        return None
+    found = await _sup(request).of_supervisor(p.tenant, actor(p))
+    return found.public() if found is not None else None
 
 
 async def get_supervision(request: web.Request) -> web.Response:
@@ -415,6 +441,11 @@ SNAPSHOT = {
         "queues": {"type": "array", "items": _ref("SupervisorQueue")},
         "agents": {"type": "array", "items": _ref("SupervisorAgent")},
         "limits": _ref("SupervisorLimits"),
+        "supervision": {
+            "oneOf": [_ref("Supervision"), {"type": "null"}],
+            "description": "SUP-5: the calling supervisor's own supervision going on (the "
+            "console shows its bar again after a reload)",
+        },
     },
 }
 SESSION = {
@@ -424,6 +455,12 @@ SESSION = {
         "interaction": {"type": "string"},
         "supervisor": {"type": "string", "description": "supervisor:<token id>"},
         "extension": {"type": "string"},
+        "phone": {
+            "enum": ["browser", "extension"],
+            "description": "browser: the supervisor's browser phone (a seat), which answers "
+            "by itself",
+        },
+        "leg": {"type": "string", "description": "the supervisor's channel"},
         "mode": {"enum": ["monitor", "whisper", "barge"]},
         "state": {
             "enum": ["ringing", "active", "stopped"],

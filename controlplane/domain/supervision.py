@@ -95,6 +95,10 @@ SNOOP: dict[Mode, tuple[str, str]] = {
     Mode.WHISPER: ("both", "out"),
 }
 
+SIP_HEADER = "X-CP-Supervision"
+"""Names the interaction on the INVITE of a supervisor's leg to their browser
+phone: the console answers only the call it asked for."""
+
 _BRIDGE = re.compile(r"^(?P<ix>[0-9a-f]{32})-s(?P<n>[0-9]+)-bridge$")
 
 
