@@ -16,6 +16,7 @@ import asyncio
 import shutil
 import socket
 import subprocess
+import time
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         break
             except OSError:
                 pass
-            subprocess.run(["sleep", "0.05"], check=True)
+            time.sleep(0.05)
         if proc.poll() is None:
             break
     else:
@@ -158,11 +159,10 @@ async def start_service(redis_url: str) -> AsyncIterator[StartService]:
     async def start(change: ConfigChange | None = None) -> Service:
         config = inprocess_config(redis_url, change)
         ami = FakeAmi()
-        extensions = {
-            agent.extension: True
-            for tenant in config.tenants.values()
-            for agent in tenant.agents.values()
-        }
+        # pjsip.conf's phones 1001..1020 are registered; the browser phones
+        # 2001..2020 are not (PH-1)
+        extensions = {str(e): True for e in range(1001, 1021)}
+        extensions.update({str(e): False for e in range(2001, 2021)})
         ari = FakeAri(
             config.datacenter.asterisk[0].app, device_state=ami.device_state, registered=extensions
         )

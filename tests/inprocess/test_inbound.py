@@ -133,6 +133,7 @@ async def test_offer_not_answered_in_ring_time_goes_to_next_agent_and_agent_to_r
         assert customer not in fake.channels_by_id
 
 
+@pytest.mark.spec("RONA-1")
 async def test_a_declined_offer_is_rona_at_once_and_the_caller_may_leave_the_queue(
     service: Service,
 ) -> None:

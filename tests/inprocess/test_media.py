@@ -62,6 +62,7 @@ async def test_hold_puts_the_customer_on_music_and_resume_takes_them_back(
         await alice.wrap_up(ix_id, "resolved")
 
 
+@pytest.mark.spec("END-1")
 async def test_customer_hanging_up_while_held_ends_the_call(service: Service) -> None:
     fake = service.ari
     async with Desktop(service.url, "demo-alice-token", "alice") as alice:

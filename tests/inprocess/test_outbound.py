@@ -4,6 +4,7 @@ service asks for; refusals with codes 26 and 27."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -209,3 +210,39 @@ async def test_a_call_over_a_full_limit_is_refused_with_its_code(
         await bob.end(ix["id"])
         await bob.state_event("wrap_up")
         await bob.wrap_up(ix["id"], "resolved")
+
+
+@pytest.mark.spec("CB-1", "CB-2")
+async def test_caller_pressing_the_callback_key_is_hung_up_after_a_prompt_and_called_back(
+    service: Service,
+) -> None:
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-supervisor-token") as supervisor,
+    ):
+        customer = fake.customer_calls(SUPPORT, NUMBER)
+        queued = (await supervisor.event("interaction.queued"))["data"]
+        fake.far_dtmf(customer, "1")  # support's callback key
+        # the call ends, the caller hears the confirmation, then is hung up
+        ended = (await supervisor.event("interaction.ended", of(queued["id"])))["data"]
+        assert ended["end_cause"] == "callback_requested"
+        callback = (await supervisor.event("interaction.queued"))["data"]
+        assert callback["kind"] == "callback" and callback["ani"] == NUMBER
+        assert callback["entered_at"] == queued["entered_at"]  # keeps its place
+        await fake.wait_for("the caller hung up", lambda: customer not in fake.channels_by_id)
+        (play,) = fake.sent("POST", f"/channels/{customer}/play")
+        assert play.params["media"].startswith("sound:")
+        (finished,) = fake.of_kind("PlaybackFinished")
+        (hangup,) = fake.sent("DELETE", f"/channels/{customer}")
+        assert hangup.at >= datetime.fromisoformat(finished["timestamp"]).timestamp()
+
+        # an agent takes the callback: her phone first, then the customer's number
+        fake.script(service.agent_endpoint("1001"), Far.ANSWER)
+        fake.script(service.number_endpoint(NUMBER), Far.ANSWER)
+        await available(alice, "1001")
+        connected = (await alice.event("interaction.connected"))["data"]
+        assert connected["id"] == callback["id"] and connected["kind"] == "callback"
+        await alice.end(callback["id"])
+        await alice.state_event("wrap_up")
+        await alice.wrap_up(callback["id"], "resolved")
