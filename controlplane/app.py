@@ -19,13 +19,13 @@ from controlplane.adapters.ari import AriClient, AriEventStream
 from controlplane.adapters.lease_store import LeaseStore
 from controlplane.adapters.store import Store
 from controlplane.api.http import EventHub, Services, build_app
-from controlplane.campaigns import Campaigns
 from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
 from controlplane.core.assembly import build_core
 from controlplane.devices import DeviceTracker
 from controlplane.domain.limits import SLOT_LEASE_MS
 from controlplane.features.callbacks import plugin as callbacks_plugin
+from controlplane.features.campaigns import plugin as campaigns_plugin
 from controlplane.features.consult import plugin as consult_plugin
 from controlplane.features.media import plugin as media_plugin
 from controlplane.features.outbound import plugin as outbound_plugin
@@ -35,7 +35,6 @@ from controlplane.features.variables import plugin as variables_plugin
 from controlplane.notifier import Notifier
 from controlplane.opsevents import OpsEvents
 from controlplane.orphans import SWEEP_SECONDS, OrphanSweeper
-from controlplane.outbound import Outbound
 from controlplane.overload import AdmissionGate
 from controlplane.supervision import Supervision
 from controlplane.tasks import TaskGroup
@@ -198,12 +197,11 @@ def build_services(
     cc.consults = consult_plugin.plug(
         core, media=cc.media, variables=cc.variables, transfers=cc.transfers
     )
-    cc.outbound = Outbound(cc)
-    outbound_plugin.register(cc.outbound, core.hooks)
+    cc.outbound = outbound_plugin.plug(core)
     cc.callbacks = callbacks_plugin.plug(
         core, variables=cc.variables, admit_callback=cc.outbound.admit_callback
     )
-    cc.campaigns = Campaigns(cc)
+    cc.campaigns = campaigns_plugin.plug(core, outbound=cc.outbound)
     return cc
 
 

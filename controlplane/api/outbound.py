@@ -22,11 +22,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from controlplane import history
 from controlplane.api.http import SERVICES, body, principal
 from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
 from controlplane.api.schemas import Body
 from controlplane.domain.errors import InvalidInput
+from controlplane.features.outbound import history
 
 
 class OutdialRequest(Body):

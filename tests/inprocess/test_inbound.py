@@ -196,3 +196,39 @@ async def test_customer_hanging_up_while_the_offer_rings_leaves_the_agent_first_
         assert not [e for e in bob.events if e["type"] == "interaction.offered"]
         fake.far_hangup(second)
         await alice.event("interaction.ended")
+
+
+@pytest.mark.spec("ST-4")
+async def test_an_agent_whose_phone_is_in_use_gets_no_offer_until_it_is_idle(
+    service: Service,
+) -> None:
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-bob-token", "bob") as bob,
+    ):
+        await alice.login("1001")
+        await alice.available()
+        await alice.state_event("available")
+        await bob.login("1002")
+        await bob.available()
+        await bob.state_event("available")  # Alice waits longer, but ...
+        fake.phone_in_use_outside("1001", True)  # ... her phone is off-hook (AMI)
+        assert service.ami.device_states["PJSIP/1001"] == "INUSE"
+        first = fake.customer_calls(SUPPORT, CUSTOMER)
+        offer = (await bob.event("interaction.offered"))["data"]
+        assert not fake.originated(service.agent_endpoint("1001"))
+        fake.far_answer((await fake.ringing(service.agent_endpoint("1002"))).id)
+        await bob.event("interaction.connected")
+
+        # her phone is idle again: the next call is hers
+        fake.phone_in_use_outside("1001", False)
+        second = fake.customer_calls(SUPPORT, "+15557654321")
+        again = (await alice.event("interaction.offered"))["data"]
+        assert again["ani"] == "+15557654321"
+        await fake.ringing(service.agent_endpoint("1001"))
+        fake.far_hangup(second)
+        await alice.event("interaction.ended")
+        fake.far_hangup(first)
+        await bob.event("interaction.ended")
+        await bob.wrap_up(offer["interaction_id"], "resolved")

@@ -200,6 +200,7 @@ class FakeAri(AriClient):
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
         self._devices: dict[str, str] = {}
+        self._busy_outside: set[str] = set()  # phones on a call the app does not see
 
     # The client's lifecycle ------------------------------------------------------
 
@@ -633,7 +634,8 @@ class FakeAri(AriClient):
             "state": "online" if self.registered.get(resource) else "offline",
             "channel_ids": [
                 c.id for c in self.channels_by_id.values() if c.endpoint == f"PJSIP/{resource}"
-            ],
+            ]
+            + ([f"PJSIP/{resource}-outside"] if resource in self._busy_outside else []),
         }
 
     # The model's moves -----------------------------------------------------------
@@ -700,7 +702,7 @@ class FakeAri(AriClient):
             legs = [
                 c for c in self.channels_by_id.values() if c.endpoint == f"PJSIP/{resource}"
             ]
-            if any(c.state == "Up" for c in legs):
+            if any(c.state == "Up" for c in legs) or resource in self._busy_outside:
                 state = "INUSE"
             elif legs:
                 state = "RINGING"
@@ -772,6 +774,16 @@ class FakeAri(AriClient):
         channel = self.channels_by_id.get(channel_id)
         if channel is not None and not channel.in_stasis:
             self.far_hangup(channel_id, 19)
+
+    def phone_in_use_outside(self, resource: str, busy: bool) -> None:
+        """A phone on a call of its own that never enters the app (the echo
+        test, a private call): its device state and endpoint show it."""
+        if busy:
+            self._busy_outside.add(resource)
+        else:
+            self._busy_outside.discard(resource)
+        self._devices_changed()
+        self._notify_soon()
 
     def far_dtmf(self, channel_id: str, digit: str) -> None:
         channel = self.channels_by_id[channel_id]

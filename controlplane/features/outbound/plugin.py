@@ -5,13 +5,30 @@ agent's state after wrap-up (OD-7)."""
 
 from __future__ import annotations
 
-from controlplane.core.hooks import Hooks
+from controlplane.core.assembly import Core
 from controlplane.domain.agent import AgentState, Transition
 from controlplane.domain.interaction import Direction, Interaction, Status
-from controlplane.outbound import Outbound
+from controlplane.features.outbound.service import Outbound
 
 
-def register(outbound: Outbound, hooks: Hooks) -> None:
+def plug(core: Core) -> Outbound:
+    outbound = Outbound(
+        core.config,
+        node=core.node,
+        ari=core.ari,
+        store=core.store,
+        notifier=core.notifier,
+        timers=core.timers,
+        serial=core.serial,
+        agents=core.agents,
+        interactions=core.interactions,
+        legs=core.legs,
+        routing=core.routing,
+        calls=core.calls,
+        limits=core.limits,
+    )
+    hooks = core.hooks
+
     async def agent_answered(ix: Interaction, channel_id: str) -> bool:
         if ix.direction is not Direction.OUTBOUND:
             return False
@@ -50,3 +67,4 @@ def register(outbound: Outbound, hooks: Hooks) -> None:
     hooks.agent_released.append(released)
     hooks.offer_withdrawn.append(withdrawn)
     hooks.after_wrap_up.append(after_wrap_up)
+    return outbound

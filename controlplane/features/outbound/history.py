@@ -5,19 +5,28 @@ Every voice interaction an agent wrapped up is kept in the agent's history
 The history shows each with the customer's number, direction, times, queue
 and wrap-up reason; the "all" and "calls" tabs show the same entries today,
 as voice calls are the only media the control plane handles. Click-to-call
-(HI-2) dials an entry's number again as an outdial (`controlplane.outbound`).
+(HI-2) dials an entry's number again as an outdial (`service.Outbound`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-from controlplane.adapters.store import HISTORY_LIMIT
+from controlplane.adapters.store import HISTORY_LIMIT, AgentRecord, Store
+from controlplane.config import Tenant
 from controlplane.domain.interaction import Interaction, iso
-from controlplane.outbound import customer_number
+from controlplane.features.outbound.service import customer_number
 
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+
+class Services(Protocol):
+    """What the history reads: the store, and the tenant's agents."""
+
+    store: Store
+
+    def tenant(self, tenant_id: str) -> Tenant: ...
+
+    async def agent(self, tenant_id: str, agent_id: str) -> AgentRecord: ...
+
 
 HistoryType = Literal["all", "calls"]
 
@@ -48,13 +57,13 @@ def entry(ix: Interaction, wrap_up_reasons: dict[str, str]) -> dict[str, object]
     }
 
 
-async def ids(cc: ContactCenter, tenant_id: str, agent_id: str) -> list[str]:
+async def ids(cc: Services, tenant_id: str, agent_id: str) -> list[str]:
     """The interaction IDs in the agent's history, newest first."""
     return await cc.store.history(tenant_id, agent_id, limit=HISTORY_LIMIT)
 
 
 async def entries(
-    cc: ContactCenter,
+    cc: Services,
     tenant_id: str,
     agent_id: str,
     *,

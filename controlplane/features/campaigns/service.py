@@ -23,19 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from controlplane.adapters.campaign_store import CampaignStore
+from controlplane.adapters.store import Store
 from controlplane.config import Tenant
+from controlplane.core.agents import Agents
 from controlplane.domain import campaign as rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import outdial as outdial_rules
 from controlplane.domain.campaign import Campaign, Contact
 from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from controlplane.domain.interaction import Interaction, Kind, Status, now_ms
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.features.outbound.service import Outbound
+from controlplane.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,14 @@ SEED_LOCK_MS = 5000
 
 
 class Campaigns:
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        self._db = CampaignStore(cc.store)
+    def __init__(
+        self, *, store: Store, notifier: Notifier, agents: Agents, outbound: Outbound
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._agents = agents
+        self._outbound = outbound
+        self._db = CampaignStore(store)
 
     # Definitions (PC-1) ------------------------------------------------------------
 
@@ -55,7 +61,7 @@ class Campaigns:
         if await self._db.seeded(tenant_id):
             return
         if await self._db.claim_seeding(tenant_id, SEED_LOCK_MS):
-            tenant = self.cc.tenant(tenant_id)
+            tenant = self._agents.tenant(tenant_id)
             for cid, campaign in tenant.campaigns.items():
                 await self._write(tenant_id, cid, campaign, source="config")
             await self._db.mark_seeded(tenant_id)
@@ -106,7 +112,7 @@ class Campaigns:
         """DN-1..DN-3 for every contact, so that a bad list is refused whole."""
         for index, contact in enumerate(contacts):
             try:
-                self.cc.outbound.validate_number(contact.number, None)
+                self._outbound.validate_number(contact.number, None)
             except InvalidInput as exc:
                 raise InvalidInput(
                     f"contacts[{index}] ({contact.id}): {exc.message}",
@@ -126,7 +132,7 @@ class Campaigns:
 
     async def create(self, tenant_id: str, cid: str, campaign: Campaign) -> dict[str, object]:
         """PC-1: the admin creates a campaign."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         self._check_teams(tenant, campaign)
         self._check_numbers(campaign.contacts)
         await self._ensure_seeded(tenant_id)
@@ -187,11 +193,11 @@ class Campaigns:
     # PC-2: fetch, skip -------------------------------------------------------------
 
     async def _require_available(self, tenant_id: str, agent_id: str, rule: str) -> str:
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         agent = tenant.agents.get(agent_id)
         if agent is None:
             raise NotFound(f"unknown agent {agent_id!r}", agent=agent_id)
-        record = await self.cc.store.agent(tenant_id, agent_id)
+        record = await self._store.agent(tenant_id, agent_id)
         outdial_rules.require_may_start(
             record.state, allowed=outdial_rules.CAMPAIGN_STATES, rule=rule
         )
@@ -274,13 +280,13 @@ class Campaigns:
         cid, contact_id = await self._own_preview(tenant_id, agent_id)
         campaign = await self._definition(tenant_id, cid)
         contact = await self._contact(tenant_id, cid, contact_id)
-        number = self.cc.outbound.validate_number(contact.number, None)
+        number = self._outbound.validate_number(contact.number, None)
         ix_id = ix_rules.new_interaction_id()
         taken = await self._db.leave_preview(tenant_id, agent_id, cid, contact_id, f"call:{ix_id}")
         if not taken:
             raise InvalidTransition("fetch a campaign contact first", rule=rules.RULE_PREVIEW)
         try:
-            ix = await self.cc.outbound.place(
+            ix = await self._outbound.place(
                 tenant_id,
                 agent_id,
                 ix_id=ix_id,
@@ -338,7 +344,7 @@ class Campaigns:
     # PC-4: the call guide -------------------------------------------------------------
 
     async def _guide_of(self, ix: Interaction) -> tuple[str, rules.CallGuide]:
-        record = await self.cc.outbound.record(ix.id)
+        record = await self._outbound.record(ix.id)
         if ix.kind is not Kind.CAMPAIGN or record is None or not record.campaign:
             raise RuleViolation("this is no campaign call", rule=rules.RULE_GUIDE)
         campaign = await self._definition(ix.tenant, record.campaign)
@@ -379,7 +385,7 @@ class Campaigns:
             "submitted_at": ix_rules.iso(now_ms()),
         }
         await self._db.save_guide_answers(ix.id, stored)
-        await self.cc.notifier.publish(
+        await self._notifier.publish(
             "interaction.call_guide_submitted",
             ix.tenant,
             {"interaction_id": ix.id, **stored},

@@ -17,21 +17,29 @@ attempt. A durable watchdog timer ends an attempt whose legs are gone
 without anyone having seen it (the replica that placed it died), so no
 agent stays reserved and no slot stays taken.
 
-Everything about one interaction runs in the contact center's serializer.
+Everything about one interaction runs in its serializer. A campaign learns
+of its attempts' outcomes through `on_connected` and `on_failed` (PC-3).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from controlplane import metrics
-from controlplane.adapters.ari import AriError
+from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.outbound_store import OutboundStore
-from controlplane.adapters.store import StoreError
-from controlplane.config import Profile, Tenant
+from controlplane.adapters.store import Store, StoreError
+from controlplane.config import AsteriskNode, Config, Profile, Tenant
+from controlplane.core.agents import Agents
+from controlplane.core.calls import Calls
+from controlplane.core.interactions import Interactions
+from controlplane.core.legs import LegDialer
+from controlplane.core.limits import Limits
+from controlplane.core.routing import Routing
 from controlplane.domain import dialnumber
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import outdial as rules
@@ -54,9 +62,12 @@ from controlplane.domain.interaction import (
 from controlplane.domain.legs import LegKind, leg_id
 from controlplane.domain.limits import SLOT_LEASE_MS, LimitCode, LimitReached
 from controlplane.domain.outdial import Failure
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer
+from controlplane.timers import Timers
 
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+# (interaction, campaign, contact) of an attempt that connected or failed
+Outcome = Callable[[Interaction, str, str | None], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +107,41 @@ class OutboundRecord:
 class Outbound:
     """OD-1..OD-8 on top of the contact center's store, serializer and bridging."""
 
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        self._db = OutboundStore(cc.store)
-        cc.timers.on(WATCHDOG_TIMER, self._watchdog_due)
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        timers: Timers,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        legs: LegDialer,
+        routing: Routing,
+        calls: Calls,
+        limits: Limits,
+    ) -> None:
+        self._config = config
+        self._node = node
+        self._ari = ari
+        self._store = store
+        self._notifier = notifier
+        self._timers = timers
+        self._serial = serial
+        self._agents = agents
+        self._interactions = interactions
+        self._legs = legs
+        self._routing = routing
+        self._calls = calls
+        self._limits = limits
+        self._db = OutboundStore(store)
+        # PC-3: a campaign's attempt connected, or failed
+        self.on_connected: list[Outcome] = []
+        self.on_failed: list[Outcome] = []
+        timers.on(WATCHDOG_TIMER, self._watchdog_due)
 
     # Look-ups --------------------------------------------------------------------------
 
@@ -116,7 +158,7 @@ class Outbound:
     def validate_number(self, raw: str, profile: Profile | None) -> DialNumber:
         """DN-1..DN-4: no extension and no entry point of the contact center,
         then the profile's dial plan (None: no dial plan, for campaign lists)."""
-        config = self.cc.config
+        config = self._config
         extensions = [a.extension for t in config.tenants.values() for a in t.agents.values()]
         entries = [e.number for t in config.tenants.values() for e in t.entry_points.values()]
         plan = profile.dial_plan if profile is not None else None
@@ -124,12 +166,12 @@ class Outbound:
 
     def anis(self, tenant_id: str, agent_id: str) -> dict[str, object]:
         """OD-3: the agent's outdial ANIs (alphabetically) and the default."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         return {"anis": rules.anis(self.profile(tenant, agent_id)), "default": tenant.default_ani}
 
     def address_book(self, tenant_id: str, search: str | None) -> list[dict[str, str]]:
         """OD-2: the tenant's address book, filtered."""
-        return rules.search_address_book(self.cc.tenant(tenant_id).address_book, search)
+        return rules.search_address_book(self._agents.tenant(tenant_id).address_book, search)
 
     # OD-1, OD-2, OD-3: an outdial ------------------------------------------------------
 
@@ -142,10 +184,10 @@ class Outbound:
         address_book: str | None,
         ani: str | None,
     ) -> Interaction:
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         profile = self.profile(tenant, agent_id)
         rules.require_outdial_permission(profile)
-        current = await self.cc.store.agent(tenant_id, agent_id)
+        current = await self._store.agent(tenant_id, agent_id)
         rules.require_may_start(current.state)
         raw, source = rules.destination(
             number=number, address_book=address_book, profile=profile, entries=tenant.address_book
@@ -174,14 +216,14 @@ class Outbound:
     ) -> Interaction:
         """HI-2: click-to-call a history entry's number (edited or not): an
         outdial with all its rules; refused while the agent has a call."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         profile = self.profile(tenant, agent_id)
         if ix_id not in history:
             raise NotFound("no such entry in the agent's history", rule=rules.RULE_HISTORY_CALL)
-        past = await self.cc.store.interaction(ix_id)
+        past = await self._store.interaction(ix_id)
         if past is None:
             raise NotFound("no such entry in the agent's history", rule=rules.RULE_HISTORY_CALL)
-        current = await self.cc.store.agent(tenant_id, agent_id)
+        current = await self._store.agent(tenant_id, agent_id)
         if current.state in rules.ACTIVE_CALL_STATES:
             raise InvalidTransition(
                 "no click-to-call during an active call",
@@ -225,13 +267,13 @@ class Outbound:
         step; then ring the agent's phone. Raises LimitReached (26/27), or the
         error of the rule that refused; on success the interaction is
         `ringing`."""
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
         agent_cfg = tenant.agents[agent_id]
-        if tenant.datacenter != self.cc.config.service.datacenter:
+        if tenant.datacenter != self._config.service.datacenter:
             raise RuleViolation(
                 f"tenant {tenant_id!r} is served by datacenter {tenant.datacenter!r}", rule=rule
             )
-        current = await self.cc.store.agent(tenant_id, agent_id)
+        current = await self._store.agent(tenant_id, agent_id)
         rules.require_may_start(current.state, allowed=allowed, rule=rule)
         ix_id = ix_id or ix_rules.new_interaction_id()
         ix = Interaction(
@@ -245,7 +287,7 @@ class Outbound:
             flow="",
             queue="",
             queue_name="",
-            node=self.cc.node.name,
+            node=self._node.name,
             customer_channel="",
             status=Status.RINGING,
             agent=agent_id,
@@ -262,7 +304,7 @@ class Outbound:
         }
         # The watchdog first: should this replica die right after the next
         # step, another one still ends the attempt (OD-5, LIM-3).
-        await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix_id, WATCHDOG_SECONDS)
+        await self._timers.schedule_in(WATCHDOG_TIMER, ix_id, WATCHDOG_SECONDS)
         at = now_ms()
         try:
             result = await self._start_atomically(ix, agent_cfg.team, allowed, record, at)
@@ -274,7 +316,7 @@ class Outbound:
             await self._cancel_watchdog(ix_id)
             if outcome == "limit":
                 metrics.admission(tenant_id, int(result[1]))
-                await self.cc.notifier.count_only(  # SUP-3: refusals by code
+                await self._notifier.count_only(  # SUP-3: refusals by code
                     "interaction.refused", tenant_id, {"code": int(result[1])}
                 )
                 raise LimitReached(LimitCode(int(result[1])))
@@ -294,11 +336,11 @@ class Outbound:
             ix_id,
             kind.value,
         )
-        await self.cc.notifier.agent_state(
+        await self._notifier.agent_state(
             tenant_id, agent_id, change, at, int(result[3]), interaction=ix_id
         )
         extension = current.extension or agent_cfg.extension
-        placed: Interaction = await self.cc.serial.run(
+        placed: Interaction = await self._serial.run(
             ix_id, partial(self._ring_agent, ix, extension)
         )
         return placed
@@ -318,19 +360,19 @@ class Outbound:
             record=record,
             at=at,
             lease_until=at + SLOT_LEASE_MS,
-            datacenter_limit=self.cc.config.datacenter.max_concurrent_calls,
-            tenant_limit=self.cc.tenant(ix.tenant).max_concurrent_calls,
+            datacenter_limit=self._config.datacenter.max_concurrent_calls,
+            tenant_limit=self._agents.tenant(ix.tenant).max_concurrent_calls,
         )
 
     async def _ring_agent(self, ix: Interaction, extension: str) -> Interaction:
         """OD-4: the agent's phone rings first, showing the customer's number."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         leg = ix.agent_channel or ""
-        self.cc.interactions.track(leg, ix.id)
-        await self.cc.store.index_channel(leg, ix.id)
-        endpoint = self.cc.node.agent_endpoint.format(extension=extension)
+        self._interactions.track(leg, ix.id)
+        await self._store.index_channel(leg, ix.id)
+        endpoint = self._node.agent_endpoint.format(extension=extension)
         try:
-            await self.cc.ari.originate(
+            await self._ari.originate(
                 endpoint,
                 channel_id=leg,
                 app_args=f"agent,{ix.id}",
@@ -355,7 +397,7 @@ class Outbound:
         if record is not None and record.campaign:
             payload["campaign"] = record.campaign
             payload["contact"] = record.contact
-        await self.cc.notifier.publish("interaction.offered", ix.tenant, payload, agent=ix.agent)
+        await self._notifier.publish("interaction.offered", ix.tenant, payload, agent=ix.agent)
         log.info("outbound %s: ringing agent %s for %s", ix.id, ix.agent, ix.dnis)
         return ix
 
@@ -365,7 +407,7 @@ class Outbound:
         """OD-4: the agent answered: the agent hears ringback while the customer
         is dialled with the chosen ANI. The agent stays `reserved` until the
         customer answers."""
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         try:
             number = rules.dialable(ix.dnis)  # checked again: nothing else is dialled
         except RuleViolation:
@@ -373,7 +415,7 @@ class Outbound:
             return
         ix.attempts += 1
         try:
-            await self.cc.legs.dial_customer(
+            await self._legs.dial_customer(
                 ix,
                 agent_channel,
                 number=number,
@@ -390,28 +432,29 @@ class Outbound:
 
     async def customer_answered(self, ix_id: str, channel_id: str) -> None:
         """OD-4: the customer answered: both are connected."""
-        self.cc.legs.dial_status(channel_id)  # (answered: its dial status is done)
+        self._legs.dial_status(channel_id)  # (answered: its dial status is done)
         # The customer answered: from here the call connects or ends, either
         # of which settles it; the watchdog goes before anyone hears of it.
         await self._cancel_watchdog(ix_id)
-        ix = await self.cc.calls.customer_answered(ix_id, channel_id)
+        ix = await self._calls.customer_answered(ix_id, channel_id)
         if ix is None:
             return
         record = await self.record(ix.id)
         if record is not None and record.post_dial:
             try:
-                await self.cc.ari.request(
+                await self._ari.request(
                     "POST", f"/channels/{channel_id}/dtmf", params={"dtmf": record.post_dial}
                 )
             except AriError as exc:
                 log.warning("outbound %s: post-dial tones not sent: %s", ix.id, exc)
         if record is not None and record.campaign:
-            await self.cc.campaigns.attempt_connected(ix, record.campaign, record.contact)
+            for connected in self.on_connected:
+                await connected(ix, record.campaign, record.contact)
 
     async def leg_gone(self, ix: Interaction, channel_id: str, cause: int) -> None:
         """OD-5: a leg ended before the customer was connected."""
         if channel_id == ix.customer_channel and ix.status is Status.DIALING:
-            failure = rules.customer_failure(self.cc.legs.dial_status(channel_id), cause)
+            failure = rules.customer_failure(self._legs.dial_status(channel_id), cause)
         elif channel_id == ix.agent_channel:
             # the agent declined or did not answer; hanging up while the
             # customer rings cancels the attempt
@@ -432,7 +475,7 @@ class Outbound:
         before = record.before_state if record is not None else AgentState.AVAILABLE
         change = rules.restore(before, record.before_reason if record is not None else None)
         if (
-            await self.cc.agents.apply(
+            await self._agents.apply(
                 ix.tenant,
                 ix.agent,
                 change,
@@ -443,7 +486,7 @@ class Outbound:
             )
             and change.state is AgentState.AVAILABLE
         ):
-            await self.cc.dispatch(ix.tenant)
+            await self._routing.dispatch(ix.tenant)
 
     async def after_wrap_up(
         self, ix: Interaction, agent_id: str, current: AgentState
@@ -454,7 +497,7 @@ class Outbound:
         record = await self.record(ix.id)
         if record is None or record.agent != agent_id:
             return None
-        tenant = self.cc.tenant(ix.tenant)
+        tenant = self._agents.tenant(ix.tenant)
         return rules.after_wrap_up(
             current,
             record.before_state,
@@ -470,10 +513,10 @@ class Outbound:
     # OD-4: cancel while it rings -----------------------------------------------------
 
     async def cancel(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
-        tenant = self.cc.tenant(tenant_id)
+        tenant = self._agents.tenant(tenant_id)
 
         async def job() -> Interaction:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             if ix.agent != agent_id:
                 raise RuleViolation("the agent is not on this interaction", rule="OD-4")
             if ix.direction is not Direction.OUTBOUND:
@@ -492,7 +535,7 @@ class Outbound:
             await self._fail(ix, Failure.CANCELLED)
             return ix
 
-        result: Interaction = await self.cc.serial.run(ix_id, job)
+        result: Interaction = await self._serial.run(ix_id, job)
         return result
 
     # CB-4: callbacks count against the limits ---------------------------------------
@@ -501,10 +544,10 @@ class Outbound:
         """CB-4, LIM-2: a callback's dial attempt takes a slot first; over a
         limit it is refused with its code and text, shown to the agent."""
         try:
-            await self.cc.admit(ix)
+            await self._limits.admit(ix)
         except RuleViolation as refused:
             log.info("callback %s refused: %s", ix.id, refused.message)
-            await self.cc.notifier.publish(
+            await self._notifier.publish(
                 "interaction.refused",
                 ix.tenant,
                 {**ix.public(), "interaction_id": ix.id, **refused.details},
@@ -526,8 +569,9 @@ class Outbound:
         if record is not None and record.campaign:
             extra = {"campaign": record.campaign, "contact": record.contact}
             # PC-3: callable again by the time the agent sees the failure
-            await self.cc.campaigns.attempt_failed(ix, record.campaign, record.contact)
-        await self.cc.notifier.publish(
+            for failed in self.on_failed:
+                await failed(ix, record.campaign, record.contact)
+        await self._notifier.publish(
             FAILED_EVENT,
             ix.tenant,
             rules.failure_event(ix.id, ix.kind.value, ix.dnis, failure, **extra),
@@ -535,24 +579,24 @@ class Outbound:
         )
         await self._cancel_watchdog(ix.id)
         cause = EndCause.CANCELLED if failure is Failure.CANCELLED else EndCause.NOT_CONNECTED
-        await self.cc.calls.finish(ix, cause)
+        await self._calls.finish(ix, cause)
 
     # OD-5, LIM-3: the watchdog -------------------------------------------------------
 
     async def _cancel_watchdog(self, ix_id: str) -> None:
         try:
-            await self.cc.timers.cancel(WATCHDOG_TIMER, ix_id)
+            await self._timers.cancel(WATCHDOG_TIMER, ix_id)
         except StoreError as exc:
             log.warning("watchdog of %s not cancelled: %s", ix_id, exc)
 
     async def _watchdog_due(self, ix_id: str) -> None:
-        self.cc.serial.submit(ix_id, partial(self._check_legs, ix_id))
+        self._serial.submit(ix_id, partial(self._check_legs, ix_id))
 
     async def _check_legs(self, ix_id: str) -> None:
         """An attempt whose legs are not in Asterisk (looked for twice, a second
         apart, so that a leg's own end event is handled first) ends: the
         replica that placed it is gone. Looked at until it connects or ends."""
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if (
             ix is None
             or ix.direction is not Direction.OUTBOUND
@@ -565,22 +609,22 @@ class Outbound:
         missing: str | None = None
         for leg in legs:
             try:
-                await self.cc.ari.channel(leg)
+                await self._ari.channel(leg)
             except AriError as exc:
                 if exc.status != 404:
                     log.info("outbound %s: legs not checked: %s", ix.id, exc)
-                    await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix.id, WATCHDOG_SECONDS)
+                    await self._timers.schedule_in(WATCHDOG_TIMER, ix.id, WATCHDOG_SECONDS)
                     return
                 missing = leg
                 break
         if missing is None:
             await self._db.clear_suspect(ix.id)
-            await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix.id, WATCHDOG_SECONDS)
+            await self._timers.schedule_in(WATCHDOG_TIMER, ix.id, WATCHDOG_SECONDS)
             return
         record = await self.record(ix.id)
         if record is None or record.suspect != missing:
             await self._db.mark_suspect(ix.id, missing)
-            await self.cc.timers.schedule_in(WATCHDOG_TIMER, ix.id, RECHECK_SECONDS)
+            await self._timers.schedule_in(WATCHDOG_TIMER, ix.id, RECHECK_SECONDS)
             return
         log.warning("outbound %s: leg %s is gone and nobody saw it end", ix.id, missing)
         await self._fail(ix, Failure.FAILED)

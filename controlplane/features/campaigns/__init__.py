@@ -1,0 +1,1 @@
+"""Preview campaigns (PC-1..PC-4)."""
