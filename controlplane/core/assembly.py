@@ -15,6 +15,7 @@ from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.limits import Limits
 from controlplane.core.routing import Routing
+from controlplane.core.wrapup import WrapUp
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer, TaskGroup
 from controlplane.timers import Timers
@@ -36,6 +37,7 @@ class Core:
     legs: LegDialer
     limits: Limits
     routing: Routing
+    wrapup: WrapUp
     calls: Calls
 
 
@@ -73,6 +75,16 @@ def build_core(
         legs=legs,
         hooks=hooks,
     )
+    wrapup = WrapUp(
+        store=store,
+        notifier=notifier,
+        timers=timers,
+        serial=serial,
+        agents=agents,
+        interactions=interactions,
+        routing=routing,
+        hooks=hooks,
+    )
     calls = Calls(
         config,
         store=store,
@@ -85,6 +97,7 @@ def build_core(
         legs=legs,
         routing=routing,
         limits=limits,
+        wrapup=wrapup,
         hooks=hooks,
     )
     return Core(
@@ -102,5 +115,6 @@ def build_core(
         legs=legs,
         limits=limits,
         routing=routing,
+        wrapup=wrapup,
         calls=calls,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
-from controlplane.adapters.store import AgentRecord, Store
+from controlplane.adapters.store import Store
 from controlplane.config import Config
 from controlplane.core.agents import Agents
 from controlplane.core.hooks import Hooks
@@ -24,8 +24,10 @@ from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.limits import Limits
 from controlplane.core.routing import Routing
+from controlplane.core.wrapup import WrapUp
 from controlplane.domain import agent as agent_rules
 from controlplane.domain import consult as consult_rules
+from controlplane.domain import hangup
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
 from controlplane.domain.errors import InvalidTransition, RuleViolation
@@ -68,6 +70,7 @@ class Calls:
         legs: LegDialer,
         routing: Routing,
         limits: Limits,
+        wrapup: WrapUp,
         hooks: Hooks,
     ) -> None:
         self._config = config
@@ -82,55 +85,12 @@ class Calls:
         self._legs = legs
         self._routing = routing
         self._limits = limits
+        self._wrapup = wrapup
         self._hooks = hooks
         hooks.on_answered("agent", self._agent_answered)  # IN-2; CB-2 and OD-4 from there
         hooks.observe({"Dial"}, legs.on_dial)  # how the legs we placed are doing
 
     # What agents ask for -------------------------------------------------------------
-
-    async def wrap_up(
-        self, tenant_id: str, agent_id: str, ix_id: str, reason: str, *, by_system: bool = False
-    ) -> AgentRecord:
-        """END-2: the agent applies one of the tenant's wrap-up reasons (or the
-        system its reserved one: auto wrap-up)."""
-        tenant = self._agents.tenant(tenant_id)
-        if not by_system:
-            ix_rules.require_wrap_up_reason(reason, tenant.wrap_up_reasons)
-
-        async def job() -> AgentRecord:
-            ix = await self._interactions.get(tenant_id, ix_id)
-            current = await self._agents.agent(tenant_id, agent_id)
-            for check in self._hooks.before_wrap_up:  # CO-5
-                check(ix, agent_id)
-            # TR-6: the agent's own part in the call counts, not who has it now
-            # (an agent who transferred it wraps up while it goes on)
-            if current.interaction != ix.id:
-                raise RuleViolation("this interaction is not in the agent's wrap-up", rule="END-2")
-            change = None
-            for decide in self._hooks.after_wrap_up:  # OD-7
-                change = await decide(ix, agent_id, current.state)
-                if change is not None:
-                    break
-            if change is None:
-                change = agent_rules.finish_wrap_up(current.state, tenant.after_wrap_up.value)
-            if ix.agent == agent_id:
-                ix.wrap_up_reason = reason
-            ix.wrap_ups[agent_id] = reason
-            await self._store.save_interaction(ix)
-            if not await self._agents.apply(
-                tenant_id, agent_id, change, fields={"interaction": ""}, interaction=ix.id
-            ):
-                raise InvalidTransition("the agent's state changed meanwhile", rule="END-2")
-            await self._store.add_history(tenant_id, agent_id, ix.id)
-            await self._notifier.publish(
-                "interaction.wrapped_up", tenant_id, ix.public(), agent=agent_id
-            )
-            return await self._store.agent(tenant_id, agent_id)
-
-        record: AgentRecord = await self._serial.run(ix_id, job)
-        if record.state is AgentState.AVAILABLE:
-            await self._routing.dispatch(tenant_id)
-        return record
 
     async def end(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """END-1: the agent ends the call."""
@@ -387,7 +347,7 @@ class Calls:
                 await self.finish(ix, EndCause.ABANDONED)
         elif channel_id == ix.agent_channel and ix.agent is not None:
             if ix.status is Status.RINGING:
-                reason = "ring_no_answer" if cause in (0, 18, 19) else "declined"
+                reason = hangup.ring_outcome(cause)
                 log.info(
                     "agent %s did not take %s (%s, cause %s %s)",
                     ix.agent,
@@ -446,7 +406,9 @@ class Calls:
             for released in self._hooks.agent_released:  # OD-5: back to the state before
                 if await released(ix, was):
                     return
-            change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
+            change = agent_rules.system_transition(
+                AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, AgentState.AVAILABLE
+            )
             if await self._agents.apply(
                 ix.tenant,
                 ix.agent,
@@ -458,5 +420,4 @@ class Calls:
             ):
                 await self._routing.dispatch(ix.tenant)
         elif was is Status.CONNECTED:
-            change = agent_rules.system_transition(AgentState.CONNECTED, Trigger.CALL_ENDED)
-            await self._agents.apply(ix.tenant, ix.agent, change, interaction=ix.id)
+            await self._wrapup.enter(ix, ix.agent)  # END-2

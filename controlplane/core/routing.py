@@ -119,7 +119,9 @@ class Routing:
         tenant_id = ix.tenant if ix else None
         if tenant_id is None:
             return
-        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
+        change = agent_rules.system_transition(
+            AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, AgentState.AVAILABLE
+        )
         if await self._agents.apply(
             tenant_id,
             agent_id,
@@ -162,7 +164,9 @@ class Routing:
         agent_id, channel_id = ix.agent, ix.agent_channel
         await self._store.enqueue(ix)
         ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
-        change = agent_rules.system_transition(AgentState.RESERVED, Trigger.OFFER_WITHDRAWN)
+        change = agent_rules.system_transition(
+            AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, AgentState.AVAILABLE
+        )
         if await self._agents.apply(
             ix.tenant,
             agent_id,

@@ -218,14 +218,12 @@ def change_by_agent(
     return transition(current, trigger, reason=reason)
 
 
-def after_wrap_up(after: str) -> AgentState:
-    """END-2: the state an agent takes after wrap-up, as the tenant configures it."""
-    return S.IDLE if after == "idle" else S.AVAILABLE
-
-
-def system_transition(current: AgentState, trigger: Trigger) -> Transition:
-    """A change the system makes (offer, answer, RONA, end of call)."""
-    return transition(current, trigger)
+def system_transition(
+    current: AgentState, trigger: Trigger, state: AgentState | None = None
+) -> Transition:
+    """A change the system makes (offer, answer, RONA, end of call); `state`
+    where the table allows more than one (a withdrawn offer: `available`)."""
+    return transition(current, trigger, state)
 
 
 # Asterisk device states in which a phone is off-hook or ringing (ST-4).
@@ -240,8 +238,3 @@ def device_is_busy(device_state: str) -> bool:
 def may_receive_offer(state: AgentState) -> bool:
     """ST-2: only `available` agents are offered work."""
     return state is S.AVAILABLE
-
-
-def finish_wrap_up(current: AgentState, after: str) -> Transition:
-    """END-2: the agent applied a wrap-up reason; next is `available` or `idle`."""
-    return transition(current, T.WRAP_UP_DONE, after_wrap_up(after), "wrap_up")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from controlplane.config import Flow, VariableDef
-from controlplane.domain.errors import InvalidInput, InvalidTransition
+from controlplane.domain.errors import InvalidTransition
 
 MAX_DISPLAYED_VARIABLES = 30  # CAD-2
 
@@ -313,14 +313,3 @@ def end(ix: Interaction, cause: EndCause, at: int) -> bool:
     ix.end_cause = cause
     ix.ended_at = at
     return True
-
-
-def require_wrap_up_reason(reason: str, reasons: dict[str, str]) -> None:
-    """END-2: only one of the tenant's wrap-up reasons may be applied."""
-    if reason not in reasons:
-        raise InvalidInput(
-            f"unknown wrap-up reason {reason!r}",
-            rule="END-2",
-            field="reason",
-            allowed=sorted(reasons),
-        )

@@ -1,5 +1,5 @@
-"""Hold, recording with privacy shield, end while held, auto wrap-up
-(HOLD-1, HOLD-2, REC-1, REC-2, END-1, END-2).
+"""Hold, recording with privacy shield, end while held (HOLD-1, HOLD-2,
+REC-1, REC-2, END-1); the auto wrap-up is in `controlplane.domain.wrapup`.
 
 Pure rules: no I/O. Each check raises an error of
 `controlplane.domain.errors` naming the rule, or returns quietly.
@@ -11,16 +11,8 @@ from controlplane.config import Profile, Queue, Tenant
 from controlplane.domain.errors import InvalidTransition, RuleViolation
 from controlplane.domain.interaction import Interaction, Recording, Status
 
-# END-2: the wrap-up reason the system applies when the agent did not choose
-# one within the tenant's `auto_wrap_up_seconds`. A reserved code rather than
-# one of the tenant's reasons, so reports tell the agent's choice from the
-# timer's.
-AUTO_WRAP_UP_REASON = "auto"
-
 __all__ = [
-    "AUTO_WRAP_UP_REASON",
     "Recording",
-    "auto_wrap_up_seconds",
     "privacy_shield_allowed",
     "recording_enabled",
     "require_may_end",
@@ -43,12 +35,6 @@ def privacy_shield_allowed(tenant: Tenant, profile: Profile) -> bool:
     """REC-2: the tenant enables the privacy shield (a duration above 0) and the
     agent's profile grants it."""
     return tenant.privacy_shield_seconds > 0 and profile.privacy_shield
-
-
-def auto_wrap_up_seconds(tenant: Tenant) -> int | None:
-    """END-2: after how many seconds of wrap-up the system applies a reason;
-    None when the tenant leaves wrap-up to the agent alone."""
-    return tenant.auto_wrap_up_seconds or None
 
 
 def _require_own_connected(ix: Interaction, agent_id: str, rule: str, action: str) -> None:

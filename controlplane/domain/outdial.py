@@ -220,28 +220,6 @@ def restore(before: AgentState, before_reason: str | None) -> Transition:
     return agent_rules.transition(AgentState.RESERVED, Trigger.OUTDIAL_FAILED, before, reason)
 
 
-def after_wrap_up(
-    current: AgentState,
-    before: AgentState,
-    before_reason: str | None,
-    *,
-    available_after_outdial: bool,
-) -> Transition:
-    """OD-7: after an outdial's wrap-up the agent is `available` where the tenant
-    sets "available after outdial" (even if it started from `idle`), else in
-    the state from before the outdial (an idle agent keeps the idle reason)."""
-    if current is not AgentState.WRAP_UP:
-        raise InvalidTransition(
-            f"the agent is not in wrap-up (state {current.value})",
-            rule="END-2",
-            state=current.value,
-        )
-    done = Trigger.WRAP_UP_DONE
-    if available_after_outdial or before is not AgentState.IDLE:
-        return agent_rules.transition(current, done, AgentState.AVAILABLE, "wrap_up")
-    return agent_rules.transition(current, done, AgentState.IDLE, before_reason or "wrap_up")
-
-
 # OD-5: how an attempt ended -------------------------------------------------------------
 
 

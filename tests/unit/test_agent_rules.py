@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from controlplane.domain import agent as rules
+from controlplane.domain import wrapup
 from controlplane.domain.agent import TRANSITIONS, AgentState, Trigger
 from controlplane.domain.errors import InvalidInput, InvalidTransition
 
@@ -55,16 +56,14 @@ def test_only_available_agents_receive_offers() -> None:
 
 @pytest.mark.spec("ST-3")
 def test_rona_is_left_only_by_an_explicit_change() -> None:
-    leaving = {
-        trig for (frm, trig), to in TRANSITIONS.items() if frm is S.RONA and to != {S.RONA}
-    }
+    leaving = {trig for (frm, trig), to in TRANSITIONS.items() if frm is S.RONA and to != {S.RONA}}
     assert leaving == {Trigger.GO_AVAILABLE, Trigger.GO_IDLE, Trigger.LOGOUT}
     assert rules.change_by_agent(S.RONA, S.AVAILABLE, None, IDLE_REASONS).state is S.AVAILABLE
 
 
 @pytest.mark.spec("END-2")
 def test_wrap_up_ends_in_the_configured_state() -> None:
-    assert rules.finish_wrap_up(S.WRAP_UP, "available").state is S.AVAILABLE
-    assert rules.finish_wrap_up(S.WRAP_UP, "idle").state is S.IDLE
+    assert wrapup.finish(S.WRAP_UP, "available").state is S.AVAILABLE
+    assert wrapup.finish(S.WRAP_UP, "idle").state is S.IDLE
     with pytest.raises(InvalidTransition):
-        rules.finish_wrap_up(S.CONNECTED, "available")
+        wrapup.finish(S.CONNECTED, "available")

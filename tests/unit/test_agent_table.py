@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from controlplane.domain import agent as rules
 from controlplane.domain import legs as leg_rules
 from controlplane.domain import outdial as outdial_rules
+from controlplane.domain import wrapup
 from controlplane.domain.agent import TABLE, TRANSITIONS, AgentState, Transition, Trigger
 from controlplane.domain.errors import InvalidTransition
 
@@ -119,7 +120,7 @@ def test_outdial_changes_come_from_the_table() -> None:
         outdial_rules.reserve(S.WRAP_UP)
     assert outdial_rules.restore(S.IDLE, "lunch").state is S.IDLE
     assert outdial_rules.restore(S.AVAILABLE, None).reason == "outdial_failed"
-    after = outdial_rules.after_wrap_up(S.WRAP_UP, S.IDLE, "lunch", available_after_outdial=False)
+    after = wrapup.finish_outdial(S.WRAP_UP, S.IDLE, "lunch", available_after_outdial=False)
     assert (after.state, after.reason) == (S.IDLE, "lunch")
 
 
@@ -147,3 +148,53 @@ def test_no_transition_is_built_outside_the_table() -> None:
     }
     assert built == {}
     assert _transitions_built(table_module)  # the scan finds them where they are
+
+
+def _literal(node: ast.expr, enum: type[AgentState] | type[Trigger]) -> AgentState | Trigger | None:
+    names = (enum.__name__, "S" if enum is AgentState else "T")
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in names
+    ):
+        return enum[node.attr]
+    return None
+
+
+def _changes_asked_for(path: Path) -> list[tuple[int, AgentState, Trigger, AgentState | None]]:
+    """(line, from, trigger, to) of each `system_transition(...)` or
+    `transition(...)` call whose states and trigger are written out."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
+        if name not in ("system_transition", "transition") or len(node.args) < 2:
+            continue
+        previous, trigger = _literal(node.args[0], AgentState), _literal(node.args[1], Trigger)
+        if not isinstance(previous, AgentState) or not isinstance(trigger, Trigger):
+            continue
+        state = _literal(node.args[2], AgentState) if len(node.args) > 2 else None
+        if len(node.args) > 2 and state is None:
+            continue  # decided at run time (and checked by `Transition` then)
+        assert state is None or isinstance(state, AgentState)
+        found.append((node.lineno, previous, trigger, state))
+    return found
+
+
+@pytest.mark.spec("ST-1")
+def test_every_change_the_code_asks_for_is_in_the_table() -> None:
+    """The changes the services ask for by name resolve to one row each."""
+    asked = 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for line, previous, trigger, state in _changes_asked_for(path):
+            asked += 1
+            where = f"{path.relative_to(PACKAGE)}:{line}"
+            targets = TRANSITIONS.get((previous, trigger), frozenset())
+            if state is None:
+                assert len(targets) == 1, f"{where}: {previous} --{trigger}--> {set(targets)}"
+            else:
+                assert state in targets, f"{where}: {previous} --{trigger}--> {state}"
+    assert asked >= 10  # the scan sees the services' calls

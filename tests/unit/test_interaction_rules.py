@@ -6,6 +6,7 @@ import pytest
 
 from controlplane.config import Flow, VariableDef
 from controlplane.domain import interaction as rules
+from controlplane.domain import wrapup
 from controlplane.domain.errors import InvalidInput, InvalidTransition
 from controlplane.domain.interaction import Direction, EndCause, Interaction, Status
 
@@ -78,9 +79,9 @@ def test_end_is_idempotent_and_round_trips_through_storage() -> None:
 
 @pytest.mark.spec("END-2")
 def test_only_the_tenants_wrap_up_reasons_are_accepted() -> None:
-    rules.require_wrap_up_reason("resolved", {"resolved": "Resolved"})
+    wrapup.require_reason("resolved", {"resolved": "Resolved"})
     with pytest.raises(InvalidInput, match="unknown wrap-up reason"):
-        rules.require_wrap_up_reason("whatever", {"resolved": "Resolved"})
+        wrapup.require_reason("whatever", {"resolved": "Resolved"})
 
 
 @pytest.mark.spec("SEC-2", "OD-3")

@@ -9,6 +9,7 @@ import pytest
 
 from controlplane.config import Profile, Queue, Tenant
 from controlplane.domain import media as rules
+from controlplane.domain import wrapup
 from controlplane.domain.errors import InvalidTransition, RuleViolation
 from controlplane.domain.interaction import Direction, Interaction, Recording, Status
 
@@ -191,9 +192,9 @@ def test_only_a_paused_recording_can_be_resumed() -> None:
 
 @pytest.mark.spec("END-2")
 def test_auto_wrap_up_only_when_the_tenant_sets_a_time() -> None:
-    assert rules.auto_wrap_up_seconds(tenant(auto=0)) is None
-    assert rules.auto_wrap_up_seconds(tenant(auto=45)) == 45
-    assert rules.AUTO_WRAP_UP_REASON == "auto"
+    assert wrapup.auto_seconds(tenant(auto=0)) is None
+    assert wrapup.auto_seconds(tenant(auto=45)) == 45
+    assert wrapup.AUTO_REASON == "auto"
 
 
 # The interaction record keeps hold and recording across a save -------------------

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from controlplane.config import AddressBookEntry, Profile
 from controlplane.domain import campaign as pc
 from controlplane.domain import outdial as od
+from controlplane.domain import wrapup
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput, InvalidTransition, RuleViolation
 
@@ -137,14 +138,16 @@ def test_agent_returns_to_the_state_before_or_available_after_outdial() -> None:
     assert failed.state is AgentState.IDLE and failed.reason == "lunch"
     assert od.restore(AgentState.AVAILABLE, "").state is AgentState.AVAILABLE
     wrap = AgentState.WRAP_UP
-    after = od.after_wrap_up(wrap, AgentState.IDLE, "break", available_after_outdial=False)
+    after = wrapup.finish_outdial(wrap, AgentState.IDLE, "break", available_after_outdial=False)
     assert after.state is AgentState.IDLE and after.reason == "break"
-    after = od.after_wrap_up(wrap, AgentState.IDLE, "break", available_after_outdial=True)
+    after = wrapup.finish_outdial(wrap, AgentState.IDLE, "break", available_after_outdial=True)
     assert after.state is AgentState.AVAILABLE
-    after = od.after_wrap_up(wrap, AgentState.AVAILABLE, None, available_after_outdial=False)
+    after = wrapup.finish_outdial(wrap, AgentState.AVAILABLE, None, available_after_outdial=False)
     assert after.state is AgentState.AVAILABLE
     with pytest.raises(InvalidTransition):
-        od.after_wrap_up(AgentState.CONNECTED, AgentState.IDLE, None, available_after_outdial=True)
+        wrapup.finish_outdial(
+            AgentState.CONNECTED, AgentState.IDLE, None, available_after_outdial=True
+        )
 
 
 @pytest.mark.spec("OD-8")

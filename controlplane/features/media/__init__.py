@@ -1,1 +1,1 @@
-"""Hold and resume, recording with the privacy shield, auto wrap-up."""
+"""Hold and resume, recording with the privacy shield."""

@@ -1,5 +1,4 @@
-"""Wires hold and recording (HOLD-1..HOLD-2, REC-1..REC-3) and the auto
-wrap-up (END-2) into the core."""
+"""Wires hold and recording (HOLD-1..HOLD-2, REC-1..REC-3) into the core."""
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ def plug(core: Core) -> MediaService:
         media.require_may_end(ix)  # END-1: not a held call
 
     async def ended(ix: Interaction, was: Status) -> bool:
-        await media.ended(ix, was)  # REC-1: the file complete; END-2: auto wrap-up
+        await media.ended(ix, was)  # REC-1: the file complete
         return False
 
     core.hooks.before_end.append(may_end)

@@ -1,10 +1,10 @@
-"""Hold and resume, recording with the privacy shield, auto wrap-up
-(HOLD-1, HOLD-2, REC-1..REC-3, END-1, END-2).
+"""Hold and resume, recording with the privacy shield (HOLD-1, HOLD-2,
+REC-1..REC-3, END-1).
 
 Everything about one interaction runs in its serializer, in order with the
-Stasis events of its channels. The end of a privacy shield and the auto
-wrap-up are durable timers: they happen even when the
-service restarts meanwhile, and re-check the interaction when they fire.
+Stasis events of its channels. The end of a privacy shield is a durable
+timer: it happens even when the service restarts meanwhile, and re-checks
+the interaction when it fires.
 
 Asterisk side:
 
@@ -33,7 +33,7 @@ from controlplane.core.agents import Agents
 from controlplane.core.calls import Calls
 from controlplane.core.interactions import Interactions
 from controlplane.domain import media as rules
-from controlplane.domain.errors import RuleViolation, Unavailable
+from controlplane.domain.errors import Unavailable
 from controlplane.domain.interaction import Interaction, Recording, Status, iso
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer
@@ -42,7 +42,6 @@ from controlplane.timers import Timers
 log = logging.getLogger(__name__)
 
 SHIELD_TIMER = "privacy_shield"
-AUTO_WRAP_UP_TIMER = "auto_wrap_up"
 # A shield whose end could not reach Asterisk is tried again after this long.
 RETRY_SECONDS = 1.0
 
@@ -80,7 +79,6 @@ class MediaService:
         self.on_hold: list[Switch] = []
         self.on_resume: list[Switch] = []
         timers.on(SHIELD_TIMER, self._shield_over)
-        timers.on(AUTO_WRAP_UP_TIMER, self._auto_wrap_up)
 
     # Hooks of the core ------------------------------------------------------
 
@@ -115,8 +113,7 @@ class MediaService:
 
     async def ended(self, ix: Interaction, was: Status) -> None:
         """The interaction is ending (its state is not saved yet): stop its
-        recording, so the file is complete, and start the auto wrap-up timer
-        when the agent goes to wrap-up (END-2)."""
+        recording, so the file is complete."""
         if ix.recording is not Recording.OFF and ix.recording_name:
             await self._timers.cancel(SHIELD_TIMER, ix.id)
             try:
@@ -125,10 +122,6 @@ class MediaService:
                 log.warning("stopping recording %s failed: %s", ix.recording_name, exc)
             ix.recording = Recording.OFF
         ix.held = False
-        if was is Status.CONNECTED and ix.agent is not None:
-            seconds = rules.auto_wrap_up_seconds(self._agents.tenant(ix.tenant))
-            if seconds is not None:
-                await self._timers.schedule_in(AUTO_WRAP_UP_TIMER, ix.id, seconds)
 
     # Hold (HOLD-1, HOLD-2) -------------------------------------------------------------
 
@@ -270,23 +263,6 @@ class MediaService:
                 await self._publish("interaction.recording_resumed", ix, by="timer")
 
         await self._serial.run(ix_id, job)
-
-    # Auto wrap-up (END-2) --------------------------------------------------------------
-
-    async def _auto_wrap_up(self, ix_id: str) -> None:
-        """END-2: the agent chose no wrap-up reason in time: the system applies
-        the reserved reason `auto`; the agent goes on as after any wrap-up."""
-        ix = await self._store.interaction(ix_id)
-        if ix is None or ix.agent is None or ix.wrap_up_reason is not None:
-            return
-        try:
-            await self._calls.wrap_up(
-                ix.tenant, ix.agent, ix.id, rules.AUTO_WRAP_UP_REASON, by_system=True
-            )
-        except RuleViolation as exc:
-            log.debug("no auto wrap-up for %s: %s", ix_id, exc.message)
-            return
-        log.info("interaction %s: auto wrap-up for %s", ix.id, ix.agent)
 
     # Helpers ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ def plug(core: Core, *, media: MediaService, variables: CallVariables) -> Transf
         legs=core.legs,
         routing=core.routing,
         calls=core.calls,
+        wrapup=core.wrapup,
         media=media,
         variables=variables,
     )

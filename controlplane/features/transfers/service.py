@@ -28,6 +28,7 @@ from controlplane.core.calls import Calls
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.routing import Routing
+from controlplane.core.wrapup import WrapUp
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import legs as leg_rules
 from controlplane.domain import transfer as rules
@@ -42,7 +43,6 @@ from controlplane.domain.interaction import (
     Status,
     now_ms,
 )
-from controlplane.domain.media import AUTO_WRAP_UP_REASON, auto_wrap_up_seconds
 from controlplane.domain.transfer import AgentView, TargetKind
 from controlplane.features.media.service import MediaService
 from controlplane.features.variables.service import CallVariables
@@ -52,7 +52,6 @@ from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
-WRAP_UP_TIMER = "transfer.auto_wrap_up"  # key: "<interaction id>:<agent id>"
 TRANSFERRED_EVENT = "interaction.transferred"
 FAILED_EVENT = "interaction.transfer_failed"
 
@@ -72,6 +71,7 @@ class TransferService:
         legs: LegDialer,
         routing: Routing,
         calls: Calls,
+        wrapup: WrapUp,
         media: MediaService,
         variables: CallVariables,
     ) -> None:
@@ -86,9 +86,9 @@ class TransferService:
         self._legs = legs
         self._routing = routing
         self._calls = calls
+        self._wrapup = wrapup
         self._media = media
         self._variables = variables
-        timers.on(WRAP_UP_TIMER, self._auto_wrap_up)
 
     # TR-1: target lists -------------------------------------------------------------
 
@@ -401,24 +401,7 @@ class TransferService:
         """TR-6: the agent who transferred the call is out of it and in
         wrap-up for it (END-2), while the call goes on with someone else;
         the tenant's auto wrap-up applies to them as after any call."""
-        if await self._agents.apply(
-            ix.tenant, agent_id, leg_rules.transferred(), interaction=ix.id
-        ):
-            seconds = auto_wrap_up_seconds(self._agents.tenant(ix.tenant))
-            if seconds is not None:
-                await self._timers.schedule_in(WRAP_UP_TIMER, f"{ix.id}:{agent_id}", seconds)
-
-    async def _auto_wrap_up(self, key: str) -> None:
-        ix_id, _, agent_id = key.partition(":")
-        ix = await self._store.interaction(ix_id)
-        if ix is None or agent_id in ix.wrap_ups:
-            return
-        try:
-            await self._calls.wrap_up(
-                ix.tenant, agent_id, ix_id, AUTO_WRAP_UP_REASON, by_system=True
-            )
-        except RuleViolation as exc:
-            log.debug("no auto wrap-up of %s for %s: %s", ix_id, agent_id, exc.message)
+        await self._wrapup.enter(ix, agent_id, leg_rules.transferred())
 
 
 def _dialable(number: str) -> bool:
