@@ -8,14 +8,14 @@ for the request handlers.
 
 from __future__ import annotations
 
-from controlplane.campaigns import Campaigns
 from controlplane.core.assembly import Core
 from controlplane.features.callbacks.service import Callbacks
+from controlplane.features.campaigns.service import Campaigns
 from controlplane.features.consult.service import ConsultService
 from controlplane.features.media.service import MediaService
+from controlplane.features.outbound.service import Outbound
 from controlplane.features.transfers.service import TransferService
 from controlplane.features.variables.service import CallVariables
-from controlplane.outbound import Outbound
 from controlplane.supervision import Supervision
 
 
