@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+import devstack
 from bench.measure import AmiTimeline, CallTimes, ms, percentile
 from bench.stack import (
     AMI_SECRET,
@@ -44,7 +45,6 @@ from bench.stack import (
     log,
     machine_lock,
 )
-from controlplane import devstack
 from controlplane.adapters.ari import AriClient
 from tests.support.phones import Phone, PhoneFactory
 

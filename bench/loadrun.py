@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 import redis
 
+import devstack
 from bench import sipp
 from bench.desktops import Desktops
 from bench.measure import (
@@ -33,7 +34,6 @@ from bench.measure import (
     values,
 )
 from bench.stack import AMI_SECRET, AMI_USER, RUN_DIR, BenchStack, extensions, log
-from controlplane import devstack
 from controlplane.orphans import SWEEP_SECONDS
 
 BENCH_JSON_DIR = devstack.REPO_ROOT / "build" / "bench"

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Final
 
-from controlplane import devstack
+import devstack
 
 SIPP: Final = "sipp"
 ASTERISK_SIP: Final = f"{devstack.LOOPBACK}:{devstack.SIP_PORT}"

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import redis
 
-from controlplane import devstack
+import devstack
 from controlplane.passwords import hash_password
 
 REPO: Final = devstack.REPO_ROOT

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+import devstack
 from bench.latency import CUSTOMER_ANI, EXTENSION, Desktop
 from bench.stack import (
     CP_NUMBER,
@@ -31,7 +32,6 @@ from bench.stack import (
     log,
     machine_lock,
 )
-from controlplane import devstack
 from tests.support.phones import PhoneFactory
 
 _LINE = re.compile(

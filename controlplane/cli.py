@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import aiohttp
 import click
 
-from controlplane import devstack
 from controlplane.adapters.ami import AmiError
 from controlplane.adapters.ari import AriError
 from controlplane.adapters.store import Store
@@ -159,13 +158,25 @@ def doctor(config_path: Path) -> None:
 
 @main.group()
 def dev() -> None:
-    """The local stack: Asterisk (chrooted rootfs), Redis and the service."""
+    """The local stack: Asterisk (chrooted rootfs), Redis and the service.
+
+    Runs from a source checkout: the stack's runner (`devstack/` beside the
+    package) and the Asterisk files it uses are not part of the installed
+    package."""
+    source = Path(__file__).resolve().parent.parent
+    if not (source / "devstack" / "__init__.py").is_file():
+        click.echo(f"dev up/down run from a source checkout; {source} is none", err=True)
+        sys.exit(2)
+    if str(source) not in sys.path:
+        sys.path.insert(0, str(source))
 
 
 @dev.command("up")
 @config_option
 def dev_up(config_path: Path) -> None:
     """Start Asterisk, Redis and the service with the given config (demo by default)."""
+    import devstack  # noqa: PLC0415 (from the source checkout, see `dev`)
+
     config = _load(config_path)
     redis_port = urlsplit(config.service.redis_url).port or 6379
     try:
@@ -181,6 +192,8 @@ def dev_up(config_path: Path) -> None:
 @dev.command("down")
 def dev_down() -> None:
     """Stop the local stack."""
+    import devstack  # noqa: PLC0415 (from the source checkout, see `dev`)
+
     try:
         devstack.down()
     except devstack.DevStackError as exc:

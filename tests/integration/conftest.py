@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import AmiEvents, wait_until

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import (
     CONSULT_VARIABLES,

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from controlplane import devstack
+import devstack
 from controlplane.domain.limits import SLOT_LEASE_MS
 from tests.integration.conftest import (
     DC_PREFIX,

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
-from controlplane import devstack
+import devstack
 from controlplane.config import Config, load_config
 from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents

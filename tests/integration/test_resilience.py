@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import now_ms

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from controlplane import devstack
+import devstack
 from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory

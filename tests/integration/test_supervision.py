@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack, app_owned
 from tests.support.asterisk import wait_until

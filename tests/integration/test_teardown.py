@@ -13,7 +13,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from controlplane import devstack
+import devstack
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import Direction, EndCause, Interaction, Status

@@ -27,7 +27,7 @@ from playwright.async_api import (
     expect,
 )
 
-from controlplane import devstack
+import devstack
 from tests.integration.conftest import Stack, agent_password
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
