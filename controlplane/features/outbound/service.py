@@ -43,6 +43,7 @@ from controlplane.core.routing import Routing
 from controlplane.domain import dialnumber
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain import outdial as rules
+from controlplane.domain import wrapup as wrapup_rules
 from controlplane.domain.agent import AgentState, Transition
 from controlplane.domain.dialnumber import DialNumber
 from controlplane.domain.errors import (
@@ -498,7 +499,7 @@ class Outbound:
         if record is None or record.agent != agent_id:
             return None
         tenant = self._agents.tenant(ix.tenant)
-        return rules.after_wrap_up(
+        return wrapup_rules.finish_outdial(
             current,
             record.before_state,
             record.before_reason,
