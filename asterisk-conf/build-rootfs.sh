@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the Asterisk 22 root filesystem that the local stack runs chrooted
-# (controlplane/devstack.py) and that asterisk-conf/Dockerfile wraps.
+# (devstack/asterisk.py) and that asterisk-conf/Dockerfile wraps.
 #
 # Usage:
 #   asterisk-conf/build-rootfs.sh [DEST]    build (or reuse) a rootfs directory
