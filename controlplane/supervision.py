@@ -99,9 +99,7 @@ class Supervision:
 
     # Counting (a hook of the notifier) ------------------------------------------------
 
-    async def count_event(
-        self, kind: str, tenant: str, data: dict[str, Any], pipe: Batch
-    ) -> None:
+    async def count_event(self, kind: str, tenant: str, data: dict[str, Any], pipe: Batch) -> None:
         """Queue what the event counts on its pipeline (SUP-1, SUP-2, SUP-3)
         and keep an ended interaction's record (SUP-6)."""
         clock = self._clocks.get(tenant)
@@ -251,7 +249,13 @@ class Supervision:
         return found
 
     async def _check_extension(
-        self, tenant_id: str, ix: Interaction, extension: str, *, browser: bool
+        self,
+        tenant_id: str,
+        ix: Interaction,
+        extension: str,
+        *,
+        browser: bool,
+        busy_ok: bool = False,
     ) -> None:
         sup_rules.require_extension(extension)
         owner = self.config.agent_by_extension(extension)
@@ -285,7 +289,7 @@ class Supervision:
             raise InvalidTransition(
                 f"the phone {extension} is not registered", rule="SUP-5", extension=extension
             )
-        if endpoint.get("channel_ids"):
+        if endpoint.get("channel_ids") and not busy_ok:
             raise InvalidTransition(
                 f"the phone {extension} is in use", rule="SUP-5", extension=extension
             )
@@ -336,18 +340,7 @@ class Supervision:
             if not await self.sessions.claim(session):
                 raise InvalidTransition("the call is already supervised", rule="SUP-5")
             try:
-                await self.cc.ari.originate(
-                    self.cc.node.agent_endpoint.format(extension=extension),
-                    channel_id=leg,
-                    app_args=f"supervisor,{ix_id}",
-                    caller_id=caller_id(f"{mode.value} {ix.agent or ''}", extension),
-                    timeout=SUPERVISOR_RING_SECONDS,
-                    # the console answers a call to its browser phone that
-                    # names the supervision it asked for
-                    variables={f"PJSIP_HEADER(add,{sup_rules.SIP_HEADER})": ix_id}
-                    if browser
-                    else None,
-                )
+                await self._ring(session, ix, browser=browser)
             except AriError:
                 await self.sessions.delete(ix_id)
                 raise
@@ -357,6 +350,62 @@ class Supervision:
 
         result: Session = await self.cc.serial.run(ix_id, job)
         return result
+
+    async def rejoin(self, tenant_id: str, ix_id: str, supervisor: str) -> Session:
+        """SUP-5: ring the supervisor's phone again for their supervision going
+        on (a console that was reloaded lost its browser phone's call): a new
+        leg takes the old one's place, in the same mode, once answered."""
+
+        async def job() -> Session:
+            session = await self.session(tenant_id, ix_id)
+            if session.supervisor != supervisor:
+                raise InvalidTransition(
+                    "another supervisor supervises the call",
+                    rule="SUP-5",
+                    supervisor=session.supervisor,
+                )
+            if session.state is not State.ACTIVE:
+                raise InvalidTransition(
+                    "the supervisor's phone is ringing already", rule="SUP-5", state="ringing"
+                )
+            ix = await self.cc.interaction(tenant_id, ix_id)
+            browser = session.phone == "browser"
+            # (the old leg may still be on the phone's endpoint)
+            await self._check_extension(
+                tenant_id, ix, session.extension, browser=browser, busy_ok=True
+            )
+            old = session.leg
+            n = await self.sessions.next_number(ix_id)
+            session.leg = leg_id(ix_id, LegKind.SUPERVISOR, n)
+            session.state = State.RINGING
+            await self.sessions.save(session)  # (the old leg's hang-up is no stop)
+            await self.cc.legs.hang_up(old)
+            try:
+                await self._ring(session, ix, browser=browser)
+            except AriError:
+                await self._teardown(session, "failed")
+                raise
+            log.info("supervision of %s rings %s again", ix_id, session.extension)
+            await self._publish("interaction.supervision_requested", session)
+            return session
+
+        result: Session = await self.cc.serial.run(ix_id, job)
+        return result
+
+    async def _ring(self, session: Session, ix: Interaction, *, browser: bool) -> None:
+        """Originate the supervisor's leg to their phone."""
+        await self.cc.ari.originate(
+            self.cc.node.agent_endpoint.format(extension=session.extension),
+            channel_id=session.leg,
+            app_args=f"supervisor,{session.interaction}",
+            caller_id=caller_id(f"{session.mode.value} {ix.agent or ''}", session.extension),
+            timeout=SUPERVISOR_RING_SECONDS,
+            # the console answers a call to its browser phone that names the
+            # supervision it asked for
+            variables={f"PJSIP_HEADER(add,{sup_rules.SIP_HEADER})": session.interaction}
+            if browser
+            else None,
+        )
 
     async def of_supervisor(self, tenant_id: str, supervisor: str) -> Session | None:
         """The supervision the supervisor (`supervisor:<id>`) has going on, if
@@ -388,9 +437,13 @@ class Supervision:
                 await self._teardown(session, "call_changed")
             return
         try:
-            await self.cc.ari.create_bridge(
-                session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
-            )
+            try:
+                await self.cc.ari.create_bridge(
+                    session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
+                )
+            except AriError as exc:
+                if exc.status != 409:  # (a leg rung again: the bridge is there)
+                    raise
             await self._place(session, ix.bridge or ix.id, None)
         except AriError as exc:
             log.warning("supervision of %s could not start: %s", ix_id, exc)

@@ -256,6 +256,14 @@ async def delete_supervision(request: web.Request) -> web.Response:
     return web.json_response({**session.public(), "state": "stopped"})
 
 
+async def post_supervision_leg(request: web.Request) -> web.Response:
+    """SUP-5: the supervisor's phone rings again for their supervision (a
+    reloaded console's browser phone lost the call)."""
+    p = _supervisor(request, "SUP-5")
+    session = await _sup(request).rejoin(p.tenant, request.match_info["ix_id"], actor(p))
+    return web.json_response(session.public(), status=201)
+
+
 # SUP-6 ------------------------------------------------------------------------------
 
 
@@ -367,6 +375,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/interactions/{ix_id}/supervision", get_supervision)
     app.router.add_put("/v1/interactions/{ix_id}/supervision", put_supervision)
     app.router.add_delete("/v1/interactions/{ix_id}/supervision", delete_supervision)
+    app.router.add_post("/v1/interactions/{ix_id}/supervision/leg", post_supervision_leg)
 
 
 # OpenAPI --------------------------------------------------------------------------
@@ -586,6 +595,18 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
                 **_errors(401, 403, 404),
             },
         },
+    }
+    paths["/v1/interactions/{ix_id}/supervision/leg"] = {
+        "post": {
+            "summary": "SUP-5: ring the supervisor's phone again for their supervision going on (a "
+            "reloaded console's browser phone lost the call): a new leg replaces the old one "
+            "in the same mode once answered",
+            "parameters": ix,
+            "responses": {
+                "201": _json(_ref("Supervision"), "the session (ringing)"),
+                **_errors(401, 403, 404, 409, 502),
+            },
+        }
     }
     listing = {
         "type": "object",
