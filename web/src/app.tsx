@@ -47,6 +47,8 @@ function begin(s: Session): void {
     stream?.stop();
     stream = null;
     loadConsole();
+    // SUP-5: a supervisor who chose the browser phone listens in on it
+    if (s.phone.kind === 'browser' && s.phone.sip) phone.start(s.phone.sip);
     return;
   }
   stream?.stop();

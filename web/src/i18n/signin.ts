@@ -19,7 +19,7 @@ export const signin = {
     'signin.error.extension': 'Enter the extension number of your phone (digits only).',
     'signin.error.notYourExtension': 'This is not your extension.',
     'signin.error.otherPhone': 'You have a call on another phone: sign in with that phone.',
-    'signin.error.supervisorPhone': 'Supervisors listen on an extension: choose Extension and enter its number.',
+    'signin.error.supervisorPhone': 'Every browser phone for supervisors is in use: choose Extension and enter its number.',
     'signin.error.supervisorExtension': 'This extension cannot be a supervisor\'s phone.',
   },
   de: {
@@ -41,7 +41,7 @@ export const signin = {
     'signin.error.extension': 'Geben Sie die Durchwahl Ihres Telefons ein (nur Ziffern).',
     'signin.error.notYourExtension': 'Das ist nicht Ihre Durchwahl.',
     'signin.error.otherPhone': 'Sie haben einen Anruf auf einem anderen Telefon: melden Sie sich mit diesem Telefon an.',
-    'signin.error.supervisorPhone': 'Supervisoren hören über eine Durchwahl mit: wählen Sie Durchwahl und geben Sie die Nummer ein.',
+    'signin.error.supervisorPhone': 'Alle Browser-Telefone für Supervisoren sind belegt: wählen Sie Durchwahl und geben Sie die Nummer ein.',
     'signin.error.supervisorExtension': 'Diese Durchwahl kann nicht das Telefon eines Supervisors sein.',
   },
 } as const;

@@ -97,6 +97,15 @@ export const supervisor = {
     'sup.sv.reason.agent_left': 'the agent left the call',
     'sup.sv.reason.failed': 'it failed',
     'sup.sv.reason.lost': 'it was lost',
+    'sup.phone.browser': 'Listening on the browser phone {extension}',
+    'sup.phone.lost': 'Your browser phone is not registered: you cannot listen in on it until it is.',
+    'sup.listen.browser': 'Your browser phone (it answers by itself)',
+    'sup.listen.browserNotRegistered': 'Your browser phone is not registered: wait until it is, or sign in with an extension.',
+    'sup.sv.connecting': 'Connecting your browser phone to {agent}\'s call ({mode})…',
+    'sup.sv.inBrowser': 'connected in your browser',
+    'sup.sv.notHere': 'not in this page (it was reloaded): listen here to hear the call again',
+    'sup.sv.rejoin': 'Listen here',
+    'sup.sv.hangUp': 'Hang up',
     // SUP-6
     'sup.ix.title': 'Interactions today',
     'sup.ix.filters': 'Filters',
@@ -249,6 +258,15 @@ export const supervisor = {
     'sup.sv.reason.agent_left': 'der Agent hat den Anruf verlassen',
     'sup.sv.reason.failed': 'es ist fehlgeschlagen',
     'sup.sv.reason.lost': 'es ging verloren',
+    'sup.phone.browser': 'Mithören über das Browser-Telefon {extension}',
+    'sup.phone.lost': 'Ihr Browser-Telefon ist nicht registriert: Mithören darüber ist erst wieder möglich, wenn es registriert ist.',
+    'sup.listen.browser': 'Ihr Browser-Telefon (nimmt selbst ab)',
+    'sup.listen.browserNotRegistered': 'Ihr Browser-Telefon ist nicht registriert: warten Sie, bis es registriert ist, oder melden Sie sich mit einer Durchwahl an.',
+    'sup.sv.connecting': 'Ihr Browser-Telefon wird mit dem Anruf von {agent} verbunden ({mode}) …',
+    'sup.sv.inBrowser': 'im Browser verbunden',
+    'sup.sv.notHere': 'nicht in dieser Seite (sie wurde neu geladen): „Hier mithören“ verbindet den Anruf wieder',
+    'sup.sv.rejoin': 'Hier mithören',
+    'sup.sv.hangUp': 'Auflegen',
     'sup.ix.title': 'Interaktionen heute',
     'sup.ix.filters': 'Filter',
     'sup.ix.status': 'Anzeigen',
@@ -334,6 +352,8 @@ function isSupKey(key: string): key is SupKey {
 
 /** A refusal's text: the supervisor rule's text, else the desktop's. */
 export function supErrorText(error: unknown): string {
+  if (error instanceof ApiError && error.rule === 'SUP-5' && error.details['phone'] === 'browser')
+    return st('sup.listen.browserNotRegistered');
   if (error instanceof ApiError && error.rule) {
     const key = `rule.${error.rule}`;
     if (isSupKey(key)) return st(key);

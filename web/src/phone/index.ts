@@ -54,6 +54,15 @@ export interface PhoneTestHooks {
   dropTransport(): void;
 }
 
+/** The header on the INVITE of a supervisor's leg to their browser phone
+ * (SUP-5): it names the interaction the supervision is for. */
+export const SUPERVISION_HEADER = 'X-CP-Supervision';
+
+/** What the phone reads of an incoming INVITE. */
+export interface IncomingRequest {
+  getHeader(name: string): string | undefined;
+}
+
 export const RETRY_MIN_MS = 1000;
 export const RETRY_MAX_MS = 30000;
 /** PCConfig of every call: no STUN/TURN (ICE with host candidates only). */
@@ -118,6 +127,7 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
   const incoming = signal(false);
   const inCall = signal(false);
   const muted = signal(false);
+  const incomingSupervision = signal<string | null>(null);
   const test: PhoneTestHooks | null = deps.testMode
     ? { remoteStream: null, localStream: null, connection: null, dropTransport: () => undefined }
     : null;
@@ -150,6 +160,7 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
     session = null;
     incoming.value = false;
     inCall.value = false;
+    incomingSupervision.value = null;
     muted.value = false;
     for (const track of local?.getTracks() ?? []) track.stop();
     local = null;
@@ -173,7 +184,7 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
     });
   }
 
-  function onNewSession(data: { originator: string; session: CallSession }): void {
+  function onNewSession(data: { originator: string; session: CallSession; request?: IncomingRequest }): void {
     const s = data.session;
     if (data.originator !== 'remote') return;
     if (session !== null) {
@@ -181,6 +192,7 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
       return;
     }
     session = s;
+    incomingSupervision.value = data.request?.getHeader(SUPERVISION_HEADER) || null;
     incoming.value = true;
     s.on('peerconnection', (ev) => {
       const pc = (ev as { peerconnection?: RTCPeerConnection } | undefined)?.peerconnection;
@@ -243,7 +255,7 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
       reg.value = 'failed'; // JsSIP reconnects, then registers again
     });
     agent.on('newRTCSession', (data) =>
-      onNewSession(data as { originator: string; session: CallSession }),
+      onNewSession(data as { originator: string; session: CallSession; request?: IncomingRequest }),
     );
     if (test) {
       test.dropTransport = () => {
@@ -328,7 +340,20 @@ export function createBrowserPhone(overrides: Partial<PhoneDeps> = {}): BrowserP
     s.sendDTMF(valid, { transportType: 'RFC2833', duration: 160, interToneGap: 80 });
   }
 
-  return { reg, incoming, inCall, muted, start, stop, answer, hangup, setMuted, sendDtmf, test };
+  return {
+    reg,
+    incoming,
+    inCall,
+    muted,
+    incomingSupervision,
+    start,
+    stop,
+    answer,
+    hangup,
+    setMuted,
+    sendDtmf,
+    test,
+  };
 }
 
 /** The page's one browser phone. */

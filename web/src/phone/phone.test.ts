@@ -351,4 +351,21 @@ describe('calls', () => {
     await vi.waitFor(() => expect(session.terminated).not.toBeNull());
     expect(session.terminated).toMatchObject({ status_code: 480 });
   });
+
+  it('names the supervision an incoming INVITE is for (SUP-5), and forgets it when the call ends', async () => {
+    const { phone, ua } = setup();
+    phone.start(SIP);
+    const session = new FakeSession();
+    const headers: Record<string, string> = { 'X-CP-Supervision': 'ab12' };
+    ua().emit('newRTCSession', {
+      originator: 'remote',
+      session,
+      request: { getHeader: (name: string) => headers[name] },
+    });
+    expect(phone.incomingSupervision.value).toBe('ab12');
+    session.emit('ended');
+    expect(phone.incomingSupervision.value).toBeNull();
+    await ring(ua()); // an ordinary call names none
+    expect(phone.incomingSupervision.value).toBeNull();
+  });
 });

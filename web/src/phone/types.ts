@@ -14,6 +14,9 @@ export interface BrowserPhone {
   /** A call is established in the browser. */
   inCall: ReadonlySignal<boolean>;
   muted: ReadonlySignal<boolean>;
+  /** The interaction an incoming call's INVITE names as a supervision of
+   * this supervisor's (SUP-5: the console answers it by itself); else null. */
+  incomingSupervision: ReadonlySignal<string | null>;
   start(sip: SipCredentials): void;
   stop(): Promise<void>;
   answer(): void;

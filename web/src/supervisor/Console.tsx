@@ -2,13 +2,14 @@
 // agents with actions (idle, log out, listen in), and the day's
 // interactions with charts and the CSV export. Loaded only for a
 // supervisor's session (a chunk of its own).
-import { signal, useSignal } from '@preact/signals';
+import { effect, signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { StateBadge } from '../components/StateBadge';
 import { Timer } from '../components/Timer';
-import { t } from '../i18n';
+import { t, type Key } from '../i18n';
+import { phone } from '../phone';
 import { st, supErrorText, type SupKey } from '../i18n/supervisor';
 import { LanguageSwitch } from '../screens/LanguageSwitch';
 import { Notices } from '../screens/Overlays';
@@ -16,7 +17,17 @@ import { notify } from '../store';
 import { filterAgents, sortAgents, type SortDir, type SortKey } from './agents';
 import { supApi } from './api';
 import { Interactions } from './Interactions';
-import { expectSupervision, Live, liveState, snapshot, startedSupervision, stoppedReason, supervision } from './live';
+import {
+  expectedSupervision,
+  expectSupervision,
+  forgetExpectation,
+  Live,
+  liveState,
+  snapshot,
+  startedSupervision,
+  stoppedReason,
+  supervision,
+} from './live';
 import type { AgentRow, Mode, QueueRow, SupervisorSession, Usage } from './types';
 import './console.css';
 
@@ -49,7 +60,11 @@ export function Console({
     // a supervisor with teams sees them first (SUP-2)
     if (session.teams.length === 1) teamFilter.value = session.teams[0]!;
     live.start();
-    return () => live.stop();
+    const stopAnswering = session.phone.kind === 'browser' ? autoAnswer() : () => undefined;
+    return () => {
+      stopAnswering();
+      live.stop();
+    };
   }, []);
 
   return (
@@ -64,7 +79,7 @@ export function Console({
             <Icon name="user" />
             {session.name}
           </span>
-          <span class="muted">{st('sup.phone', { extension: session.phone.extension ?? '' })}</span>
+          <PhoneStatus session={session} />
           {snapshot.value ? (
             <span class="muted">{st('sup.serverTime', { day: snapshot.value.day, timezone: snapshot.value.timezone })}</span>
           ) : null}
@@ -82,6 +97,7 @@ export function Console({
           {st('sup.live.lost')}
         </div>
       ) : null}
+      <PhoneWarning session={session} />
       <SupervisionBar />
       <nav class="tabs sup-tabs" role="tablist" aria-label={st('sup.tabs')}>
         {TABS.map(([id, key], i) => (
@@ -123,6 +139,56 @@ export function Console({
       </main>
       {acting.value ? <AgentDialog id={acting.value} session={session} /> : null}
       <Notices />
+    </div>
+  );
+}
+
+// SUP-5: the browser phone ---------------------------------------------------------
+
+/** The console answers the call to its browser phone that names the
+ * supervision it asked for (the INVITE's X-CP-Supervision): the
+ * supervisor's own request, so it does not ring. Any other call rings on
+ * unanswered and Asterisk gives up on it. */
+function autoAnswer(): () => void {
+  let answering = false; // (once per incoming call)
+  return effect(() => {
+    const ringing = phone.incoming.value;
+    const about = phone.incomingSupervision.value;
+    if (!ringing) {
+      answering = false;
+      return;
+    }
+    if (answering || !about) return;
+    const wanted = expectedSupervision() ?? supervision.value?.interaction ?? null;
+    if (about === wanted) {
+      answering = true;
+      phone.answer();
+    }
+  });
+}
+
+function PhoneStatus({ session }: { session: SupervisorSession }) {
+  if (session.phone.kind !== 'browser')
+    return <span class="muted">{st('sup.phone', { extension: session.phone.extension ?? '' })}</span>;
+  const reg = phone.reg.value;
+  return (
+    <span class={`phone-status reg-${reg}`} data-phone="browser" data-reg={reg} role="status" id="sup-phone">
+      <Icon name="phone" />
+      {t(`header.phone.${reg}` as Key)}
+      <span class="visually-hidden"> {st('sup.phone.browser', { extension: session.phone.extension ?? '' })}</span>
+    </span>
+  );
+}
+
+/** SUP-5: listening in on the browser phone needs it registered. */
+function PhoneWarning({ session }: { session: SupervisorSession }) {
+  if (session.phone.kind !== 'browser') return null;
+  const reg = phone.reg.value;
+  if (reg === 'registered' || reg === 'registering') return null;
+  return (
+    <div class="banner warning" role="alert" id="sup-phone-warning">
+      <Icon name="warning" />
+      {st('sup.phone.lost')}
     </div>
   );
 }
@@ -387,6 +453,7 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
   const close = () => (acting.value = null);
   if (!row) return null;
 
+  const browserPhone = session.phone.kind === 'browser';
   const run = async (action: () => Promise<unknown>, after?: () => void) => {
     error.value = null;
     busy.value = true;
@@ -394,6 +461,7 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
       await action();
       after?.();
     } catch (err) {
+      forgetExpectation();
       error.value = supErrorText(err);
     } finally {
       busy.value = false;
@@ -455,14 +523,23 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
                 </label>
               ))}
             </div>
-            <label for="sup-extension">{st('sup.listen.extension')}</label>
-            <input
-              id="sup-extension"
-              inputMode="numeric"
-              autocomplete="off"
-              value={extension.value}
-              onInput={(e) => (extension.value = (e.target as HTMLInputElement).value)}
-            />
+            {browserPhone ? (
+              <p class="sup-listen-phone" id="sup-listen-phone">
+                <Icon name="phone" />
+                {st('sup.listen.browser')}
+              </p>
+            ) : (
+              <>
+                <label for="sup-extension">{st('sup.listen.extension')}</label>
+                <input
+                  id="sup-extension"
+                  inputMode="numeric"
+                  autocomplete="off"
+                  value={extension.value}
+                  onInput={(e) => (extension.value = (e.target as HTMLInputElement).value)}
+                />
+              </>
+            )}
             <button
               type="button"
               id="sup-listen-start"
@@ -472,7 +549,11 @@ function AgentDialog({ id, session }: { id: string; session: SupervisorSession }
                 void run(
                   async () => {
                     expectSupervision(row.call!.id!);
-                    const started = await supApi.supervise(row.call!.id!, mode.value, extension.value.trim());
+                    const started = await supApi.supervise(
+                      row.call!.id!,
+                      mode.value,
+                      browserPhone ? undefined : extension.value.trim(),
+                    );
                     startedSupervision({ ...started, agent: started.agent ?? row.id });
                   },
                   close,
@@ -513,6 +594,9 @@ function SupervisionBar() {
   }
   const names = snapshot.value?.agents ?? [];
   const agentName = names.find((a) => a.id === sv.agent)?.name ?? sv.agent ?? '';
+  const inBrowser = sv.phone === 'browser';
+  // the leg is in this page's phone, or (after a reload) in a page that is gone
+  const here = inBrowser && phone.inCall.value;
   const act = async (action: () => Promise<unknown>) => {
     busy.value = true;
     try {
@@ -531,8 +615,16 @@ function SupervisionBar() {
       <Icon name="phone" />
       <span role="status" class="sup-sv-text">
         {sv.state === 'ringing'
-          ? st('sup.sv.ringing', { extension: sv.extension, agent: agentName, mode: st(`sup.mode.${sv.mode}`) })
+          ? inBrowser
+            ? st('sup.sv.connecting', { agent: agentName, mode: st(`sup.mode.${sv.mode}`) })
+            : st('sup.sv.ringing', { extension: sv.extension, agent: agentName, mode: st(`sup.mode.${sv.mode}`) })
           : st('sup.sv.active', { mode: st(`sup.mode.${sv.mode}`), agent: agentName })}
+        {inBrowser && sv.state === 'active' ? (
+          <span class="sup-sv-phone" id="sup-sv-phone" data-here={here ? 'yes' : 'no'}>
+            {' · '}
+            {here ? st('sup.sv.inBrowser') : st('sup.sv.notHere')}
+          </span>
+        ) : null}
       </span>
       {sv.state === 'active' ? (
         <span class="sup-switch" role="group" aria-label={st('sup.sv.switchTo')}>
@@ -555,6 +647,28 @@ function SupervisionBar() {
           ))}
         </span>
       ) : null}
+      {inBrowser && sv.state === 'active' && !here ? (
+        <button
+          type="button"
+          id="sup-rejoin"
+          class="primary"
+          disabled={busy.value || phone.reg.value !== 'registered'}
+          onClick={() =>
+            void act(async () => {
+              expectSupervision(sv.interaction);
+              try {
+                startedSupervision(await supApi.rejoin(sv.interaction));
+              } catch (err) {
+                forgetExpectation();
+                throw err;
+              }
+            })
+          }
+        >
+          <Icon name="phone" />
+          {st('sup.sv.rejoin')}
+        </button>
+      ) : null}
       <button
         type="button"
         id="sup-stop"
@@ -568,7 +682,14 @@ function SupervisionBar() {
           })
         }
       >
-        {st('sup.sv.stop')}
+        {inBrowser ? (
+          <>
+            <Icon name="end" />
+            {st('sup.sv.hangUp')}
+          </>
+        ) : (
+          st('sup.sv.stop')
+        )}
       </button>
     </section>
   );

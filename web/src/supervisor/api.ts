@@ -30,8 +30,18 @@ export class SupervisorApi {
     );
   }
 
-  supervise(ix: string, mode: Mode, extension: string): Promise<Supervision> {
-    return this.client.request<Supervision>('POST', `/v1/interactions/${enc(ix)}/supervision`, { mode, extension });
+  /** SUP-5: without an extension, the phone of the session (the browser phone, or the signed-in extension). */
+  supervise(ix: string, mode: Mode, extension?: string): Promise<Supervision> {
+    return this.client.request<Supervision>(
+      'POST',
+      `/v1/interactions/${enc(ix)}/supervision`,
+      extension ? { mode, extension } : { mode },
+    );
+  }
+
+  /** SUP-5: ring the session's phone again for this supervision (a reloaded console lost the call). */
+  rejoin(ix: string): Promise<Supervision> {
+    return this.client.request<Supervision>('POST', `/v1/interactions/${enc(ix)}/supervision/leg`);
   }
 
   switchMode(ix: string, mode: Mode): Promise<Supervision> {

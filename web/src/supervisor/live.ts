@@ -23,9 +23,19 @@ export const stoppedReason = signal<string | null>(null);
  * socket) before the request's response does. */
 let pending: { interaction: string; events: ServerEvent[] } | null = null;
 
+/** The interaction whose supervision is being requested, if any. */
+export function expectedSupervision(): string | null {
+  return pending?.interaction ?? null;
+}
+
 /** A supervision is being requested for `interaction`: its events are kept. */
 export function expectSupervision(interaction: string): void {
   pending = { interaction, events: [] };
+}
+
+/** The start was refused: nothing is expected any more. */
+export function forgetExpectation(): void {
+  pending = null;
 }
 
 /** Keeps a supervision event of the call being started (see `pending`). */
@@ -166,6 +176,9 @@ export class Live {
       if (data.type === 'snapshot') {
         this.viewAttempts = 0;
         snapshot.value = data as unknown as Snapshot;
+        // the server's word on this supervisor's own supervision (after a
+        // reload the bar comes back); a start under way keeps its own course
+        if (data.supervision !== undefined && pending === null) supervision.value = data.supervision;
         if (data.server_time) resetClock(data.server_time);
         liveState.value = 'live';
       } else if (data.type === 'delta' && snapshot.value) {

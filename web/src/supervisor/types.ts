@@ -65,6 +65,8 @@ export interface Snapshot {
   queues: QueueRow[];
   agents: AgentRow[];
   limits: Limits;
+  /** SUP-5: this supervisor's own supervision going on (null: none). */
+  supervision?: Supervision | null;
 }
 
 export interface Delta {
@@ -83,6 +85,10 @@ export interface Supervision {
   interaction: string;
   supervisor: string;
   extension: string;
+  /** The supervisor's phone: their browser phone (answers by itself) or an extension. */
+  phone?: 'browser' | 'extension';
+  /** The supervisor's channel. */
+  leg?: string;
   mode: Mode;
   state: 'ringing' | 'active' | 'stopped';
   agent: string | null;
