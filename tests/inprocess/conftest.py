@@ -34,7 +34,7 @@ from tests.support.fake_ami import FakeAmi
 from tests.support.fake_ari import FakeAri
 
 REPO = Path(__file__).resolve().parents[2]
-DC_PREFIX = "cp:{dc1}:"
+ADMIN_TOKENS = ("demo-admin-token", "demo-globex-admin-token")  # the demo's tenants
 SUPPORT = "8005550100"  # acme's support entry point (queue support, team tier1)
 CUSTOMER = "+15551234567"
 # The shortest ring time a queue may have (RONA-1): a test that waits for it
@@ -116,7 +116,6 @@ class Service:
     config: Config
     ari: FakeAri
     ami: FakeAmi
-    redis: aioredis.Redis
 
     def agent_endpoint(self, extension: str) -> str:
         return self.config.datacenter.asterisk[0].agent_endpoint.format(extension=extension)
@@ -125,12 +124,15 @@ class Service:
         return self.config.datacenter.asterisk[0].outbound_endpoint.format(number=number)
 
     async def agents_reserved(self) -> list[str]:
+        """The agents of every tenant that are `reserved`, as the API lists them."""
         found = []
-        async for key in self.redis.scan_iter(f"{DC_PREFIX}agent:*"):
-            if await self.redis.type(key) == "hash" and (
-                await self.redis.hget(key, "state") == "reserved"
-            ):
-                found.append(key)
+        async with aiohttp.ClientSession() as http:
+            for token in ADMIN_TOKENS:
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.get(f"{self.url}/v1/agents", headers=headers) as resp:
+                    assert resp.status == 200, await resp.text()
+                    agents = (await resp.json())["agents"]
+                found += [f"{a['tenant']}/{a['id']}" for a in agents if a["state"] == "reserved"]
         return found
 
 
@@ -168,7 +170,7 @@ async def start_service(redis_url: str) -> AsyncIterator[StartService]:
         )
         server = TestServer(build(config, ari=ari, ami=ami), host="127.0.0.1", port=0)
         await server.start_server()
-        service = Service(str(server.make_url("")).rstrip("/"), config, ari, ami, client)
+        service = Service(str(server.make_url("")).rstrip("/"), config, ari, ami)
         servers.append((server, service))
         await wait_until(lambda: _stream_connected(service.url), "the service's event stream")
         return service
