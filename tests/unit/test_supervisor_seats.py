@@ -160,3 +160,13 @@ def test_a_supervisors_session_speaks_only_as_its_seat(config: Config) -> None:
     creds = sip_credentials(config, "2103", "k" * 64, "Sam Super")
     assert creds["username"] == "2103" and creds["uri"].startswith("sip:2103@")
     assert creds["password"] != sip_credentials(config, "2103", "j" * 64, "Sam Super")["password"]
+
+
+@pytest.mark.spec("SUP-5", "PH-1")
+def test_every_seat_is_a_webrtc_endpoint_of_the_shipped_asterisk(config: Config) -> None:
+    pjsip = (
+        Path(__file__).resolve().parents[2] / "asterisk-conf" / "etc" / "pjsip.conf"
+    ).read_text()
+    for seat in config.datacenter.supervisor_browser_extensions:
+        assert f"[{seat}](webrtc-endpoint)\nauth = {seat}\naors = {seat}\n" in pjsip, seat
+        assert f"[{seat}](webrtc-aor)" in pjsip, seat
