@@ -117,7 +117,7 @@ async def test_events_reach_a_client_of_the_websocket_in_order(
         channel = ari.customer_calls("8005550100", "+15551234567")
         await ari.answer(channel)
         await ari.hangup(channel)
-        got = []
+        got: list[str] = []
         while len(got) < 5:
             got.append(json.loads((await asyncio.wait_for(ws.receive(), 2)).data)["type"])
     assert got == [
