@@ -194,3 +194,93 @@ async def test_consult_then_conference_of_all_three(service: Service) -> None:
         assert left["data"]["previous"] == "connected"
         assert not fake.leftovers()
         await alice.wrap_up(ix, "resolved")
+
+
+@pytest.mark.spec("TR-5", "DN-1", "TR-6")
+async def test_blind_transfer_to_a_number_sends_its_post_dial_digits_once_answered(
+    service: Service,
+) -> None:
+    fake = service.ari
+    number = "+15551000000"
+    far_end = service.number_endpoint(number)
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-supervisor-token") as watch,
+    ):
+        call = await connected_call(service, alice, "1001")
+        ix = call.ix_id
+        # DN-1: punctuation goes; the digits after ':' are sent once answered
+        moved = await transfer(alice, ix, "dial_number", "+1 (555) 100-0000:12#")
+        assert moved["legs"][0]["number"] == number
+        await alice.state_event("wrap_up")
+        leg = await fake.ringing(far_end)
+        assert leg.args == ["transfer", ix] and CUSTOMER in leg.caller["number"]
+        assert not fake.sent("POST", f"/channels/{leg.id}/dtmf")
+        fake.far_answer(leg.id)
+        to_number = (  # (the first was Alice's)
+            await watch.event("interaction.connected", lambda e: e["data"]["agent"] is None)
+        )
+        connected = to_number["data"]
+        assert connected["id"] == ix
+        assert [(x["role"], x["state"]) for x in connected["legs"]] == [("party", "connected")]
+        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, leg.id])
+        await fake.wait_for("the post-dial digits", lambda: fake.channels_by_id[leg.id].dtmf_sent)
+        assert fake.channels_by_id[leg.id].dtmf_sent == ["12#"]
+        await alice.wrap_up(ix, "resolved")
+        fake.far_hangup(call.customer)
+        ended = (await watch.event("interaction.ended", of(ix)))["data"]
+        assert ended["end_cause"] == "customer_hangup"
+
+
+@pytest.mark.spec("CO-6")
+async def test_customer_hanging_up_during_a_consult_ends_it_for_both_agents(
+    service: Service,
+) -> None:
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-bob-token", "bob") as bob,
+    ):
+        call, leg = await consult_bob(service, alice, bob)
+        fake.far_hangup(call.customer)
+        await alice.event("interaction.ended")
+        await alice.state_event("wrap_up")
+        # Bob leaves without wrap-up; his leg and the consult's bridge are gone
+        left = await bob.state_event("available")
+        assert left["data"]["previous"] == "connected"
+        assert leg not in fake.channels_by_id
+        assert not fake.leftovers()
+        await alice.wrap_up(call.ix_id, "resolved")
+
+
+@pytest.mark.spec("CF-5", "CO-5")
+async def test_consulted_agent_leaves_the_conference_and_the_call_goes_on(
+    service: Service,
+) -> None:
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-bob-token", "bob") as bob,
+    ):
+        call, leg = await consult_bob(service, alice, bob)
+        ix = call.ix_id
+        await alice.call("POST", f"/v1/interactions/{ix}/conference")
+        # CO-5: Bob cannot end the customer's call
+        with pytest.raises(ApiError) as refused:
+            await bob.end(ix)
+        assert refused.value.body["details"]["rule"] == "CO-5"
+        # CF-5: Bob hangs up: Alice and the customer go on
+        fake.far_hangup(leg)
+        left = await bob.state_event("available")
+        assert left["data"]["previous"] == "connected"
+        await fake.wait_for(
+            "the call between Alice and the customer",
+            lambda: sorted(fake.bridges_by_id[ix].channels)
+            == sorted([call.customer, call.agent_leg]),
+        )
+        current = await alice.call("GET", f"/v1/interactions/{ix}")
+        assert current["status"] == "connected" and current["agent"] == "alice"
+        assert (await alice.me())["state"] == "connected"
+        await alice.end(ix)
+        await alice.state_event("wrap_up")
+        await alice.wrap_up(ix, "resolved")
