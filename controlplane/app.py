@@ -36,7 +36,6 @@ from controlplane.notifier import Notifier
 from controlplane.opsevents import OpsEvents
 from controlplane.orphans import SWEEP_SECONDS, OrphanSweeper
 from controlplane.overload import AdmissionGate
-from controlplane.supervision import Supervision
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
 
@@ -191,8 +190,7 @@ def build_services(
     cc = ContactCenter(core)
     cc.variables = variables_plugin.plug(core)
     cc.media = media_plugin.plug(core)
-    cc.supervision = Supervision(cc)
-    supervision_plugin.register(cc.supervision, core.hooks, notifier)
+    cc.supervision = supervision_plugin.plug(core)
     cc.transfers = transfers_plugin.plug(core, media=cc.media, variables=cc.variables)
     cc.consults = consult_plugin.plug(
         core, media=cc.media, variables=cc.variables, transfers=cc.transfers

@@ -14,9 +14,9 @@ from controlplane.features.campaigns.service import Campaigns
 from controlplane.features.consult.service import ConsultService
 from controlplane.features.media.service import MediaService
 from controlplane.features.outbound.service import Outbound
+from controlplane.features.supervision.service import Supervision
 from controlplane.features.transfers.service import TransferService
 from controlplane.features.variables.service import CallVariables
-from controlplane.supervision import Supervision
 
 
 class ContactCenter:

@@ -31,7 +31,7 @@ from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.interaction import iso, now_ms
 from controlplane.domain.supervision import Mode
-from controlplane.supervision import Supervision
+from controlplane.features.supervision.service import Supervision
 
 # The WebSocket view sends at most one message per this many seconds, and
 # only when something changed (SUP-1..SUP-3).
@@ -193,7 +193,7 @@ async def put_agent_state(request: web.Request) -> web.Response:
     p = _supervisor(request, "SUP-4")
     agent_id = request.match_info["agent_id"]
     sup = _sup(request)
-    await sup.cc.agent(p.tenant, agent_id)  # 404 before the body is looked at
+    await request.app[SERVICES].cc.agent(p.tenant, agent_id)  # 404 before the body is looked at
     req = await body(request, SupervisorStateRequest)
     record = await sup.set_agent_state(p.tenant, agent_id, AgentState(req.state), req.reason)
     return web.json_response(record.public())
@@ -206,7 +206,7 @@ async def post_supervision(request: web.Request) -> web.Response:
     p = _supervisor(request, "SUP-5")
     ix_id = request.match_info["ix_id"]
     sup = _sup(request)
-    await sup.cc.interaction(p.tenant, ix_id)
+    await request.app[SERVICES].cc.interaction(p.tenant, ix_id)
     req = await body(request, SupervisionRequest)
     extension, browser = _supervisor_phone(request, req.extension)
     session = await sup.start(p.tenant, ix_id, actor(p), Mode(req.mode), extension, browser=browser)

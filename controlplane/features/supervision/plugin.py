@@ -4,13 +4,25 @@ the interaction ends; the event stream reconnects."""
 
 from __future__ import annotations
 
-from controlplane.core.hooks import Hooks
+from controlplane.core.assembly import Core
 from controlplane.domain.interaction import Interaction, Status
-from controlplane.notifier import Notifier
-from controlplane.supervision import Supervision
+from controlplane.features.supervision.service import Supervision
 
 
-def register(supervision: Supervision, hooks: Hooks, notifier: Notifier) -> None:
+def plug(core: Core) -> Supervision:
+    supervision = Supervision(
+        core.config,
+        node=core.node,
+        ari=core.ari,
+        store=core.store,
+        notifier=core.notifier,
+        serial=core.serial,
+        agents=core.agents,
+        interactions=core.interactions,
+        legs=core.legs,
+    )
+    hooks, notifier = core.hooks, core.notifier
+
     async def leg_gone(ix: Interaction, channel_id: str, _cause: int) -> bool:
         return await supervision.leg_gone(ix, channel_id)  # SUP-5
 
@@ -24,3 +36,4 @@ def register(supervision: Supervision, hooks: Hooks, notifier: Notifier) -> None
     hooks.leg_gone.append(leg_gone)
     hooks.ending.append(ended)
     hooks.reconcile.append(supervision.reconcile)  # SUP-5: monitors, whispers, barges
+    return supervision

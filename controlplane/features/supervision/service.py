@@ -1,39 +1,32 @@
 """The supervisor console's service side (SUP-1..SUP-6).
 
-- Figures: every event the notifier publishes passes `count_event`, which
-  queues its counts (SUP-1 service level and abandoned calls, SUP-2 RONAs,
-  SUP-3 refusals) and the record of an ended interaction (SUP-6) on the
-  event's own pipeline: counted once, where it happens, atomically.
-- Live views: `snapshot` reads queues, agents, limits and the day's totals
-  from Redis in two round trips.
+- The figures (SUP-1..SUP-3) and the day's interactions (SUP-6): see
+  `figures.Figures`, which this service extends.
 - SUP-4: a supervisor sets an agent idle or logs them out.
 - SUP-5: monitor, whisper and barge through a snoop channel on the agent's
   leg, bridged with a leg to the supervisor's phone (see
   `controlplane.domain.supervision` for the modes). Everything runs in the
   interaction's serializer; the session is in Redis, so reconciliation
   after a crash finds what to clean.
-- SUP-6: the day's interactions (live and completed), the CSV export and
-  the 15-minute chart.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from controlplane.adapters.ari import AriError
-from controlplane.adapters.stats_store import StatsStore
-from controlplane.adapters.store import AgentRecord, Batch
+from controlplane.adapters.ari import AriClient, AriError
+from controlplane.adapters.store import AgentRecord, Batch, Store
 from controlplane.adapters.supervision_store import Session, SupervisionStore
 from controlplane.audit import ACTOR, SYSTEM
 from controlplane.browser_phone import is_browser_endpoint
+from controlplane.config import AsteriskNode, Config
+from controlplane.core.agents import Agents
+from controlplane.core.interactions import Interactions
+from controlplane.core.legs import LegDialer
 from controlplane.domain import consult as consult_rules
-from controlplane.domain import stats as rules
 from controlplane.domain import supervision as sup_rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound
@@ -41,208 +34,61 @@ from controlplane.domain.interaction import (
     Interaction,
     Status,
     caller_id,
-    iso,
     now_ms,
 )
 from controlplane.domain.legs import LegKind, leg_id, leg_kind
 from controlplane.domain.supervision import Mode, State
-
-if TYPE_CHECKING:
-    from controlplane.contact_center import ContactCenter
+from controlplane.features.supervision.figures import Figures
+from controlplane.notifier import Notifier
+from controlplane.tasks import KeyedSerializer
 
 log = logging.getLogger(__name__)
 
 SUPERVISOR_RING_SECONDS = 30
-STATES = [s.value for s in AgentState]
 
 
-@dataclass(frozen=True, slots=True)
-class TenantClock:
-    tz: ZoneInfo
-    service_levels: dict[str, int]
-    retention_days: int
-    members: dict[str, list[str]]  # queue -> the agents of its teams
-    agent_queues: dict[str, list[str]]  # agent -> the queues their team serves
-
-
-class Supervision:
-    def __init__(self, cc: ContactCenter) -> None:
-        self.cc = cc
-        self.config = cc.config
-        self.stats = StatsStore(cc.store)
-        self.sessions = SupervisionStore(cc.store)
-        self._clocks: dict[str, TenantClock] = {}
-        for tid, tenant in self.config.tenants.items():
-            self._clocks[tid] = TenantClock(
-                tz=rules.zone(tenant.timezone),
-                service_levels={q: cfg.service_level_seconds for q, cfg in tenant.queues.items()},
-                retention_days=tenant.record_retention_days
-                or self.config.service.record_retention_days,
-                members={
-                    q: sorted(a for a, ac in tenant.agents.items() if ac.team in qc.teams)
-                    for q, qc in tenant.queues.items()
-                },
-                agent_queues={
-                    a: sorted(q for q, qc in tenant.queues.items() if ac.team in qc.teams)
-                    for a, ac in tenant.agents.items()
-                },
-            )
-
-    def clock(self, tenant: str) -> TenantClock:
-        try:
-            return self._clocks[tenant]
-        except KeyError:
-            raise NotFound(f"unknown tenant {tenant!r}") from None
-
-    def today(self, tenant: str) -> date:
-        return rules.day_of(now_ms(), self.clock(tenant).tz)
-
-    # Counting (a hook of the notifier) ------------------------------------------------
-
-    async def count_event(self, kind: str, tenant: str, data: dict[str, Any], pipe: Batch) -> None:
-        """Queue what the event counts on its pipeline (SUP-1, SUP-2, SUP-3)
-        and keep an ended interaction's record (SUP-6)."""
-        clock = self._clocks.get(tenant)
-        if clock is None:
-            return
-        at = now_ms()
-        counting = rules.counting(
-            kind, data, at=at, tz=clock.tz, service_level_seconds=clock.service_levels
-        )
-        ix_id = str(data.get("id") or "")
-        if counting is not None:
-            await self.stats.count_on(
-                pipe, tenant, ix_id, counting, retention_days=clock.retention_days
-            )
-        if kind == "interaction.ended" and ix_id:
-            ended = rules.parse_iso_ms(data.get("ended_at")) or at
-            await self.stats.keep_record_on(
-                pipe,
-                tenant,
-                rules.record_of(data),
-                ended_at=ended,
-                oldest=at - clock.retention_days * 86400 * 1000,
-                retention_days=clock.retention_days,
-            )
-        elif kind == "interaction.wrapped_up" and ix_id:
-            reason = data.get("wrap_up_reason")
-            if isinstance(reason, str):
-                self.stats.update_record_on(pipe, tenant, ix_id, {"wrap_up_reason": reason})
-
-    # Live views (SUP-1, SUP-2, SUP-3) -------------------------------------------------
-
-    async def snapshot(
-        self, tenant_id: str, *, team: str | None = None, queue: str | None = None
-    ) -> dict[str, Any]:
-        """Queues, agents (filtered by team and queue) and limits, now."""
-        tenant = self.cc.tenant(tenant_id)
-        if team is not None and team not in tenant.teams:
-            raise InvalidInput(f"unknown team {team!r}", rule="SUP-2", field="team")
-        if queue is not None and queue not in tenant.queues:
-            raise InvalidInput(f"unknown queue {queue!r}", rule="SUP-2", field="queue")
-        now = now_ms()
-        clock = self.clock(tenant_id)
-        day = rules.day_of(now, clock.tz)
-        queues = sorted(tenant.queues)
-        agents = sorted(tenant.agents)
-        (
-            raw_queues,
-            raw_agents,
-            raw_calls,
-            dc_used,
-            tenant_used,
-            raw_day,
-        ) = await self.stats.live_view(tenant_id, queues, agents, day=day, now=now)
-        waiting: dict[str, tuple[int, int | None]] = {}
-        for qid, (count, oldest) in zip(queues, raw_queues, strict=True):
-            waiting[qid] = (int(count), int(float(oldest)) if oldest else None)
-        records: dict[str, AgentRecord] = {}
-        calls: dict[str, dict[str, Any]] = {}
-        for aid, fields, call in zip(agents, raw_agents, raw_calls, strict=True):
-            records[aid] = _agent_record(tenant_id, aid, fields)
-            if call and call[0]:  # (an interaction whose record is gone: no call)
-                calls[aid] = _call(records[aid], call)
-        day_raw = dict(zip(raw_day[::2], raw_day[1::2], strict=True))
-        queue_rows = []
-        for qid in queues:
-            cfg = tenant.queues[qid]
-            by_state = dict.fromkeys(STATES, 0)
-            members = clock.members[qid]
-            for aid in members:
-                by_state[records[aid].state.value] += 1
-            count, oldest = waiting[qid]
-            queue_rows.append(
-                {
-                    "id": qid,
-                    "name": cfg.name,
-                    "waiting": count,
-                    "oldest_entered_at": iso(oldest) if count else None,
-                    "agents": by_state,
-                    "agents_total": len(members),
-                    "service_level_seconds": cfg.service_level_seconds,
-                    "today": rules.queue_day(day_raw, qid).public(),
-                }
-            )
-        agent_rows = []
-        for aid in agents:
-            cfg_agent = tenant.agents[aid]
-            if team is not None and cfg_agent.team != team:
-                continue
-            agent_queues = clock.agent_queues[aid]
-            if queue is not None and queue not in agent_queues:
-                continue
-            record = records[aid]
-            agent_rows.append(
-                {
-                    "id": aid,
-                    "name": cfg_agent.name,
-                    "team": cfg_agent.team,
-                    "queues": agent_queues,
-                    "state": record.state.value,
-                    "reason": record.reason,
-                    "since": iso(record.since),
-                    "extension": record.extension,
-                    "ronas_today": rules.ronas(day_raw, aid),
-                    "call": calls.get(aid),
-                }
-            )
-        return {
-            "tenant": tenant_id,
-            "server_time": iso(now),
-            "day": day.isoformat(),
-            "timezone": tenant.timezone,
-            "queues": queue_rows,
-            "agents": agent_rows,
-            "limits": {
-                "datacenter": {
-                    "id": self.config.service.datacenter,
-                    "used": dc_used,
-                    "max": self.config.datacenter.max_concurrent_calls,
-                },
-                "tenant": {"used": tenant_used, "max": tenant.max_concurrent_calls},
-                "refused_today": rules.refusals(day_raw),
-            },
-        }
+class Supervision(Figures):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node: AsteriskNode,
+        ari: AriClient,
+        store: Store,
+        notifier: Notifier,
+        serial: KeyedSerializer,
+        agents: Agents,
+        interactions: Interactions,
+        legs: LegDialer,
+    ) -> None:
+        super().__init__(config, store=store, agents=agents)
+        self._node = node
+        self._ari = ari
+        self._notifier = notifier
+        self._serial = serial
+        self._interactions = interactions
+        self._legs = legs
+        self.sessions = SupervisionStore(store)
 
     # SUP-4 ------------------------------------------------------------------------------
 
     async def set_agent_state(
         self, tenant_id: str, agent_id: str, wanted: AgentState, reason: str | None
     ) -> AgentRecord:
-        tenant = self.cc.tenant(tenant_id)
-        current = await self.cc.agent(tenant_id, agent_id)
+        tenant = self._agents.tenant(tenant_id)
+        current = await self._agents.agent(tenant_id, agent_id)
         sup_rules.require_supervisor_change(current.state, wanted, reason, tenant.idle_reasons)
         try:
-            return await self.cc.change_state(tenant_id, agent_id, wanted, reason)
+            return await self._agents.change_state(tenant_id, agent_id, wanted, reason)
         except InvalidTransition as exc:  # the agent's state changed meanwhile
-            now = await self.cc.agent(tenant_id, agent_id)
+            now = await self._agents.agent(tenant_id, agent_id)
             sup_rules.require_supervisor_change(now.state, wanted, reason, tenant.idle_reasons)
             raise InvalidTransition(exc.message, rule="SUP-4", state=now.state.value) from exc
 
     # SUP-5 ------------------------------------------------------------------------------
 
     async def session(self, tenant_id: str, ix_id: str) -> Session:
-        await self.cc.interaction(tenant_id, ix_id)  # 404 for another tenant's
+        await self._interactions.get(tenant_id, ix_id)  # 404 for another tenant's
         found = await self.sessions.get(ix_id)
         if found is None or found.tenant != tenant_id:
             raise NotFound("nobody supervises this interaction", rule="SUP-5", interaction=ix_id)
@@ -268,7 +114,7 @@ class Supervision:
                 field="extension",
             )
         try:
-            endpoint = await self.cc.ari.endpoint("PJSIP", extension)
+            endpoint = await self._ari.endpoint("PJSIP", extension)
         except AriError as exc:
             if exc.status == 404:
                 raise InvalidInput(
@@ -307,10 +153,10 @@ class Supervision:
         """SUP-5: ring the supervisor's phone (`browser`: the seat of their
         browser phone, whose page answers it by itself); once answered they
         listen in the chosen mode."""
-        await self.cc.interaction(tenant_id, ix_id)  # 404 before anything else
+        await self._interactions.get(tenant_id, ix_id)  # 404 before anything else
 
         async def job() -> Session:
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             sup_rules.require_supervisable(ix.status.value, ix.agent_channel)
             existing = await self.sessions.get(ix_id)
             if existing is not None:
@@ -348,7 +194,7 @@ class Supervision:
             await self._publish("interaction.supervision_requested", session)
             return session
 
-        result: Session = await self.cc.serial.run(ix_id, job)
+        result: Session = await self._serial.run(ix_id, job)
         return result
 
     async def rejoin(self, tenant_id: str, ix_id: str, supervisor: str) -> Session:
@@ -368,7 +214,7 @@ class Supervision:
                 raise InvalidTransition(
                     "the supervisor's phone is ringing already", rule="SUP-5", state="ringing"
                 )
-            ix = await self.cc.interaction(tenant_id, ix_id)
+            ix = await self._interactions.get(tenant_id, ix_id)
             browser = session.phone == "browser"
             # (the old leg may still be on the phone's endpoint)
             await self._check_extension(
@@ -379,7 +225,7 @@ class Supervision:
             session.leg = leg_id(ix_id, LegKind.SUPERVISOR, n)
             session.state = State.RINGING
             await self.sessions.save(session)  # (the old leg's hang-up is no stop)
-            await self.cc.legs.hang_up(old)
+            await self._legs.hang_up(old)
             try:
                 await self._ring(session, ix, browser=browser)
             except AriError:
@@ -389,13 +235,13 @@ class Supervision:
             await self._publish("interaction.supervision_requested", session)
             return session
 
-        result: Session = await self.cc.serial.run(ix_id, job)
+        result: Session = await self._serial.run(ix_id, job)
         return result
 
     async def _ring(self, session: Session, ix: Interaction, *, browser: bool) -> None:
         """Originate the supervisor's leg to their phone."""
-        await self.cc.ari.originate(
-            self.cc.node.agent_endpoint.format(extension=session.extension),
+        await self._ari.originate(
+            self._node.agent_endpoint.format(extension=session.extension),
             channel_id=session.leg,
             app_args=f"supervisor,{session.interaction}",
             caller_id=caller_id(f"{session.mode.value} {ix.agent or ''}", session.extension),
@@ -422,7 +268,7 @@ class Supervision:
     async def leg_answered(self, ix_id: str, channel_id: str) -> None:
         """The supervisor answered: bridge their leg with a snoop on the agent's leg."""
         session = await self.sessions.get(ix_id)
-        ix = await self.cc.store.interaction(ix_id)
+        ix = await self._store.interaction(ix_id)
         if (
             session is None
             or session.leg != channel_id
@@ -432,13 +278,13 @@ class Supervision:
             or ix.agent_channel != session.agent_channel
         ):
             log.info("supervisor leg %s answered a session that no longer stands", channel_id)
-            await self.cc.legs.hang_up(channel_id)
+            await self._legs.hang_up(channel_id)
             if session is not None and session.leg == channel_id:
                 await self._teardown(session, "call_changed")
             return
         try:
             try:
-                await self.cc.ari.create_bridge(
+                await self._ari.create_bridge(
                     session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
                 )
             except AriError as exc:
@@ -462,22 +308,22 @@ class Supervision:
         if session.mode is Mode.BARGE:
             await self._drop_snoop(session)
             if previous is not None:
-                await self.cc.ari.remove_from_bridge(session.bridge, [leg])
-            await self.cc.ari.add_to_bridge(call_bridge, [leg])
+                await self._ari.remove_from_bridge(session.bridge, [leg])
+            await self._ari.add_to_bridge(call_bridge, [leg])
             return
         if previous is Mode.BARGE:
-            await self.cc.ari.remove_from_bridge(call_bridge, [leg])
+            await self._ari.remove_from_bridge(call_bridge, [leg])
         await self._drop_snoop(session)
         session.snoops += 1
         snoop_id = leg_id(session.interaction, LegKind.SNOOP, session.snoops)
         spy, whisper = sup_rules.SNOOP[session.mode]
         session.snoop = snoop_id
         await self.sessions.save(session)  # (reconciliation knows the new channel)
-        await self.cc.ari.request(
+        await self._ari.request(
             "POST",
             f"/channels/{session.agent_channel}/snoop",
             params={
-                "app": self.cc.node.app,
+                "app": self._node.app,
                 "appArgs": f"snoop,{session.interaction}",
                 "spy": spy,
                 "whisper": whisper,
@@ -488,23 +334,23 @@ class Supervision:
         # Asterisk answers the POST before the snoop's StasisStart, and a
         # bridge takes only channels that are in the app.
         if previous is None or previous is Mode.BARGE:
-            await self.cc.ari.add_to_bridge(session.bridge, [leg])
+            await self._ari.add_to_bridge(session.bridge, [leg])
 
     async def _drop_snoop(self, session: Session) -> None:
         old, session.snoop = session.snoop, ""
         if old:
             await self.sessions.save(session)
-            await self.cc.legs.hang_up(old)
+            await self._legs.hang_up(old)
 
     async def snoop_started(self, ix_id: str, channel_id: str) -> None:
         """A snoop channel entered the app: it joins its session's bridge, or
         is hung up when the session moved on meanwhile (another mode, a stop)."""
         session = await self.sessions.get(ix_id)
         if session is None or session.snoop != channel_id:
-            await self.cc.legs.hang_up(channel_id)
+            await self._legs.hang_up(channel_id)
             return
         try:
-            await self.cc.ari.add_to_bridge(session.bridge, [channel_id])
+            await self._ari.add_to_bridge(session.bridge, [channel_id])
         except AriError as exc:
             log.warning("snoop %s of %s could not join its bridge: %s", channel_id, ix_id, exc)
             await self._teardown(session, "failed")
@@ -521,7 +367,7 @@ class Supervision:
             previous = session.mode
             session.mode = mode
             if session.state is State.ACTIVE:
-                ix = await self.cc.interaction(tenant_id, ix_id)
+                ix = await self._interactions.get(tenant_id, ix_id)
                 try:
                     await self._place(session, ix.bridge or ix.id, previous)
                 except AriError as exc:
@@ -533,7 +379,7 @@ class Supervision:
             await self._publish("interaction.supervision_switched", session, previous=previous)
             return session
 
-        result: Session = await self.cc.serial.run(ix_id, job)
+        result: Session = await self._serial.run(ix_id, job)
         return result
 
     async def stop(self, tenant_id: str, ix_id: str) -> Session:
@@ -542,7 +388,7 @@ class Supervision:
             await self._teardown(session, "stopped")
             return session
 
-        result: Session = await self.cc.serial.run(ix_id, job)
+        result: Session = await self._serial.run(ix_id, job)
         return result
 
     async def _teardown(self, session: Session, reason: str) -> None:
@@ -550,9 +396,9 @@ class Supervision:
         forget the session; the call goes on as it was."""
         await self.sessions.delete(session.interaction)
         for channel in (session.snoop, session.leg):
-            await self.cc.legs.hang_up(channel)
+            await self._legs.hang_up(channel)
         try:
-            await self.cc.ari.destroy_bridge(session.bridge)
+            await self._ari.destroy_bridge(session.bridge)
         except AriError as exc:
             log.warning("supervisor bridge %s: %s", session.bridge, exc)
         log.info("supervision of %s ended: %s", session.interaction, reason)
@@ -590,7 +436,7 @@ class Supervision:
             if session is None:
                 await self.sessions.delete(ix_id)
                 continue
-            ix = await self.cc.store.interaction(ix_id)
+            ix = await self._store.interaction(ix_id)
             alive = (
                 ix is not None
                 and ix.status is Status.CONNECTED
@@ -604,23 +450,23 @@ class Supervision:
                 )
             )
             if not alive:
-                self.cc.serial.submit(ix_id, partial(self._teardown, session, "lost"))
+                self._serial.submit(ix_id, partial(self._teardown, session, "lost"))
                 continue
             known_channels.update({session.leg, session.snoop})
             known_bridges.add(session.bridge)
             if session.state is State.RINGING and states.get(session.leg) == "Up":
-                self.cc.serial.submit(ix_id, partial(self.leg_answered, ix_id, session.leg))
+                self._serial.submit(ix_id, partial(self.leg_answered, ix_id, session.leg))
         for channel_id in live:
             if leg_kind(channel_id) in (LegKind.SUPERVISOR, LegKind.SNOOP) and (
                 channel_id not in known_channels
             ):
                 log.info("supervision channel %s belongs to no session: hanging up", channel_id)
-                await self.cc.legs.hang_up(channel_id)
-        for bridge in await self.cc.ari.bridges():
+                await self._legs.hang_up(channel_id)
+        for bridge in await self._ari.bridges():
             bridge_id = str(bridge.get("id", ""))
             if sup_rules.bridge_interaction(bridge_id) and bridge_id not in known_bridges:
                 log.info("supervisor bridge %s belongs to no session: destroying", bridge_id)
-                await self.cc.ari.destroy_bridge(bridge_id)
+                await self._ari.destroy_bridge(bridge_id)
 
     async def _publish(self, kind: str, session: Session, **extra: Any) -> None:
         """SUP-5: each start, switch and stop is an event for the tenant's
@@ -641,7 +487,7 @@ class Supervision:
         details["supervisor"] = session.supervisor
 
         async def audit(pipe: Batch) -> None:
-            await self.cc.notifier.audit.write(
+            await self._notifier.audit.write(
                 session.tenant,
                 actor=actor,
                 action=kind,
@@ -650,122 +496,4 @@ class Supervision:
                 pipe=pipe,
             )
 
-        await self.cc.notifier.publish(kind, session.tenant, data, audit=audit)
-
-    # SUP-6 ------------------------------------------------------------------------------
-
-    def day_range(self, tenant_id: str, day: date | None) -> tuple[date, int, int]:
-        clock = self.clock(tenant_id)
-        chosen = day or rules.day_of(now_ms(), clock.tz)
-        oldest = rules.day_of(now_ms() - clock.retention_days * 86400 * 1000, clock.tz)
-        if chosen < oldest or chosen > rules.day_of(now_ms(), clock.tz):
-            raise InvalidInput(
-                f"records are kept for {clock.retention_days} days: choose a day from "
-                f"{oldest.isoformat()} to today",
-                rule="SUP-6",
-                field="day",
-            )
-        start, end = rules.day_bounds(chosen, clock.tz)  # (within range: no overflow)
-        return chosen, start, end
-
-    async def live_interactions(
-        self, tenant_id: str, filters: Mapping[str, str]
-    ) -> list[dict[str, Any]]:
-        """SUP-6: the tenant's interactions going on (queued, ringing, connected...)."""
-        store = self.cc.store
-        found = await store.interactions(await store.active_interactions())
-        out: list[dict[str, Any]] = []
-        for ix in found.values():
-            if ix.tenant != tenant_id or ix.status is Status.ENDED:
-                continue
-            data = ix.public()
-            record = rules.record_of(data)
-            if not rules.matches(record, filters):
-                continue
-            out.append({**_listed(record, ix.status.value), "held": ix.held})
-        out.sort(key=lambda r: str(r["entered_at"] or ""))
-        return out
-
-    async def completed_interactions(
-        self,
-        tenant_id: str,
-        day: date | None,
-        filters: Mapping[str, str],
-        *,
-        limit: int,
-        cursor: tuple[int, int] | None,
-    ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
-        """SUP-6: completed interactions of the day, newest first, a page."""
-        _, start, end = self.day_range(tenant_id, day)
-        out: list[dict[str, Any]] = []
-        while len(out) < limit:
-            rows, cursor = await self.stats.record_page(
-                tenant_id, start, end, cursor=cursor, limit=limit, newest_first=True
-            )
-            out += [_listed(r, "ended") for r in rows if rules.matches(r, filters)]
-            if cursor is None:
-                break
-        return out, cursor
-
-    async def export(
-        self, tenant_id: str, day: date | None, filters: Mapping[str, str]
-    ) -> AsyncIterator[list[dict[str, str]]]:
-        """SUP-6: the day's completed interactions, oldest first, page by page."""
-        _, start, end = self.day_range(tenant_id, day)
-        async for rows in self.stats.records(tenant_id, start, end):
-            chosen = [r for r in rows if rules.matches(r, filters)]
-            if chosen:
-                yield chosen
-
-    async def chart(self, tenant_id: str, day: date | None, queue: str | None) -> dict[str, Any]:
-        """SUP-6: calls per 15 minutes (offered, answered, abandoned) and the
-        service level per 15 minutes, for a day."""
-        tenant = self.cc.tenant(tenant_id)
-        if queue is not None and queue not in tenant.queues:
-            raise InvalidInput(f"unknown queue {queue!r}", rule="SUP-6", field="queue")
-        chosen, _, _ = self.day_range(tenant_id, day)
-        raw = await self.stats.buckets(tenant_id, chosen)
-        queues = [queue] if queue else sorted(tenant.queues)
-        return {
-            "tenant": tenant_id,
-            "day": chosen.isoformat(),
-            "timezone": tenant.timezone,
-            "queues": queues,
-            "buckets": rules.chart(raw, queues, chosen, self.clock(tenant_id).tz),
-        }
-
-
-def _listed(record: Mapping[str, str], status: str) -> dict[str, Any]:
-    out: dict[str, Any] = {k: (record.get(k) or None) for k in rules.RECORD_FIELDS}
-    out["status"] = status
-    return out
-
-
-def _agent_record(tenant: str, agent: str, fields: list[str]) -> AgentRecord:
-    state, previous, reason, since, extension, offer, interaction = fields
-    return AgentRecord(
-        tenant=tenant,
-        agent=agent,
-        state=AgentState(state or AgentState.LOGGED_OUT.value),
-        previous=AgentState(previous) if previous else None,
-        reason=reason or None,
-        since=int(since) if since else None,
-        extension=extension or None,
-        offer=offer or None,
-        interaction=interaction or None,
-    )
-
-
-def _call(record: AgentRecord, fields: list[str]) -> dict[str, Any]:
-    """SUP-2: an agent's current call (queue, direction, since when)."""
-    status, queue, direction, kind, entered, connected, held = fields
-    return {
-        "id": record.interaction or record.offer,
-        "status": status or None,
-        "queue": queue or None,
-        "direction": direction or None,
-        "kind": kind or None,
-        "entered_at": iso(int(entered)) if entered else None,
-        "connected_at": iso(int(connected)) if connected else None,
-        "held": held == "True",
-    }
+        await self._notifier.publish(kind, session.tenant, data, audit=audit)
