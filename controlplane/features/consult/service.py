@@ -31,7 +31,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
@@ -55,10 +55,10 @@ from controlplane.domain.interaction import (
     LegState,
     Status,
     caller_id,
-    iso,
     now_ms,
 )
 from controlplane.domain.transfer import TargetKind
+from controlplane.features.consult.parties import Parties
 from controlplane.features.media.service import MediaService
 from controlplane.features.transfers.service import TransferService
 from controlplane.features.variables.service import CallVariables
@@ -74,7 +74,6 @@ OFFERED_EVENT = "interaction.consult_offered"  # agent 2 (private): CO-2
 CONNECTED_EVENT = "interaction.consult_connected"  # both: agent 2 answered
 HELD_EVENT = "interaction.consult_held"  # both: agent 1 went back to the customer
 RESUMED_EVENT = "interaction.consult_resumed"  # both: agent 1 back with agent 2
-CONFERENCE_EVENT = "interaction.conference_started"  # both (private): CF-2 variables
 ENDED_EVENT = "interaction.consult_ended"  # both: why (reason) and from which state
 TRANSFERRED_EVENT = "interaction.transferred"
 
@@ -112,6 +111,12 @@ class ConsultService:
         self._media = media
         self._variables = variables
         self._transfers = transfers
+        self._parties = Parties(
+            ari=ari, store=store, notifier=notifier, agents=agents, variables=variables
+        )
+        # what the desktops see (CO-2, CO-3)
+        self.describe = self._parties.describe
+        self.offer_payload = self._parties.offer_payload
 
     # CO-1: starting a consult -------------------------------------------------------
 
@@ -163,19 +168,19 @@ class ConsultService:
             except Unavailable:
                 if leg.agent is not None:
                     withdrawn = leg_rules.withdrawn(leg.prior)
-                    await self._agent(ix, leg.agent, withdrawn, leg, offer=True)
+                    await self._parties.agent(ix, leg.agent, withdrawn, leg, offer=True)
                 raise
             ix.legs.append(leg)
             await self._store.save_interaction(ix)
             log.info("interaction %s: %s consults %s %s", ix.id, agent_id, kind.value, target)
             if leg.state is LegState.QUEUED:
                 await self._store.enqueue_request(ix.tenant, target, leg.channel, ix.entered_at)
-                await self._tell(ix, leg, REQUESTED_EVENT)
+                await self._parties.tell(ix, leg, REQUESTED_EVENT)
                 await self._routing.dispatch(ix.tenant)
                 return ix
             if not await self._ring(ix, leg):
                 raise Unavailable("the consulted party cannot be called right now", rule="CO-1")
-            await self._tell(ix, leg, REQUESTED_EVENT)
+            await self._parties.tell(ix, leg, REQUESTED_EVENT)
             return ix
 
         return await self._run(ix_id, job)
@@ -234,44 +239,10 @@ class ConsultService:
         return True
 
     async def _offer(self, ix: Interaction, leg: Leg) -> None:
-        payload = await self.offer_payload(ix, leg)
+        payload = await self._parties.offer_payload(ix, leg)
         await self._notifier.publish(
             OFFERED_EVENT, ix.tenant, payload, agent=leg.agent, private=True
         )
-
-    async def offer_payload(self, ix: Interaction, leg: Leg) -> dict[str, object]:
-        """CO-2: the consulted agent's desktop shows the consult with at most
-        nine variables: the consulting agent's name, directory number and
-        team, and at most six the flow configures."""
-        tenant = self._agents.tenant(ix.tenant)
-        by = tenant.agents.get(leg.by or "")
-        record = await self._store.agent(ix.tenant, leg.by or "") if by else None
-        team = tenant.teams.get(by.team) if by else None
-        shown = await self._variables.shown(ix, reveal_secure=True)
-        variables = rules.consult_variables(
-            by.name if by else "",
-            (record.extension if record and record.extension else "")
-            or (by.extension if by else ""),
-            team.name if team else (by.team if by else ""),
-            shown,
-            self._variables.flow(ix).consult_variables,
-        )
-        payload: dict[str, object] = {
-            "interaction_id": ix.id,
-            "kind": "consult",
-            "label": f"Consult: {by.name}" if by else "Consult",
-            "direction": ix.direction.value,
-            "ani": ix.ani,
-            "dnis": ix.dnis,
-            "queue": leg.queue or ix.queue,
-            "queue_name": tenant.queues[leg.queue].name if leg.queue else ix.queue_name,
-            "status": LegState.RINGING.value,
-            "entered_at": iso(ix.entered_at),
-            "from_agent": leg.by,
-            "consult": leg.public(),
-            "variables": variables,
-        }
-        return payload
 
     async def queue_offer(self, tenant_id: str, member: str, agent_id: str) -> None:
         """CO-1: routing reserved an available agent for a queue consult (ST-2):
@@ -299,7 +270,7 @@ class ConsultService:
         leg.agent, leg.state, leg.prior = agent_id, LegState.RINGING, AgentState.AVAILABLE.value
         await self._store.save_interaction(ix)
         if await self._ring(ix, leg):
-            await self._tell(ix, leg, REQUESTED_EVENT)
+            await self._parties.tell(ix, leg, REQUESTED_EVENT)
 
     # The consulted party answers ---------------------------------------------------
 
@@ -316,7 +287,7 @@ class ConsultService:
         leg.connected_at = now_ms()
         try:
             if ix.held:
-                await self._join_consult(ix, leg)
+                await self._parties.join_consult(ix, leg)
             else:
                 await self._ari.start_moh(leg.channel, self._node.moh_class)
                 leg.state = LegState.CONSULT_HELD
@@ -326,8 +297,8 @@ class ConsultService:
             return
         await self._store.save_interaction(ix)
         log.info("interaction %s: consult %s %s", ix.id, leg.channel, leg.state.value)
-        await self._tell(ix, leg, CONNECTED_EVENT)
-        await self._post_dial(leg)
+        await self._parties.tell(ix, leg, CONNECTED_EVENT)
+        await self._parties.post_dial(leg)
 
     # CO-3: switching between the customer and the consulted party --------------
 
@@ -382,30 +353,30 @@ class ConsultService:
 
     async def _hold_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
         try:
-            await self._leave_consult_bridge(ix, leg)
+            await self._parties.leave_consult_bridge(ix, leg)
             await self._ari.start_moh(leg.channel, self._node.moh_class)
-            await self._agent_to_main(ix)
+            await self._parties.agent_to_main(ix)
             await self._media.resume_customer(ix)
         except AriError as exc:
             raise Unavailable("the consulted party cannot be held", rule="CO-3") from exc
         leg.state = LegState.CONSULT_HELD
         await self._store.save_interaction(ix)
         log.info("interaction %s: consult held, customer resumed", ix.id)
-        await self._publish_ix("interaction.resumed", ix)
-        await self._tell(ix, leg, HELD_EVENT)
+        await self._parties.publish_ix("interaction.resumed", ix)
+        await self._parties.tell(ix, leg, HELD_EVENT)
         return ix
 
     async def _resume_consulted(self, ix: Interaction, leg: Leg) -> Interaction:
         try:
             await self._media.hold_customer(ix)
             await self._ari.stop_moh(leg.channel)
-            await self._join_consult(ix, leg)
+            await self._parties.join_consult(ix, leg)
         except AriError as exc:
             raise Unavailable("the consult cannot be resumed", rule="CO-3") from exc
         await self._store.save_interaction(ix)
         log.info("interaction %s: customer held, consult resumed", ix.id)
-        await self._publish_ix("interaction.held", ix)
-        await self._tell(ix, leg, RESUMED_EVENT)
+        await self._parties.publish_ix("interaction.held", ix)
+        await self._parties.tell(ix, leg, RESUMED_EVENT)
         return ix
 
     # CF-1: conference --------------------------------------------------------------
@@ -421,7 +392,7 @@ class ConsultService:
             assert leg is not None
             try:
                 if leg.state is LegState.CONSULTING:
-                    await self._leave_consult_bridge(ix, leg)
+                    await self._parties.leave_consult_bridge(ix, leg)
                     await self._media.resume_customer(ix)
                     await self._ari.add_to_bridge(
                         ix.bridge or ix.id, [c for c in (ix.agent_channel, leg.channel) if c]
@@ -435,37 +406,10 @@ class ConsultService:
             ix.held = False
             await self._store.save_interaction(ix)
             log.info("interaction %s: conference with %s", ix.id, leg.agent or leg.number)
-            await self._conference_started(ix, leg)
+            await self._parties.conference_started(ix, leg)
             return ix
 
         return await self._run(ix_id, job)
-
-    async def _conference_started(self, ix: Interaction, leg: Leg) -> None:
-        """CF-2: the consult's variables plus the consulted agent's name and
-        directory number, to both agents (private: the call's values)."""
-        tenant = self._agents.tenant(ix.tenant)
-        by = tenant.agents.get(leg.by or "")
-        record = await self._store.agent(ix.tenant, leg.by) if leg.by else None
-        shown = await self._variables.shown(ix, reveal_secure=True)
-        consult = rules.consult_variables(
-            by.name if by else "",
-            (record.extension if record else None) or (by.extension if by else ""),
-            (tenant.teams[by.team].name if by and by.team in tenant.teams else ""),
-            shown,
-            self._variables.flow(ix).consult_variables,
-        )
-        consulted = tenant.agents.get(leg.agent or "")
-        if consulted is not None and leg.agent is not None:
-            rec2 = await self._store.agent(ix.tenant, leg.agent)
-            name, dn = consulted.name, rec2.extension or consulted.extension
-        else:
-            name, dn = leg.number or "", leg.number or ""
-        variables = rules.conference_variables(consult, name, dn)
-        data = {**self.describe(ix, leg), "variables": variables}
-        for agent in {a for a in (ix.agent, leg.agent) if a}:
-            await self._notifier.publish(
-                CONFERENCE_EVENT, ix.tenant, data, agent=agent, private=True
-            )
 
     async def end_conference(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
         """CF-6: agent 1 ends the conference for everyone (agent 1 to
@@ -540,8 +484,8 @@ class ConsultService:
             ix.legs.remove(leg)
         try:
             if was is LegState.CONSULTING:
-                await self._leave_consult_bridge(ix, leg)
-                await self._agent_to_main(ix)
+                await self._parties.leave_consult_bridge(ix, leg)
+                await self._parties.agent_to_main(ix)
             if ix.held and ix.status is Status.CONNECTED:
                 await self._media.resume_customer(ix)
         except (AriError, Unavailable) as exc:
@@ -558,7 +502,7 @@ class ConsultService:
                     if rona
                     else (leg_rules.withdrawn(leg.prior))
                 )
-                await self._agent(ix, leg.agent, change, leg, offer=True)
+                await self._parties.agent(ix, leg.agent, change, leg, offer=True)
                 if rona:
                     await self._notifier.publish(
                         "interaction.offer_withdrawn",
@@ -571,9 +515,11 @@ class ConsultService:
                         agent=leg.agent,
                     )
             elif was is not LegState.QUEUED:
-                await self._agent(ix, leg.agent, leg_rules.consulted_out(leg.prior), leg)
+                await self._parties.agent(ix, leg.agent, leg_rules.consulted_out(leg.prior), leg)
         log.info("interaction %s: consult %s %s (%s)", ix.id, leg.channel, reason, was.value)
-        await self._tell(ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome)
+        await self._parties.tell(
+            ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome
+        )
         await self._routing.dispatch(ix.tenant)
 
     # CO-4, CF-4: transfer to the consulted party --------------------------------
@@ -592,7 +538,7 @@ class ConsultService:
             old_channel = ix.agent_channel
             try:
                 if was is LegState.CONSULTING:
-                    await self._leave_consult_bridge(ix, leg)
+                    await self._parties.leave_consult_bridge(ix, leg)
                     await self._media.resume_customer(ix)
                 elif was is LegState.CONSULT_HELD:
                     await self._ari.stop_moh(leg.channel)
@@ -634,20 +580,7 @@ class ConsultService:
         leg = leg_rules.consult_leg(ix)
         if agent_id is not None and rules.role_of(ix, leg, agent_id) is None:
             raise rules.NotParty("only the consulting and the consulted agent see the consult")
-        return self.describe(ix, leg, agent_id)
-
-    def describe(
-        self, ix: Interaction, leg: Leg | None, viewer: str | None = None
-    ) -> dict[str, Any]:
-        role = rules.role_of(ix, leg, viewer)
-        return {
-            "interaction_id": ix.id,
-            "status": ix.status.value,
-            "agent": ix.agent,
-            "role": role.value if role else None,
-            "customer": {"ani": ix.ani, "state": rules.customer_state(ix, leg)},
-            "consult": leg.public() if leg is not None else None,
-        }
+        return self._parties.describe(ix, leg, agent_id)
 
     def refuse_consulted(self, ix: Interaction, agent: str | None, action: Action) -> None:
         """CO-5: the consulted agent cannot end the customer's call, hold or
@@ -695,7 +628,7 @@ class ConsultService:
                 {"interaction_id": ix.id, "reason": outcome, "choices": ["available", "idle"]},
                 agent=agent,
             )
-        await self._tell(ix, leg, REQUESTED_EVENT)
+        await self._parties.tell(ix, leg, REQUESTED_EVENT)
         await self._routing.dispatch(ix.tenant)
 
     async def finishing(self, ix: Interaction) -> bool:
@@ -716,17 +649,19 @@ class ConsultService:
             if leg.agent is None:
                 continue
             if leg.state is LegState.RINGING:
-                freed |= await self._agent(
+                freed |= await self._parties.agent(
                     ix, leg.agent, leg_rules.withdrawn(leg.prior), leg, offer=True
                 )
             elif leg.role is LegRole.CONSULT:
-                freed |= await self._agent(ix, leg.agent, leg_rules.consulted_out(leg.prior), leg)
+                freed |= await self._parties.agent(
+                    ix, leg.agent, leg_rules.consulted_out(leg.prior), leg
+                )
             if leg.role is LegRole.CONSULT:
                 await self._notifier.publish(
                     ENDED_EVENT,
                     ix.tenant,
                     {
-                        **self.describe(ix, leg),
+                        **self._parties.describe(ix, leg),
                         "reason": "interaction_ended",
                         "was": leg.state.value,
                     },
@@ -753,69 +688,6 @@ class ConsultService:
                     else self._transfers.leg_answered
                 )
                 self._serial.submit(ix.id, partial(answered, ix.id, leg.channel))
-
-    # Helpers ------------------------------------------------------------------------
-
-    async def _join_consult(self, ix: Interaction, leg: Leg) -> None:
-        """Agent 1 leaves the interaction's bridge for the consult's own."""
-        bridge = rules.consult_bridge_id(leg)
-        await self._ari.create_bridge(bridge, name=f"consult-{ix.id}", kind=rules.BRIDGE_TYPE)
-        if ix.agent_channel:
-            await self._ari.remove_from_bridge(ix.bridge or ix.id, [ix.agent_channel])
-        await self._ari.add_to_bridge(bridge, [c for c in (ix.agent_channel, leg.channel) if c])
-        leg.state = LegState.CONSULTING
-
-    async def _leave_consult_bridge(self, ix: Interaction, leg: Leg) -> None:
-        """Both agents leave the consult's bridge, which goes away."""
-        bridge = rules.consult_bridge_id(leg)
-        with contextlib.suppress(AriError):
-            await self._ari.remove_from_bridge(
-                bridge, [c for c in (ix.agent_channel, leg.channel) if c]
-            )
-        await self._ari.destroy_bridge(bridge)
-
-    async def _agent_to_main(self, ix: Interaction) -> None:
-        if ix.agent_channel:
-            await self._ari.add_to_bridge(ix.bridge or ix.id, [ix.agent_channel])
-
-    async def _agent(
-        self, ix: Interaction, agent: str, change: Any, leg: Leg, *, offer: bool = False
-    ) -> bool:
-        """Apply a consulted (or offered) agent's state change, checked against
-        the state it was decided on (and the offer, while it rings)."""
-        fields = {"offer": ""} if offer else {"interaction": ""}
-        applied = await self._agents.apply(
-            ix.tenant,
-            agent,
-            change,
-            offer=leg.channel if offer else None,
-            keep_available_since=True,
-            fields=fields,
-            interaction=ix.id,
-        )
-        return applied and change.state is AgentState.AVAILABLE
-
-    async def _post_dial(self, leg: Leg) -> None:
-        """DN-1: the digits after ':' go to the number once it answered."""
-        if leg.post_dial:
-            try:
-                await self._ari.request(
-                    "POST", f"/channels/{leg.channel}/dtmf", params={"dtmf": leg.post_dial}
-                )
-            except AriError as exc:
-                log.warning("post-dial digits on %s not sent: %s", leg.channel, exc)
-
-    async def _tell(self, ix: Interaction, leg: Leg, kind: str, **extra: object) -> None:
-        """An event for agent 1 (and the tenant's supervisors) and a private
-        copy for agent 2."""
-        data = {**self.describe(ix, leg), **{k: v for k, v in extra.items() if v is not None}}
-        agent1 = leg.by or ix.agent
-        await self._notifier.publish(kind, ix.tenant, data, agent=agent1)
-        if leg.agent is not None and leg.agent != agent1:
-            await self._notifier.publish(kind, ix.tenant, data, agent=leg.agent, private=True)
-
-    async def _publish_ix(self, kind: str, ix: Interaction) -> None:
-        await self._notifier.publish(kind, ix.tenant, ix.public(), agent=ix.agent)
 
     async def _run(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
         result: T = await self._serial.run(ix_id, job)
