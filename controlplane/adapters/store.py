@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from controlplane.domain.agent import AgentState
-from controlplane.domain.interaction import Interaction, Status, iso
+from controlplane.domain.interaction import Interaction, Status, Step, iso, status_sources
 
 # The store's error: Redis failed (no connection, a timeout, a script's
 # error). Code outside the adapters catches it under this name.
@@ -380,9 +380,12 @@ class Store:
 
     async def enqueue(self, ix: Interaction) -> None:
         """Put an interaction in its queue, ordered by the time it entered (RONA-1
-        requeues with the same score, so it stays ahead of later calls)."""
+        requeues with the same score, so it stays ahead of later calls). Its
+        status became `queued` through the status table (`change_status`)."""
+        if ix.status is not Status.QUEUED:
+            raise ValueError(f"interaction {ix.id} is {ix.status.value}, not queued")
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.ix_key(ix.id), mapping={"status": Status.QUEUED.value})
+            pipe.hset(self.ix_key(ix.id), mapping={"status": ix.status.value})
             pipe.hdel(self.ix_key(ix.id), "agent", "agent_channel")
             pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
             await pipe.execute()
@@ -419,7 +422,8 @@ class Store:
         self, tenant: str, queues: list[tuple[str, int, tuple[str, ...]]], now: int
     ) -> Reservation | None:
         """Run the atomic routing step (IN-3) for one tenant's queues."""
-        argv: list[str | int] = [self.prefix, tenant, now, len(queues)]
+        offerable = status_sources(Status.RINGING, Step.OFFER)  # from the status table
+        argv: list[str | int] = [self.prefix, tenant, now, ",".join(sorted(offerable)), len(queues)]
         for qid, priority, teams in queues:
             argv += [qid, priority, len(teams), *teams]
         res = await self._dispatch(keys=[], args=argv)

@@ -21,6 +21,7 @@ from controlplane.adapters.store import Store
 from controlplane.config import AsteriskNode
 from controlplane.core.agents import Agents
 from controlplane.core.interactions import Interactions
+from controlplane.domain import interaction as ix_rules
 from controlplane.domain import legs as leg_rules
 from controlplane.domain.interaction import (
     Interaction,
@@ -159,7 +160,7 @@ class LegDialer:
         """The agent answered: the interaction is `dialing` on a new customer
         leg, the agent hears ringback, the customer's phone rings. AriError
         when Asterisk does not place the call."""
-        ix.status = Status.DIALING
+        ix_rules.change_status(ix, Status.DIALING)
         ix.customer_channel = leg
         await self._store.save_interaction(ix, new_channel=leg)
         self._interactions.track(leg, ix.id)

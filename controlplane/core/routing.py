@@ -137,8 +137,9 @@ class Routing:
         ahead of later calls; the agent goes to `rona`; the next agent is tried."""
         tenant_id = ix.tenant
         metrics.rona(tenant_id, ix.queue, reason)
+        ix_rules.change_status(ix, Status.QUEUED)
         await self._store.enqueue(ix)
-        ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
+        ix.agent, ix.agent_channel = None, None
         change = agent_rules.transition(AgentState.RESERVED, Trigger.RING_NO_ANSWER, reason=reason)
         if await self._agents.apply(
             tenant_id, agent_id, change, offer=ix.id, fields={"offer": ""}, interaction=ix.id
@@ -162,8 +163,9 @@ class Routing:
             if await withdrawn(ix):
                 return
         agent_id, channel_id = ix.agent, ix.agent_channel
+        ix_rules.change_status(ix, Status.QUEUED)
         await self._store.enqueue(ix)
-        ix.status, ix.agent, ix.agent_channel = Status.QUEUED, None, None
+        ix.agent, ix.agent_channel = None, None
         change = agent_rules.system_transition(
             AgentState.RESERVED, Trigger.OFFER_WITHDRAWN, AgentState.AVAILABLE
         )

@@ -294,6 +294,87 @@ def offer(ix: Interaction, variables: list[dict[str, object]]) -> dict[str, obje
     }
 
 
+class Step(StrEnum):
+    """What changes an interaction's status."""
+
+    ENQUEUE = "enqueue"  # IN-1, CB-1: it waits in its queue
+    OFFER = "offer"  # IN-3: routing offers it to an agent (the `dispatch` script)
+    REQUEUE = "requeue"  # RONA-1, REL-1: the offer did not stand: back to its place in line
+    ANSWER = "answer"  # IN-2, CB-2, OD-4: customer and agent are bridged
+    DIAL = "dial"  # CB-2, OD-4: the agent answered; the customer's phone rings
+    RETRY_LATER = "retry_later"  # CB-3: the attempt failed; the next one waits
+    RETRY = "retry"  # CB-3: the next attempt: back to its queue
+    TRANSFER = "transfer"  # TR-2, TR-5: a blind transfer's target rings
+    TRANSFER_TO_QUEUE = "transfer_to_queue"  # TR-3, TR-4: back into a queue
+    END = "end"  # END-1
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One row of the interaction status table."""
+
+    previous: Status
+    status: Status
+    step: Step
+    rule: str
+
+
+_Q, _R, _C, _D, _S, _E = (
+    Status.QUEUED,
+    Status.RINGING,
+    Status.CONNECTED,
+    Status.DIALING,
+    Status.SCHEDULED,
+    Status.ENDED,
+)
+
+# The interaction status machine, complete: every change the product makes,
+# with what makes it and the rule that allows it. Anything not listed is
+# refused. An interaction is created `queued` (a call, a callback) or
+# `ringing` (an outbound call, OD-4); `ended` is final.
+STATUS_TABLE: tuple[StatusChange, ...] = (
+    StatusChange(_Q, _Q, Step.ENQUEUE, "IN-1"),
+    StatusChange(_Q, _R, Step.OFFER, "IN-3"),
+    StatusChange(_R, _Q, Step.REQUEUE, "RONA-1"),
+    StatusChange(_R, _C, Step.ANSWER, "IN-2"),
+    StatusChange(_R, _D, Step.DIAL, "CB-2"),
+    StatusChange(_D, _C, Step.ANSWER, "CB-2"),
+    StatusChange(_D, _S, Step.RETRY_LATER, "CB-3"),
+    StatusChange(_S, _Q, Step.RETRY, "CB-3"),
+    StatusChange(_C, _R, Step.TRANSFER, "TR-2"),
+    StatusChange(_C, _Q, Step.TRANSFER_TO_QUEUE, "TR-3"),
+    *(StatusChange(s, _E, Step.END, "END-1") for s in (_Q, _R, _D, _S, _C)),
+)
+
+_STATUS_ROWS: dict[tuple[Status, Status], StatusChange] = {
+    (row.previous, row.status): row for row in STATUS_TABLE
+}
+
+
+def status_sources(status: Status, step: Step) -> frozenset[Status]:
+    """The statuses from which `step` leads to `status` (e.g. the statuses
+    the `dispatch` script may offer an interaction from)."""
+    return frozenset(
+        row.previous for row in STATUS_TABLE if row.status is status and row.step is step
+    )
+
+
+def change_status(ix: Interaction, status: Status) -> StatusChange:
+    """The one way an interaction's status changes: checked against
+    `STATUS_TABLE` (refused naming the rule of the change asked for)."""
+    row = _STATUS_ROWS.get((ix.status, status))
+    if row is None:
+        wanted = next((r.rule for r in STATUS_TABLE if r.status is status), "IN-1")
+        raise InvalidTransition(
+            f"interaction is {ix.status.value}: it cannot become {status.value}",
+            rule=wanted,
+            status=ix.status.value,
+            wanted=status.value,
+        )
+    ix.status = status
+    return row
+
+
 def connect(ix: Interaction, at: int) -> None:
     """IN-2: the agent answered; customer and agent are bridged (CB-3: for a
     callback, when the customer answered)."""
@@ -301,7 +382,7 @@ def connect(ix: Interaction, at: int) -> None:
         raise InvalidTransition(
             f"interaction is {ix.status.value}, not ringing", rule="IN-2", status=ix.status.value
         )
-    ix.status = Status.CONNECTED
+    change_status(ix, Status.CONNECTED)
     ix.connected_at = at
 
 
@@ -309,7 +390,7 @@ def end(ix: Interaction, cause: EndCause, at: int) -> bool:
     """END-1: end the interaction. Returns False when it had already ended."""
     if ix.status is Status.ENDED:
         return False
-    ix.status = Status.ENDED
+    change_status(ix, Status.ENDED)
     ix.end_cause = cause
     ix.ended_at = at
     return True

@@ -8,7 +8,9 @@
 -- KEYS: none fixed; every key is built from ARGV[1], the datacenter's prefix
 -- with its hash tag, so all of them live in one cluster slot.
 -- ARGV[1] key prefix ('cp:{dc}:'), ARGV[2] tenant, ARGV[3] now (ms),
--- ARGV[4] number of queues, then per queue: id, priority, team count, teams...
+-- ARGV[4] the statuses an interaction is offered from (comma separated, from
+-- the interaction status table: `status_sources(ringing, offer)`),
+-- ARGV[5] number of queues, then per queue: id, priority, team count, teams...
 -- Returns {interaction id, agent id, queue id, the agent's state sequence
 -- number} or an empty array.
 --
@@ -18,10 +20,14 @@
 -- CO-1: a queue may also hold consult requests, by their leg ID
 -- ('<interaction id>-k<n>'): the agent is reserved for the request, and the
 -- consulting interaction's record is left as it is.
+-- A queued interaction whose status the table does not let ring (it moved on
+-- while its queue entry stayed) leaves the queue instead of being offered.
 local prefix, tenant, now = ARGV[1], ARGV[2], ARGV[3]
-local nqueues = tonumber(ARGV[4])
+local offerable = {}
+for s in string.gmatch(ARGV[4], '[^,]+') do offerable[s] = true end
+local nqueues = tonumber(ARGV[5])
 local candidates = {}
-local i = 5
+local i = 6
 for _ = 1, nqueues do
   local qid, prio, nteams = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local teams = {}
@@ -78,16 +84,21 @@ local function longest_available(teams, ix)
 end
 
 for _, c in ipairs(candidates) do
-  local agent, team = longest_available(c.teams, c.ix)
+  local request = string.find(c.ix, '-k', 1, true) ~= nil
+  local ixkey = prefix .. 'ix:' .. c.ix
+  local agent, team = nil, nil
+  if request or offerable[redis.call('HGET', ixkey, 'status') or ''] then
+    agent, team = longest_available(c.teams, c.ix)
+  else
+    redis.call('ZREM', prefix .. 'queue:' .. tenant .. ':' .. c.qid, c.ix)
+  end
   if agent ~= nil then
     local akey = prefix .. 'agent:' .. tenant .. ':' .. agent
-    local request = string.find(c.ix, '-k', 1, true) ~= nil
     redis.call('ZREM', prefix .. 'avail:' .. tenant .. ':' .. team, agent)
     redis.call('ZREM', prefix .. 'queue:' .. tenant .. ':' .. c.qid, c.ix)
     redis.call('HSET', akey, 'state', 'reserved', 'previous', 'available',
       'reason', request and 'consult' or 'offer', 'since', now, 'offer', c.ix)
     if not request then
-      local ixkey = prefix .. 'ix:' .. c.ix
       redis.call('HSET', ixkey, 'status', 'ringing', 'agent', agent)
       redis.call('HINCRBY', ixkey, 'offers', 1)
     end

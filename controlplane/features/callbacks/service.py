@@ -146,7 +146,7 @@ class Callbacks:
 
     async def _queue(self, ix: Interaction) -> None:
         """CB-2: into the queue's sorted set, scored by the time it was requested."""
-        ix.status = Status.QUEUED
+        ix_rules.change_status(ix, Status.QUEUED)
         await self._store.save_interaction(ix)
         await self._store.enqueue(ix)
         await self._notifier.publish("interaction.queued", ix.tenant, ix.public())
@@ -300,7 +300,7 @@ class Callbacks:
             await self._calls.finish(ix, EndCause.NOT_REACHED)
             return
         legs = (ix.customer_channel, ix.agent_channel)
-        ix.status = Status.SCHEDULED
+        ix_rules.change_status(ix, Status.SCHEDULED)
         ix.agent, ix.agent_channel, ix.customer_channel = None, None, ""
         await self._store.save_interaction(ix)
         due = await self._timers.schedule_in(RETRY_TIMER, ix.id, decision.seconds)

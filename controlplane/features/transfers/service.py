@@ -196,7 +196,7 @@ class TransferService:
                 await self._to_entry_point(ix, target, agent_id)
             else:
                 assert leg is not None
-                ix.status = Status.RINGING
+                ix_rules.change_status(ix, Status.RINGING)
                 ix.legs.append(leg)
                 await self._store.save_interaction(ix)
                 described["number"] = leg.number or ""
@@ -253,7 +253,7 @@ class TransferService:
         the contact center gives it (ahead of calls that came later)."""
         tenant = self._agents.tenant(ix.tenant)
         ix.queue, ix.queue_name = queue, tenant.queues[queue].name
-        ix.status = Status.QUEUED
+        ix_rules.change_status(ix, Status.QUEUED)
         await self._store.save_interaction(ix)
         await self._store.enqueue(ix)
         await self._notifier.publish("interaction.queued", ix.tenant, ix.public())
