@@ -54,7 +54,7 @@ FAILED_EVENT = "interaction.callback_failed"
 
 
 class Callbacks:
-    """CB-1..CB-3 on top of the contact center's routing and bridging."""
+    """CB-1..CB-3 on top of the core's routing and bridging."""
 
     EVENTS = frozenset({"ChannelDtmfReceived", "PlaybackFinished"})
 

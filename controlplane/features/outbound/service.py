@@ -106,7 +106,7 @@ class OutboundRecord:
 
 
 class Outbound:
-    """OD-1..OD-8 on top of the contact center's store, serializer and bridging."""
+    """OD-1..OD-8 on top of the core's store, serializer and bridging."""
 
     def __init__(
         self,
@@ -402,7 +402,7 @@ class Outbound:
         log.info("outbound %s: ringing agent %s for %s", ix.id, ix.agent, ix.dnis)
         return ix
 
-    # Hooks of the contact center -------------------------------------------------------
+    # Hooks of the core -----------------------------------------------------------------
 
     async def agent_answered(self, ix: Interaction, agent_channel: str) -> None:
         """OD-4: the agent answered: the agent hears ringback while the customer
