@@ -35,8 +35,6 @@ from tests.support.fake_ari import FakeAri
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKENS = ("demo-admin-token", "demo-globex-admin-token")  # the demo's tenants
-SUPPORT = "8005550100"  # acme's support entry point (queue support, team tier1)
-CUSTOMER = "+15551234567"
 # The shortest ring time a queue may have (RONA-1): a test that waits for it
 # waits this long.
 RING_SECONDS = 3

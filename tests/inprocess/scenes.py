@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.inprocess.conftest import CUSTOMER, SUPPORT, Service
+from tests.inprocess.conftest import Service
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import Desktop
 
 

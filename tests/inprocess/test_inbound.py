@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inprocess.conftest import CUSTOMER, RING_SECONDS, SUPPORT, Service
+from tests.inprocess.conftest import RING_SECONDS, Service
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.fake_ari import Far
 

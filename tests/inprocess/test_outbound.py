@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.inprocess.conftest import RING_SECONDS, SUPPORT, Service, StartService
+from tests.inprocess.conftest import RING_SECONDS, Service, StartService
 from tests.inprocess.scenes import available, connected_call, of
+from tests.support.constants import DEFAULT_ANI, OTHER_ANI, SUPPORT
+from tests.support.constants import ECHO as NUMBER
 from tests.support.desktop import ApiError, Desktop
 from tests.support.fake_ari import Far
 
 pytestmark = pytest.mark.inprocess
-
-NUMBER = "+15551000000"
-DEFAULT_ANI = "+15550001000"  # acme's default_ani
-OTHER_ANI = "+15550001001"  # the second ANI of acme's profile "standard"
 
 
 async def outdial(desktop: Desktop, agent: str, expect: int = 201, **body: Any) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inprocess.conftest import CUSTOMER, SUPPORT, Service
+from tests.inprocess.conftest import Service
 from tests.inprocess.scenes import available, connected_call
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import Desktop
 
 pytestmark = pytest.mark.inprocess

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.inprocess.conftest import CUSTOMER, RING_SECONDS, Service
+from tests.inprocess.conftest import RING_SECONDS, Service
 from tests.inprocess.scenes import Call, available, connected_call, of
+from tests.support.constants import CUSTOMER
 from tests.support.desktop import ApiError, Desktop
 
 pytestmark = pytest.mark.inprocess

@@ -24,6 +24,7 @@ from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import AmiEvents, wait_until
 from tests.support.browser import HOST_ADDRESS, NETWORK, PhoneNet
+from tests.support.constants import BETA_ENTRY_POINT, BILLING_ENTRY_POINT, GAMMA_ENTRY_POINT
 from tests.support.phones import PhoneFactory
 
 REPO = devstack.REPO_ROOT
@@ -46,7 +47,6 @@ PRIVACY_SHIELD_SECONDS = 3
 # END-2: auto wrap-up is tested on a tenant of its own, so that no other
 # test's wrap-up is cut short. Its agent Beth has the token "test-beth-token".
 BETA_AUTO_WRAP_UP_SECONDS = 2
-BETA_ENTRY_POINT = "8005550200"
 BETA_TENANT: dict[str, Any] = {
     "name": "Beta Ltd",
     "datacenter": "dc1",
@@ -115,7 +115,6 @@ CONSULT_VARIABLES = ["customer_name", "account", "case_number", "balance", "vip"
 # transfer to:
 # customer_name and balance have the same name and type as in the support
 # flow, case_number the same name but another type.
-BILLING_ENTRY_POINT = "8005550103"
 BILLING_FLOW: dict[str, Any] = {
     "variables": [
         {"name": "customer_name", "label": "Customer", "type": "string", "order": 1},
@@ -126,7 +125,6 @@ BILLING_FLOW: dict[str, Any] = {
 }
 # TR-2: a tenant whose blind transfers that are not answered go back to the
 # queue (tokens "test-gus-token", "test-gail-token").
-GAMMA_ENTRY_POINT = "8005550400"
 GAMMA_TENANT: dict[str, Any] = {
     "name": "Gamma GmbH",
     "datacenter": "dc1",

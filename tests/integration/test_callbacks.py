@@ -22,17 +22,12 @@ from tests.integration.conftest import (
     Stack,
 )
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.constants import ANSWERS_AFTER_2S, BUSY, DEFAULT_ANI, NEVER_ANSWERS, SUPPORT
+from tests.support.constants import ECHO as ANSWERS_AT_ONCE
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"
-DEFAULT_ANI = "+15550001000"  # acme's default_ani: what the called-back customer sees
-ANSWERS_AFTER_2S = "+15552000002"
-ANSWERS_AT_ONCE = "+15551000000"
-NEVER_ANSWERS = "+15553000000"
-BUSY = "+15554000000"
 
 
 async def request_callback(admin: Desktop, number: str, **extra: Any) -> dict[str, Any]:

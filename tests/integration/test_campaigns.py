@@ -15,15 +15,14 @@ import redis.asyncio as aioredis
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import now_ms
 from tests.integration.conftest import Stack
-from tests.integration.test_outdial import ECHO, header, of, pstn_call, slots
+from tests.integration.test_outdial import header, of, pstn_call, slots
 from tests.support.asterisk import AmiEvents, wait_until
+from tests.support.constants import BUSY, ECHO
+from tests.support.constants import OTHER_ANI as CAMPAIGN_ANI
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-CAMPAIGN_ANI = "+15550001001"  # the demo campaign "renewals"
-BUSY = "+15554000000"
 
 
 def campaign(cid: str, *numbers: str, guide: dict[str, Any] | None = None) -> dict[str, Any]:

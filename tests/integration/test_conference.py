@@ -13,6 +13,7 @@ import pytest
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import CONSULT_VARIABLES, Stack
 from tests.support.asterisk import audio_flows
+from tests.support.constants import VIP
 from tests.support.consults import (
     Consult,
     given_available,
@@ -30,8 +31,6 @@ from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-VIP = "8005550101"
 
 
 async def given_conference(

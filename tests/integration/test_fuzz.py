@@ -32,6 +32,7 @@ from controlplane.api.callbacks import CallbackRequest
 from controlplane.config import Config, load_config
 from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
+from tests.support.constants import SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete, params
@@ -44,7 +45,6 @@ from tests.support.snapshot import (
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 EXAMPLES = 10_500
 MAX_BODY = 64 * 1024
 TOKENS = {

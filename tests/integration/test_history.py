@@ -10,22 +10,14 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Stack
-from tests.integration.test_outdial import (
-    ECHO,
-    header,
-    of,
-    phone_idle,
-    pstn_call,
-    pstn_calls,
-    slots,
-)
+from tests.integration.test_outdial import header, of, phone_idle, pstn_call, pstn_calls, slots
 from tests.support.asterisk import AmiEvents
+from tests.support.constants import ECHO, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 CUSTOMER = "+15551000123"  # a caller whose number the simulator answers (behaviour 100)
 
 

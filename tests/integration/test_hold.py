@@ -12,14 +12,11 @@ import pytest
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.constants import CUSTOMER, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"
-VIP = "8005550101"
-CUSTOMER = "+15551234567"
 
 
 async def given_connected_call(

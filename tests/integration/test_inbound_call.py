@@ -15,13 +15,11 @@ from tests.support.asterisk import (
     channels_of_bridge,
     wait_until,
 )
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"
-CUSTOMER = "+15551234567"
 
 
 @pytest.mark.spec("ST-1", "IN-1", "IN-2", "END-2")

@@ -29,8 +29,9 @@ from tests.integration.conftest import (
     Stack,
     _toml_value,
 )
-from tests.integration.test_outdial import ECHO, of, slots
+from tests.integration.test_outdial import of, slots
 from tests.support.asterisk import wait_until
+from tests.support.constants import ECHO
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 

@@ -20,13 +20,12 @@ import devstack
 from controlplane.config import Config, load_config
 from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
+from tests.support.constants import GLOBEX, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
-GLOBEX = "8005550300"
 
 AmiEvent = dict[str, str]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -20,19 +20,19 @@ from controlplane.domain.interaction import now_ms
 from tests.integration.conftest import DC_PREFIX, OUTDIAL_RING_SECONDS, Stack
 from tests.integration.test_hold import packets_sent_to
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.constants import (
+    BUSY,
+    CONGESTION,
+    DEFAULT_ANI,
+    ECHO,
+    NEVER_ANSWERS,
+    OTHER_ANI,
+    REJECTS,
+)
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-ECHO = "+15551000000"  # answers at once and echoes
-ANSWERS_AFTER_2S = "+15552000002"
-NEVER_ANSWERS = "+15553000000"
-BUSY = "+15554000000"
-CONGESTION = "+15555000000"
-REJECTS = "+15557000000"
-DEFAULT_ANI = "+15550001000"  # acme's default_ani
-OTHER_ANI = "+15550001001"  # the second ANI of acme's profile "standard"
 
 
 # Helpers shared by the outbound test modules ------------------------------------------

@@ -31,12 +31,12 @@ from controlplane.domain.interaction import now_ms
 from tests.integration.conftest import OVERLOAD_LAG_FILE, Stack
 from tests.integration.test_ops import scrape, value
 from tests.support.asterisk import audio_flows, channels_of_bridge, wait_until
+from tests.support.constants import SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 LAG_SECONDS = 0.4  # well above the default 0.2 s
 IN_BAND_LAG_SECONDS = 0.1  # between admit_below (0.05 s) and refuse_above (0.2 s)
 

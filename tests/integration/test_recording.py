@@ -19,14 +19,12 @@ import redis.asyncio as aioredis
 from controlplane.adapters.ari import AriClient, AriError
 from tests.integration.conftest import DC_PREFIX, PRIVACY_SHIELD_SECONDS, Stack
 from tests.support.asterisk import audio_flows, wait_until
+from tests.support.constants import CUSTOMER, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
-VIP = "8005550101"
-CUSTOMER = "+15551234567"
 
 WINDOW_S = 0.1  # analysis window
 SILENT_RMS = 50.0  # of 32768: nothing but codec noise

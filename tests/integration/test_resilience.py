@@ -17,12 +17,11 @@ from controlplane.domain.interaction import now_ms
 from tests.integration.conftest import Stack, app_owned
 from tests.integration.test_ops import scrape, value
 from tests.support.asterisk import audio_flows, channels_of_bridge, wait_until
+from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"
 
 
 @pytest.mark.spec("REL-1")

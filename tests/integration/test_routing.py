@@ -13,13 +13,11 @@ import pytest
 
 import devstack
 from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
+from tests.support.constants import SUPPORT, VIP
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"  # queue support: priority 1, team tier1
-VIP = "8005550101"  # queue vip: priority 5, teams tier1 + tier2
 
 
 async def ready(desktop: Desktop, extension: str) -> None:

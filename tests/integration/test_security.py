@@ -14,6 +14,7 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import DC_PREFIX, RUN_DIR, Stack
+from tests.support.constants import SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete
@@ -26,7 +27,6 @@ from tests.support.snapshot import (
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 
 # A body each endpoint would accept from its rightful caller, so that a
 # refusal can only come from who is asking. Endpoints not listed get {}.

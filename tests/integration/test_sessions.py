@@ -19,6 +19,7 @@ from yarl import URL
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import DC_PREFIX, SESSION_IDLE_MINUTES, Stack
 from tests.support.asterisk import wait_until
+from tests.support.constants import SUPPORT
 from tests.support.consults import (
     consult,
     given_available,
@@ -31,7 +32,6 @@ from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 CUSTOMER = "+15557770001"
 COOKIE = "cp_session"
 

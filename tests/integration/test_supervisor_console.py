@@ -18,12 +18,12 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.test_limits import _fill
+from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 FIRST = "+15551110001"
 SECOND = "+15551110002"
 

@@ -11,15 +11,10 @@ from typing import Any
 import pytest
 
 from controlplane.adapters.ari import AriClient
-from tests.integration.conftest import (
-    BILLING_ENTRY_POINT,
-    GAMMA_ENTRY_POINT,
-    TRANSFER_RING_SECONDS,
-    Stack,
-)
+from tests.integration.conftest import TRANSFER_RING_SECONDS, Stack
 from tests.support.asterisk import AmiEvents, wait_until
+from tests.support.constants import BILLING_ENTRY_POINT, CUSTOMER, ECHO, GAMMA_ENTRY_POINT, SALES
 from tests.support.consults import (
-    CUSTOMER,
     given_available,
     given_connected_call,
     nothing_left_behind,
@@ -36,10 +31,6 @@ from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-VIP = "8005550101"
-SALES = "8005550102"
-ECHO = "+15551000000"
 
 
 async def transfer(desktop: Desktop, ix_id: str, kind: str, target: str) -> Any:

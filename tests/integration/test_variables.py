@@ -14,12 +14,12 @@ import pytest
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack
 from tests.support.asterisk import AmiEvents
+from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPPORT = "8005550100"
 CUSTOMER = "+15557654321"
 SHOWN = [
     "customer_name",

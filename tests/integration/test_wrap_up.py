@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import BETA_AUTO_WRAP_UP_SECONDS, BETA_ENTRY_POINT, Stack
+from tests.integration.conftest import BETA_AUTO_WRAP_UP_SECONDS, Stack
+from tests.support.constants import BETA_ENTRY_POINT, CUSTOMER
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-CUSTOMER = "+15551234567"
 BETH = "test-beth-token"
 
 

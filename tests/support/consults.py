@@ -13,12 +13,11 @@ import redis.asyncio as aioredis
 
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import channels_of_bridge, wait_until
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import ApiError, Desktop, Event
 from tests.support.phones import Phone, PhoneFactory
 from tests.support.snapshot import asterisk_state, redis_state
 
-SUPPORT = "8005550100"
-CUSTOMER = "+15551234567"
 DC_PREFIX = "cp:{dc1}:"
 
 

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from playwright.async_api import Locator, Page, expect
 
+from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.phones import Phone, PhoneFactory
 
-SUPPORT = "8005550100"
-CUSTOMER = "+15551234567"
-ECHO = "+15551000000"  # the PSTN simulator answers at once and echoes
-BUSY = "+15554000000"
-DEFAULT_ANI = "+15550001000"
-OTHER_ANI = "+15550001001"
 AVAILABLE_GREEN = "rgb(30, 123, 52)"  # --available
 
 

@@ -19,6 +19,7 @@ from controlplane.adapters.ari import AriClient, AriError
 from tests.integration.conftest import SERVICE_PORT, Stack
 from tests.support.asterisk import channels_of_bridge, wait_until
 from tests.support.browser import HOST_ADDRESS, PhonePage, browser_files, netns_browser
+from tests.support.constants import ECHO, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 from tests.support.sipws import register
@@ -26,8 +27,6 @@ from tests.support.sipws import register
 pytestmark = pytest.mark.integration
 
 ORIGIN = f"http://{HOST_ADDRESS}:{SERVICE_PORT}"
-SUPPORT = "8005550100"
-ECHO = "+15551000000"  # the PSTN simulator answers at once and echoes
 BROWSER_EXT = {"alice": "2001", "bob": "2002"}
 
 

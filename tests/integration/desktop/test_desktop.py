@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Dialog, Page, WebSocketRoute, expect
 
-from tests.integration.conftest import BETA_ENTRY_POINT, Stack
+from tests.integration.conftest import Stack
 from tests.integration.desktop.conftest import (
     SHOWN_WITHIN_MS,
     OpenDesktop,
@@ -21,13 +21,11 @@ from tests.integration.desktop.conftest import (
     new_context,
     screenshot,
 )
+from tests.support.constants import BETA_ENTRY_POINT, CUSTOMER, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPPORT = "8005550100"
-CUSTOMER = "+15551234567"
 
 
 # Helpers -------------------------------------------------------------------------

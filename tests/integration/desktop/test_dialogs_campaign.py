@@ -16,12 +16,12 @@ from tests.integration.desktop.conftest import (
     screenshot,
 )
 from tests.integration.desktop.dialog_steps import (
-    ECHO,
     choose_state,
     end_and_wrap_up,
     expect_state,
     expect_status,
 )
+from tests.support.constants import ECHO
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 

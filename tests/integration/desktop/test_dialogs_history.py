@@ -16,12 +16,12 @@ from tests.integration.desktop.conftest import (
     screenshot,
 )
 from tests.integration.desktop.dialog_steps import (
-    ECHO,
     end_and_wrap_up,
     expect_state,
     expect_status,
     take_call,
 )
+from tests.support.constants import ECHO
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration

@@ -17,21 +17,16 @@ from tests.integration.desktop.conftest import (
     screenshot,
 )
 from tests.integration.desktop.dialog_steps import (
-    BUSY,
-    DEFAULT_ANI,
-    ECHO,
-    OTHER_ANI,
     control,
     end_and_wrap_up,
     expect_state,
     expect_status,
 )
+from tests.support.constants import BUSY, DEFAULT_ANI, ECHO, OTHER_ANI, REJECTS
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-REJECTS = "+15557000000"
 
 
 async def dial_typed(page: Page, number: str) -> None:
