@@ -22,7 +22,7 @@ from controlplane.api.http import EventHub, Services, build_app
 from controlplane.config import AsteriskNode, Config
 from controlplane.contact_center import ContactCenter
 from controlplane.core.assembly import build_core
-from controlplane.devices import DeviceTracker
+from controlplane.core.devices import DeviceTracker
 from controlplane.domain.limits import SLOT_LEASE_MS
 from controlplane.features.callbacks import plugin as callbacks_plugin
 from controlplane.features.campaigns import plugin as campaigns_plugin
@@ -218,7 +218,7 @@ def build(
     timers = Timers(store)
     cc = build_services(config, store=store, ari=ari, notifier=notifier, tasks=tasks, timers=timers)
     hub = EventHub(store)
-    DeviceTracker(config, cc, ami)
+    DeviceTracker(config, ami=ami, store=store, tasks=tasks, routing=cc.routing)  # ST-4
     ami.on_connection(lost=lambda: metrics.connection_lost("ami"))
     app = build_app(Services(config=config, cc=cc, store=store, ari=ari, ami=ami, hub=hub))
 

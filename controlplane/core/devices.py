@@ -13,9 +13,11 @@ import logging
 
 from controlplane import browser_phone
 from controlplane.adapters.ami import AmiClient
+from controlplane.adapters.store import Store
 from controlplane.config import Config
-from controlplane.contact_center import ContactCenter
+from controlplane.core.routing import Routing
 from controlplane.domain.agent import device_is_busy
+from controlplane.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +25,24 @@ _PREFIX = "PJSIP/"
 
 
 class DeviceTracker:
-    def __init__(self, config: Config, cc: ContactCenter, ami: AmiClient) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        ami: AmiClient,
+        store: Store,
+        tasks: TaskGroup,
+        routing: Routing,
+    ) -> None:
         self._config = config
-        self._cc = cc
+        self._store = store
+        self._tasks = tasks
+        self._routing = routing
         ami.on_event("DeviceStateChange", self._on_event)
         ami.on_connection(login=self._on_login)
 
     def _on_login(self) -> None:
-        self._cc.tasks.spawn("devices:resync", self._cc.resync_devices())
+        self._tasks.spawn("devices:resync", self._routing.resync_devices())
 
     def _on_event(self, event: dict[str, str]) -> None:
         device = event.get("Device", "")
@@ -49,11 +61,11 @@ class DeviceTracker:
                 return
             tenant = browser[0]
             busy = device_is_busy(state) or browser_phone.unreachable(state)
-        self._cc.tasks.spawn(f"device:{extension}", self._update(tenant, extension, busy))
+        self._tasks.spawn(f"device:{extension}", self._update(tenant, extension, busy))
 
     async def _update(self, tenant: str, extension: str, busy: bool) -> None:
-        changed = await self._cc.store.set_device_busy(extension, busy)
+        changed = await self._store.set_device_busy(extension, busy)
         if changed:
             log.info("phone %s is %s", extension, "busy" if busy else "idle")
             if not busy:
-                await self._cc.dispatch(tenant)
+                await self._routing.dispatch(tenant)
