@@ -81,18 +81,31 @@ def hash_password_cmd() -> None:
     click.echo(hash_password(password))
 
 
+def failure_reason(exc: BaseException, timeout: float) -> str:
+    """Why a check failed, never empty: a hang says so (its exception's text
+    is empty), and anything else names its type besides its text."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def check_redis(url: str, datacenter: str, timeout: float = 3.0) -> tuple[str, bool, str]:
+    store = Store.from_url(url, datacenter)
+    try:
+        await asyncio.wait_for(store.ping(), timeout=timeout)
+        return ("Redis", True, url)
+    except Exception as exc:
+        return ("Redis", False, f"{url}: {failure_reason(exc, timeout)}")
+    finally:
+        await store.close()
+
+
 async def _doctor(config: Config) -> list[tuple[str, bool, str]]:
     node = config.datacenter.asterisk[0]
     results: list[tuple[str, bool, str]] = []
 
-    store = Store.from_url(config.service.redis_url, config.service.datacenter)
-    try:
-        await asyncio.wait_for(store.ping(), timeout=3)
-        results.append(("Redis", True, config.service.redis_url))
-    except Exception as exc:
-        results.append(("Redis", False, f"{config.service.redis_url}: {exc}"))
-    finally:
-        await store.close()
+    results.append(await check_redis(config.service.redis_url, config.service.datacenter))
 
     ami = make_ami(node)
     try:

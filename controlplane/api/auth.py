@@ -17,7 +17,8 @@ from controlplane.sessions import Sessions
 
 EVENTS_PATH = "/v1/events"
 SESSIONS = web.AppKey("sessions", Sessions)
-SESSION = "session"  # the request's session, when the cookie authenticated it
+# the request's session, when the cookie authenticated it
+SESSION: web.RequestKey[StoredSession] = web.RequestKey("session", StoredSession)
 
 MAX_TOKEN = 512  # characters; longer is no token of ours
 
@@ -129,5 +130,4 @@ async def authenticate_request(
 
 
 def request_session(request: web.Request) -> StoredSession | None:
-    found: StoredSession | None = request.get(SESSION)
-    return found
+    return request.get(SESSION)

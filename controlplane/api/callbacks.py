@@ -8,14 +8,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, StringConstraints
 
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden
-from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref
+from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 
@@ -65,31 +65,30 @@ async def request_callback(request: web.Request) -> web.Response:
     return web.json_response(ix.public(), status=201)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/callbacks", request_callback)
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoint and schema to the OpenAPI document."""
-    schemas["CallbackRequest"] = CallbackRequest.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
-    paths["/v1/callbacks"] = {
-        "post": {
-            "summary": (
-                "the flow (admin token) registers a callback (CB-1); it waits in its queue "
-                "like a call, scored by the time of the request (CB-2)"
-            ),
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("CallbackRequest")}},
+FEATURE = Feature(
+    name="callbacks",
+    schemas=docs.model_schemas(CallbackRequest),
+    routes=(
+        Route(
+            "POST",
+            "/v1/callbacks",
+            request_callback,
+            {
+                "summary": (
+                    "the flow (admin token) registers a callback (CB-1); it waits in its queue "
+                    "like a call, scored by the time of the request (CB-2)"
+                ),
+                "requestBody": docs.json_body("CallbackRequest"),
+                "responses": {
+                    "201": docs.content(
+                        docs.ref("Interaction"), "the callback's interaction (kind callback)"
+                    ),
+                    **docs.errors(400, 401, 403, 404, 409),
+                },
             },
-            "responses": {
-                "201": _json(_ref("Interaction"), "the callback's interaction (kind callback)"),
-                **_errors(400, 401, 403, 409),
-            },
-        }
-    }
+        ),
+    ),
+)

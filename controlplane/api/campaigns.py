@@ -16,14 +16,14 @@ the answers, stored with the interaction.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden
-from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
+from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 from controlplane.domain import campaign as rules
@@ -155,109 +155,162 @@ async def put_guide(request: web.Request) -> web.Response:
     return web.json_response(await s.cc.campaigns.submit_answers(ix, p.agent or "", answers))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/campaigns", list_campaigns)
-    app.router.add_post("/v1/campaigns", create_campaign)
-    app.router.add_get("/v1/campaigns/{campaign_id}", get_campaign)
-    app.router.add_delete("/v1/campaigns/{campaign_id}", delete_campaign)
-    app.router.add_post("/v1/campaigns/{campaign_id}/contacts", add_contacts)
-    app.router.add_get("/v1/agents/{agent_id}/campaign-contact", current_contact)
-    app.router.add_post("/v1/agents/{agent_id}/campaign-contact", fetch_contact)
-    app.router.add_post("/v1/agents/{agent_id}/campaign-contact/skip", skip_contact)
-    app.router.add_post("/v1/agents/{agent_id}/campaign-contact/call", call_contact)
-    app.router.add_get("/v1/interactions/{ix_id}/call-guide", get_guide)
-    app.router.add_put("/v1/interactions/{ix_id}/call-guide", put_guide)
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schemas to the OpenAPI document."""
-    for model in (CampaignRequest, ContactsRequest, FetchRequest, GuideAnswersRequest):
-        schemas[model.__name__] = model.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-    obj = {"type": "object"}
-    preview = _json(obj, "the preview: {campaign, contact {id, name, number, details}, expires_at}")
-    paths["/v1/campaigns"] = {
-        "get": {
-            "summary": "the tenant's campaigns with contact counts (an agent: their team's)",
-            "responses": {"200": _json(obj, "{campaigns: [...]}"), **_errors(401)},
-        },
-        "post": {
-            "summary": "create a preview campaign (admin; PC-1)",
-            "requestBody": json_body("CampaignRequest"),
-            "responses": {"201": _json(obj, "the campaign"), **_errors(400, 401, 403, 409)},
-        },
-    }
-    paths["/v1/campaigns/{campaign_id}"] = {
-        "get": {
-            "summary": "a campaign (supervisors and admins: with its contact list)",
-            "parameters": path_params("campaign_id"),
-            "responses": {"200": _json(obj, "the campaign"), **_errors(401, 404)},
-        },
-        "delete": {
-            "summary": "delete a campaign (admin)",
-            "parameters": path_params("campaign_id"),
-            "responses": {"200": _json(obj, "deleted"), **_errors(401, 403, 404)},
-        },
-    }
-    paths["/v1/campaigns/{campaign_id}/contacts"] = {
-        "post": {
-            "summary": "add contacts to a campaign (admin; contacts of known IDs are left alone)",
-            "parameters": path_params("campaign_id"),
-            "requestBody": json_body("ContactsRequest"),
-            "responses": {
-                "200": _json(obj, "the campaign, with `added`"),
-                **_errors(400, 401, 403, 404),
+_OBJ = {"type": "object"}
+_PREVIEW = docs.content(
+    _OBJ, "the preview: {campaign, contact {id, name, number, details}, expires_at}"
+)
+_C, _A, _I = (
+    docs.path_params("campaign_id"),
+    docs.path_params("agent_id"),
+    docs.path_params("ix_id"),
+)
+
+FEATURE = Feature(
+    name="campaigns",
+    schemas=docs.model_schemas(CampaignRequest, ContactsRequest, FetchRequest, GuideAnswersRequest),
+    routes=(
+        Route(
+            "GET",
+            "/v1/campaigns",
+            list_campaigns,
+            {
+                "summary": "the tenant's campaigns with contact counts (an agent: their team's)",
+                "responses": {"200": docs.content(_OBJ, "{campaigns: [...]}"), **docs.errors(401)},
             },
-        }
-    }
-    paths["/v1/agents/{agent_id}/campaign-contact"] = {
-        "get": {
-            "summary": "the agent's current preview (PC-2)",
-            "parameters": path_params("agent_id"),
-            "responses": {"200": preview, **_errors(401, 403, 404)},
-        },
-        "post": {
-            "summary": "an available agent of an assigned team fetches the next contact (PC-2); "
-            "atomic: two agents never get the same contact. Body optional: {campaign}",
-            "parameters": path_params("agent_id"),
-            "responses": {"200": preview, **_errors(400, 401, 403, 404, 409)},
-        },
-    }
-    paths["/v1/agents/{agent_id}/campaign-contact/skip"] = {
-        "post": {
-            "summary": "skip the previewed contact (to the end of the list) and show the next",
-            "parameters": path_params("agent_id"),
-            "responses": {"200": preview, **_errors(401, 403, 404, 409)},
-        }
-    }
-    paths["/v1/agents/{agent_id}/campaign-contact/call"] = {
-        "post": {
-            "summary": "call the previewed contact (PC-3): limits checked (409 `code` 26/27), "
-            "the agent's phone rings first, then the customer with the campaign's ANI",
-            "parameters": path_params("agent_id"),
-            "responses": {
-                "201": _json(_ref("Interaction"), "the interaction, ringing"),
-                **_errors(400, 401, 403, 404, 409, 503),
+        ),
+        Route(
+            "POST",
+            "/v1/campaigns",
+            create_campaign,
+            {
+                "summary": "create a preview campaign (admin; PC-1)",
+                "requestBody": docs.json_body("CampaignRequest"),
+                "responses": {
+                    "201": docs.content(_OBJ, "the campaign"),
+                    **docs.errors(400, 401, 403, 409),
+                },
             },
-        }
-    }
-    paths["/v1/interactions/{ix_id}/call-guide"] = {
-        "get": {
-            "summary": "the campaign's call guide and the submitted answers (PC-4)",
-            "parameters": path_params("ix_id"),
-            "responses": {"200": _json(obj, "the guide"), **_errors(401, 403, 404, 409)},
-        },
-        "put": {
-            "summary": "submit the answers: a complete walk of the guide from its start (PC-4)",
-            "parameters": path_params("ix_id"),
-            "requestBody": json_body("GuideAnswersRequest"),
-            "responses": {
-                "200": _json(obj, "the guide with the answers"),
-                **_errors(400, 401, 403, 404, 409),
+        ),
+        Route(
+            "GET",
+            "/v1/campaigns/{campaign_id}",
+            get_campaign,
+            {
+                "summary": "a campaign (supervisors and admins: with its contact list)",
+                "parameters": _C,
+                "responses": {
+                    "200": docs.content(_OBJ, "the campaign"),
+                    **docs.errors(401, 403, 404),
+                },
             },
-        },
-    }
+        ),
+        Route(
+            "DELETE",
+            "/v1/campaigns/{campaign_id}",
+            delete_campaign,
+            {
+                "summary": "delete a campaign (admin)",
+                "parameters": _C,
+                "responses": {
+                    "200": docs.content(_OBJ, "deleted"),
+                    **docs.errors(401, 403, 404),
+                },
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/campaigns/{campaign_id}/contacts",
+            add_contacts,
+            {
+                "summary": "add contacts to a campaign (admin; contacts of known IDs are left "
+                "alone)",
+                "parameters": _C,
+                "requestBody": docs.json_body("ContactsRequest"),
+                "responses": {
+                    "200": docs.content(_OBJ, "the campaign, with `added`"),
+                    **docs.errors(400, 401, 403, 404),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/agents/{agent_id}/campaign-contact",
+            current_contact,
+            {
+                "summary": "the agent's current preview (PC-2)",
+                "parameters": _A,
+                "responses": {"200": _PREVIEW, **docs.errors(401, 403, 404)},
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/agents/{agent_id}/campaign-contact",
+            fetch_contact,
+            {
+                "summary": "an available agent of an assigned team fetches the next contact "
+                "(PC-2); atomic: two agents never get the same contact",
+                "parameters": _A,
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": docs.ref("FetchRequest")}},
+                },
+                "responses": {"200": _PREVIEW, **docs.errors(400, 401, 403, 404, 409)},
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/agents/{agent_id}/campaign-contact/skip",
+            skip_contact,
+            {
+                "summary": "skip the previewed contact (to the end of the list) and show the next",
+                "parameters": _A,
+                "responses": {"200": _PREVIEW, **docs.errors(401, 403, 404, 409)},
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/agents/{agent_id}/campaign-contact/call",
+            call_contact,
+            {
+                "summary": "call the previewed contact (PC-3): limits checked (409 `code` "
+                "26/27), the agent's phone rings first, then the customer with the campaign's "
+                "ANI",
+                "parameters": _A,
+                "responses": {
+                    "201": docs.content(docs.ref("Interaction"), "the interaction, ringing"),
+                    **docs.errors(400, 401, 403, 404, 409, 503),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/interactions/{ix_id}/call-guide",
+            get_guide,
+            {
+                "summary": "the campaign's call guide and the submitted answers (PC-4)",
+                "parameters": _I,
+                "responses": {
+                    "200": docs.content(_OBJ, "the guide"),
+                    **docs.errors(401, 403, 404, 409),
+                },
+            },
+        ),
+        Route(
+            "PUT",
+            "/v1/interactions/{ix_id}/call-guide",
+            put_guide,
+            {
+                "summary": "submit the answers: a complete walk of the guide from its start (PC-4)",
+                "parameters": _I,
+                "requestBody": docs.json_body("GuideAnswersRequest"),
+                "responses": {
+                    "200": docs.content(_OBJ, "the guide with the answers"),
+                    **docs.errors(400, 401, 403, 404, 409),
+                },
+            },
+        ),
+    ),
+)

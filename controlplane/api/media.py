@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from controlplane.api.http import SERVICES, principal
+from controlplane.api import docs
+from controlplane.api.common import SERVICES, Feature, Route, principal
 from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.interaction import Interaction
 from controlplane.features.media.service import MediaService
@@ -34,18 +35,44 @@ def _handler(
     return handle
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/hold",
-        _handler(MediaService.hold, ConsultAction.HOLD_CUSTOMER),
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/resume",
-        _handler(MediaService.resume, ConsultAction.RESUME_CUSTOMER),
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/recording/pause", _handler(MediaService.pause_recording)
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/recording/resume", _handler(MediaService.resume_recording)
-    )
+_IX = docs.content(docs.ref("Interaction"), "the interaction")
+_CODES = (401, 403, 404, 409, 503)
+_I = ["ix_id"]
+
+FEATURE = Feature(
+    name="media",
+    routes=(
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/hold",
+            _handler(MediaService.hold, ConsultAction.HOLD_CUSTOMER),
+            docs.op("put the customer on music on hold (HOLD-1)", _IX, *_CODES, params=_I),
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/resume",
+            _handler(MediaService.resume, ConsultAction.RESUME_CUSTOMER),
+            docs.op("take the customer off hold (HOLD-2)", _IX, *_CODES, params=_I),
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/recording/pause",
+            _handler(MediaService.pause_recording),
+            docs.op(
+                "privacy shield: pause the recording for the tenant's privacy_shield_seconds "
+                "(REC-2)",
+                _IX,
+                *_CODES,
+                params=_I,
+            ),
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/recording/resume",
+            _handler(MediaService.resume_recording),
+            docs.op(
+                "resume a paused recording before the shield ends (REC-2)", _IX, *_CODES, params=_I
+            ),
+        ),
+    ),
+)

@@ -1,18 +1,20 @@
-"""API of operations and security: metrics (OPS-2) and the audit trail.
+"""API of operations and security: health, metrics (OPS-2) and the audit trail.
 
+- ``GET /health``: Redis, ARI and AMI connectivity; no token.
 - ``GET /metrics``: Prometheus text format; no token (like ``/health``), so
   it is only as reachable as the service's listen address.
 - ``GET /v1/audit?limit=``: the caller's tenant's audit records, newest
   first; supervisors and admins only.
 
-It also adds two middlewares to the application: the metrics middleware
-outermost (it times every request and sees its final status) and the audit
-middleware innermost (it runs after authentication, knows the principal and
-sees a refusal's rule as it is raised).
+The application also takes the audit middleware from here: innermost (it
+runs after authentication, knows the principal and sees a refusal's rule
+as it is raised); the metrics middleware (controlplane/metrics.py) is the
+outermost (it times every request and sees its final status).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,9 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from controlplane import metrics
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden, Principal
-from controlplane.api.http import PRINCIPAL, SERVICES, principal
-from controlplane.api.openapi import _errors, _json
+from controlplane.api.common import PRINCIPAL, SERVICES, Feature, Route, principal
 from controlplane.audit import MAX_LIMIT, acting_as
 from controlplane.config import Role
 from controlplane.domain.errors import InvalidInput, RuleViolation
@@ -86,6 +88,26 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
+async def health(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(s.store.ping(), timeout=1)
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"down: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(s.ari.ping(), timeout=1)
+        checks["ari"] = "ok"
+    except Exception as exc:
+        checks["ari"] = f"down: {type(exc).__name__}"
+    checks["ami"] = "ok" if s.ami.logged_in else "down: not logged in"
+    ok = all(v == "ok" for v in checks.values())
+    return web.json_response(
+        {"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503
+    )
+
+
 async def get_metrics(request: web.Request) -> web.Response:
     s = request.app[SERVICES]
     await metrics.refresh(s.config, s.store, s.ari, s.ami)
@@ -117,14 +139,24 @@ async def get_audit(request: web.Request) -> web.Response:
     return web.json_response({"records": records})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/metrics", get_metrics)
-    app.router.add_get("/v1/audit", get_audit)
-    app.middlewares.insert(0, metrics.metrics_middleware)
-    app.middlewares.append(audit_middleware)
-
-
 # OpenAPI --------------------------------------------------------------------------
+
+HEALTH = {
+    "type": "object",
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "checks": {
+            "type": "object",
+            "properties": {
+                "redis": {"type": "string"},
+                "ari": {"type": "string"},
+                "ami": {"type": "string"},
+            },
+            "description": "`ok` or `down: <why>` for each",
+        },
+    },
+    "required": ["status", "checks"],
+}
 
 AUDIT_RECORD = {
     "type": "object",
@@ -154,41 +186,67 @@ AUDIT_RECORD = {
 }
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schema to the OpenAPI document."""
-    schemas["AuditRecord"] = AUDIT_RECORD
-    paths["/metrics"] = {
-        "get": {
-            "summary": "Prometheus metrics (text format); no token: served on the listen address",
-            "security": [],
-            "responses": {"200": {"description": "text/plain; version=0.0.4"}},
-        }
-    }
-    paths["/v1/audit"] = {
-        "get": {
-            "summary": "the tenant's audit trail, newest first (supervisors and admins)",
-            "parameters": [
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                }
-            ],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "records": {
-                                "type": "array",
-                                "items": {"$ref": "#/components/schemas/AuditRecord"},
-                            }
-                        },
-                    },
-                    "audit records",
-                ),
-                **_errors(400, 401, 403),
+FEATURE = Feature(
+    name="ops",
+    schemas={"AuditRecord": AUDIT_RECORD},
+    routes=(
+        Route(
+            "GET",
+            "/health",
+            health,
+            {
+                "summary": "AMI, ARI and Redis connectivity",
+                "security": [],
+                "responses": {
+                    "200": docs.content(HEALTH, "all ok"),
+                    "503": docs.content(HEALTH, "degraded"),
+                },
             },
-        }
-    }
+        ),
+        Route(
+            "GET",
+            "/metrics",
+            get_metrics,
+            {
+                "summary": "Prometheus metrics (text format); no token: served on the listen "
+                "address",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/audit",
+            get_audit,
+            {
+                "summary": "the tenant's audit trail, newest first (supervisors and admins)",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    }
+                ],
+                "responses": {
+                    "200": docs.content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "records": {"type": "array", "items": docs.ref("AuditRecord")}
+                            },
+                            "required": ["records"],
+                        },
+                        "audit records",
+                    ),
+                    **docs.errors(400, 401, 403),
+                },
+            },
+        ),
+    ),
+)

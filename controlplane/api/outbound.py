@@ -22,10 +22,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
+from controlplane.api import docs
+from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import Body
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.interaction import Interaction
 from controlplane.features.outbound import history
 
 
@@ -54,6 +55,12 @@ class HistoryCallRequest(Body):
     ani: str | None = Field(default=None, max_length=32, description="as for an outdial")
 
 
+def _dialling(ix: Interaction) -> dict[str, Any]:
+    """The interaction, and the number the customer is dialled with: the
+    typed number as the dial-number rules cleaned it (DN-1)."""
+    return {**ix.public(), "dialled": ix.dnis}
+
+
 async def address_book(request: web.Request) -> web.Response:
     s, p = request.app[SERVICES], principal(request)
     search = request.query.get("search")
@@ -78,7 +85,7 @@ async def outdial(request: web.Request) -> web.Response:
     ix = await s.cc.outbound.outdial(
         p.tenant, agent_id, number=req.number, address_book=req.address_book, ani=req.ani
     )
-    return web.json_response(ix.public(), status=201)
+    return web.json_response(_dialling(ix), status=201)
 
 
 async def cancel(request: web.Request) -> web.Response:
@@ -124,144 +131,188 @@ async def history_call(request: web.Request) -> web.Response:
         ani=req.ani,
         history=await history.ids(s.cc, p.tenant, agent_id),
     )
-    return web.json_response(ix.public(), status=201)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/address-book", address_book)
-    app.router.add_get("/v1/agents/{agent_id}/outdial-anis", outdial_anis)
-    app.router.add_post("/v1/agents/{agent_id}/outdial", outdial)
-    app.router.add_post("/v1/interactions/{ix_id}/cancel", cancel)
-    app.router.add_get("/v1/agents/{agent_id}/history", get_history)
-    app.router.add_post("/v1/agents/{agent_id}/history/{ix_id}/call", history_call)
+    return web.json_response(_dialling(ix), status=201)
 
 
 # OpenAPI --------------------------------------------------------------------------
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schemas to the OpenAPI document."""
-    for model in (OutdialRequest, HistoryCallRequest):
-        schemas[model.__name__] = model.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-    schemas["HistoryEntry"] = {
-        "type": "object",
-        "properties": {
-            "interaction_id": {"type": "string"},
-            "type": {"enum": ["call"]},
-            "kind": {"enum": ["call", "callback", "outdial", "campaign"]},
-            "direction": {"enum": ["inbound", "outbound"]},
-            "label": {"type": "string"},
-            "number": {"type": "string", "description": "the customer's number"},
-            "queue": {"type": ["string", "null"]},
-            "queue_name": {"type": ["string", "null"]},
-            "started_at": {"type": "string", "format": "date-time"},
-            "connected_at": {"type": ["string", "null"], "format": "date-time"},
-            "ended_at": {"type": ["string", "null"], "format": "date-time"},
-            "duration_seconds": {"type": ["integer", "null"]},
-            "wrap_up_reason": {"type": ["string", "null"]},
-            "wrap_up_label": {"type": ["string", "null"]},
+HISTORY_ENTRY = {
+    "type": "object",
+    "properties": {
+        "interaction_id": {"type": "string"},
+        "type": {"enum": ["call"]},
+        "kind": {"enum": ["call", "callback", "outdial", "campaign"]},
+        "direction": {"enum": ["inbound", "outbound"]},
+        "label": {"type": "string"},
+        "number": {"type": "string", "description": "the customer's number"},
+        "queue": {"type": ["string", "null"]},
+        "queue_name": {"type": ["string", "null"]},
+        "started_at": {"type": "string", "format": "date-time"},
+        "connected_at": {"type": ["string", "null"], "format": "date-time"},
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+        "duration_seconds": {"type": ["integer", "null"]},
+        "wrap_up_reason": {"type": ["string", "null"]},
+        "wrap_up_label": {"type": ["string", "null"]},
+    },
+}
+
+DIALLING = {
+    "allOf": [
+        docs.ref("Interaction"),
+        {
+            "type": "object",
+            "properties": {
+                "dialled": {
+                    "type": "string",
+                    "pattern": "^\\+?[0-9]{3,14}$",
+                    "description": "the number the customer is dialled with: as typed, "
+                    "cleaned by the dial-number rules (DN-1)",
+                }
+            },
+            "required": ["dialled"],
         },
-    }
-    created = _json(_ref("Interaction"), "the interaction, ringing on the agent's phone")
+    ]
+}
 
-    def post(summary: str, req: str, params: list[str]) -> dict[str, Any]:
-        return {
-            "summary": summary,
-            "parameters": path_params(*params),
-            "requestBody": json_body(req),
-            "responses": {"201": created, **_errors(400, 401, 403, 404, 409, 503)},
-        }
+_CREATED = docs.content(docs.ref("Dialling"), "the interaction, ringing on the agent's phone")
 
-    paths["/v1/address-book"] = {
-        "get": {
-            "summary": "the tenant's address book, filtered by `search` (name or digits) (OD-2)",
-            "parameters": [
-                {"name": "search", "in": "query", "required": False, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": _json(
-                    {"type": "object", "properties": {"entries": {"type": "array"}}},
-                    "entries sorted by name: {name, number}",
-                ),
-                **_errors(400, 401),
-            },
-        }
+
+def _dial(summary: str, req: str, params: list[str]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": docs.path_params(*params),
+        "requestBody": docs.json_body(req),
+        "responses": {"201": _CREATED, **docs.errors(400, 401, 403, 404, 409, 503)},
     }
-    paths["/v1/agents/{agent_id}/outdial-anis"] = {
-        "get": {
-            "summary": "the agent's outdial ANIs, alphabetically, and the tenant's default (OD-3)",
-            "parameters": path_params("agent_id"),
-            "responses": {
-                "200": _json(
+
+
+FEATURE = Feature(
+    name="outbound",
+    schemas={
+        **docs.model_schemas(OutdialRequest, HistoryCallRequest),
+        "HistoryEntry": HISTORY_ENTRY,
+        "Dialling": DIALLING,
+    },
+    routes=(
+        Route(
+            "GET",
+            "/v1/address-book",
+            address_book,
+            {
+                "summary": "the tenant's address book, filtered by `search` (name or digits) "
+                "(OD-2)",
+                "parameters": [
                     {
-                        "type": "object",
-                        "properties": {
-                            "anis": {"type": "array", "items": {"type": "string"}},
-                            "default": {"type": ["string", "null"]},
+                        "name": "search",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 80},
+                    }
+                ],
+                "responses": {
+                    "200": docs.content(
+                        {"type": "object", "properties": {"entries": {"type": "array"}}},
+                        "entries sorted by name: {name, number}",
+                    ),
+                    **docs.errors(400, 401),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/agents/{agent_id}/outdial-anis",
+            outdial_anis,
+            {
+                "summary": "the agent's outdial ANIs, alphabetically, and the tenant's default "
+                "(OD-3)",
+                "parameters": docs.path_params("agent_id"),
+                "responses": {
+                    "200": docs.content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "anis": {"type": "array", "items": {"type": "string"}},
+                                "default": {"type": ["string", "null"]},
+                            },
                         },
-                    },
-                    "ANIs",
-                ),
-                **_errors(401, 403, 404),
-            },
-        }
-    }
-    paths["/v1/agents/{agent_id}/outdial"] = {
-        "post": post(
-            "dial out from available or idle (OD-1..OD-4): the agent's phone rings first, then "
-            "the customer is dialled with the chosen ANI; 409 with `code` 26/27 over a limit "
-            "(LIM-2), 409 OD-8 when an inbound offer reached the agent first",
-            "OutdialRequest",
-            ["agent_id"],
-        )
-    }
-    paths["/v1/interactions/{ix_id}/cancel"] = {
-        "post": {
-            "summary": "cancel an outbound call while it rings, where the tenant enables it (OD-4)",
-            "parameters": path_params("ix_id"),
-            "responses": {
-                "200": _json(_ref("Interaction"), "the ended interaction"),
-                **_errors(401, 403, 404, 409),
-            },
-        }
-    }
-    paths["/v1/agents/{agent_id}/history"] = {
-        "get": {
-            "summary": "the agent's wrapped-up voice interactions, newest first (HI-1)",
-            "parameters": [
-                *path_params("agent_id"),
-                {
-                    "name": "type",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"enum": ["all", "calls"]},
+                        "ANIs",
+                    ),
+                    **docs.errors(401, 403, 404),
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/agents/{agent_id}/outdial",
+            outdial,
+            _dial(
+                "dial out from available or idle (OD-1..OD-4): the agent's phone rings first, "
+                "then the customer is dialled with the chosen ANI; 409 with `code` 26/27 over a "
+                "limit (LIM-2), 409 OD-8 when an inbound offer reached the agent first",
+                "OutdialRequest",
+                ["agent_id"],
+            ),
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/cancel",
+            cancel,
+            {
+                "summary": "cancel an outbound call while it rings, where the tenant enables it "
+                "(OD-4)",
+                "parameters": docs.path_params("ix_id"),
+                "responses": {
+                    "200": docs.content(docs.ref("Interaction"), "the ended interaction"),
+                    **docs.errors(401, 403, 404, 409),
                 },
-            ],
-            "responses": {
-                "200": _json(
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/agents/{agent_id}/history",
+            get_history,
+            {
+                "summary": "the agent's wrapped-up voice interactions, newest first (HI-1)",
+                "parameters": [
+                    *docs.path_params("agent_id"),
                     {
-                        "type": "object",
-                        "properties": {"entries": {"type": "array", "items": _ref("HistoryEntry")}},
+                        "name": "type",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["all", "calls"]},
                     },
-                    "the history",
-                ),
-                **_errors(400, 401, 403, 404),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                ],
+                "responses": {
+                    "200": docs.content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "entries": {"type": "array", "items": docs.ref("HistoryEntry")}
+                            },
+                        },
+                        "the history",
+                    ),
+                    **docs.errors(400, 401, 403, 404),
+                },
             },
-        }
-    }
-    paths["/v1/agents/{agent_id}/history/{ix_id}/call"] = {
-        "post": post(
-            "click-to-call a history entry's number, optionally edited (HI-2): an outdial with "
-            "all its rules; refused during an active call",
-            "HistoryCallRequest",
-            ["agent_id", "ix_id"],
-        )
-    }
+        ),
+        Route(
+            "POST",
+            "/v1/agents/{agent_id}/history/{ix_id}/call",
+            history_call,
+            _dial(
+                "click-to-call a history entry's number, optionally edited (HI-2): an outdial "
+                "with all its rules; refused during an active call",
+                "HistoryCallRequest",
+                ["agent_id", "ix_id"],
+            ),
+        ),
+    ),
+)

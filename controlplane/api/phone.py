@@ -35,8 +35,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from controlplane import browser_phone
 from controlplane.adapters.ari import AriError
 from controlplane.adapters.session_store import StoredSession
+from controlplane.api import docs
 from controlplane.api.auth import SESSIONS, Forbidden, request_session
-from controlplane.api.http import SERVICES, SOCKETS, principal
+from controlplane.api.common import SERVICES, SOCKETS, Feature, Route, principal
 from controlplane.config import Config
 from controlplane.domain.errors import RuleViolation
 
@@ -281,63 +282,73 @@ async def get_device(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
+def _setup(app: web.Application) -> None:
     app[ENDPOINTS] = _Endpoints()
-    app.router.add_get(browser_phone.SIP_WS_PATH, phone_ws)
-    app.router.add_get("/v1/agents/{agent_id}/device", get_device)
 
 
-def document(paths: dict[str, object]) -> None:
-    """The OpenAPI entries of the routes."""
-    paths["/v1/agents/{agent_id}/device"] = {
-        "get": {
-            "summary": "the agent's phone as Asterisk sees it (PH-1, ST-4)",
-            "description": (
-                "The phone the agent is logged in on: `kind` browser or extension, "
-                "`registered` (a contact in Asterisk), `in_use` (a call on it), and "
-                "`offerable`: false while the phone is busy, or while a browser phone "
-                "is not registered (such an agent gets no offers)."
-            ),
-            "parameters": [
-                {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": {
-                    "description": "the device",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "extension": {"type": ["string", "null"]},
-                                    "kind": {"enum": ["browser", "extension", None]},
-                                    "registered": {"type": "boolean"},
-                                    "in_use": {"type": "boolean"},
-                                    "offerable": {"type": "boolean"},
-                                },
+FEATURE = Feature(
+    name="phone",
+    setup=_setup,
+    routes=(
+        Route(
+            "GET",
+            "/v1/agents/{agent_id}/device",
+            get_device,
+            {
+                "summary": "the agent's phone as Asterisk sees it (PH-1, ST-4)",
+                "description": (
+                    "The phone the agent is logged in on: `kind` browser or extension, "
+                    "`registered` (a contact in Asterisk), `in_use` (a call on it), and "
+                    "`offerable`: false while the phone is busy, or while a browser phone "
+                    "is not registered (such an agent gets no offers)."
+                ),
+                "parameters": docs.path_params("agent_id"),
+                "responses": {
+                    "200": {
+                        "description": "the device",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "extension": {"type": ["string", "null"]},
+                                        "kind": {"enum": ["browser", "extension", None]},
+                                        "registered": {"type": "boolean"},
+                                        "in_use": {"type": "boolean"},
+                                        "offerable": {"type": "boolean"},
+                                    },
+                                }
                             }
-                        }
+                        },
                     },
+                    "401": docs.content(docs.ref("Error"), "no or unknown token"),
+                    "403": docs.content(docs.ref("Error"), "another agent's device"),
+                    "404": docs.content(docs.ref("Error"), "unknown agent"),
                 },
-                "403": {"description": "another agent's device"},
-                "404": {"description": "unknown agent"},
             },
-        }
-    }
-    paths[browser_phone.SIP_WS_PATH] = {
-        "get": {
-            "summary": "the browser phone's SIP WebSocket (subprotocol sip, RFC 7118)",
-            "description": (
-                "PH-1, PH-4: for a desktop or console session (cookie) that chose the browser "
-                "phone; "
-                "relays SIP to Asterisk, allowing only the session's own endpoint "
-                "(phone.sip.username) to register and call. Closes with 1008 on a message "
-                "for another endpoint, and when the session ends."
-            ),
-            "responses": {
-                "101": {"description": "switching to the SIP WebSocket"},
-                "401": {"description": "not signed in"},
-                "403": {"description": "not a browser-phone session, or another site (Origin)"},
+        ),
+        Route(
+            "GET",
+            browser_phone.SIP_WS_PATH,
+            phone_ws,
+            {
+                "summary": "the browser phone's SIP WebSocket (subprotocol sip, RFC 7118)",
+                "description": (
+                    "PH-1, PH-4: for a desktop or console session (cookie) that chose the browser "
+                    "phone; "
+                    "relays SIP to Asterisk, allowing only the session's own endpoint "
+                    "(phone.sip.username) to register and call. Closes with 1008 on a message "
+                    "for another endpoint, and when the session ends."
+                ),
+                "responses": {
+                    "101": {"description": "switching to the SIP WebSocket"},
+                    "400": {"description": "not a WebSocket upgrade request"},
+                    "401": docs.content(docs.ref("Error"), "not signed in"),
+                    "403": docs.content(
+                        docs.ref("Error"), "not a browser-phone session, or another site (Origin)"
+                    ),
+                },
             },
-        }
-    }
+        ),
+    ),
+)

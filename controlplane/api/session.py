@@ -28,9 +28,9 @@ from pydantic import Field
 
 from controlplane.adapters.session_store import StoredSession
 from controlplane.adapters.store import StoreError
+from controlplane.api import docs
 from controlplane.api.auth import SESSIONS, Forbidden, Principal, Unauthorized, request_session
-from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _errors, _json, _ref, json_body
+from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 from controlplane.desktop import snapshot
@@ -179,13 +179,6 @@ class SessionKeeper:
                 await self._task
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/session", sign_in)
-    app.router.add_get("/v1/session", get_session)
-    app.router.add_delete("/v1/session", sign_out)
-    app.router.add_get("/v1/me", me)
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 SESSION = {
@@ -234,8 +227,8 @@ SESSION = {
 SNAPSHOT: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "agent": _ref("Agent"),
-        "interaction": {"oneOf": [_ref("Interaction"), {"type": "null"}]},
+        "agent": docs.ref("Agent"),
+        "interaction": {"oneOf": [docs.ref("Interaction"), {"type": "null"}]},
         "offer": {
             "type": ["object", "null"],
             "description": "the ringing offer as interaction.offered (or consult_offered) "
@@ -271,43 +264,72 @@ SNAPSHOT: dict[str, Any] = {
 }
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    schemas["SignInRequest"] = SignInRequest.model_json_schema()
-    schemas["Session"] = SESSION
-    schemas["Snapshot"] = SNAPSHOT
-    cookie = "sets (and DELETE clears) cp_session: HttpOnly, SameSite=Strict, Path=/, Secure on TLS"
-    paths["/v1/session"] = {
-        "post": {
-            "summary": "sign in to the desktop with the agent's password and log in on the "
-            "chosen phone (DSK-1); " + cookie,
-            "security": [],
-            "requestBody": json_body("SignInRequest"),
-            "responses": {
-                "200": _json(_ref("Session"), "signed in; the agent is logged in"),
-                "401": _json(_ref("Error"), "unknown agent or wrong password (one answer)"),
-                "429": _json(_ref("Error"), "too many failed sign-ins; see Retry-After"),
-                **_errors(400, 403, 409),
+_COOKIE = "sets (and DELETE clears) cp_session: HttpOnly, SameSite=Strict, Path=/, Secure on TLS"
+
+FEATURE = Feature(
+    name="session",
+    schemas={**docs.model_schemas(SignInRequest), "Session": SESSION, "Snapshot": SNAPSHOT},
+    routes=(
+        Route(
+            "POST",
+            "/v1/session",
+            sign_in,
+            {
+                "summary": "sign in to the desktop with the agent's password and log in on the "
+                "chosen phone (DSK-1); " + _COOKIE,
+                "security": [],
+                "requestBody": docs.json_body("SignInRequest"),
+                "responses": {
+                    "200": docs.content(docs.ref("Session"), "signed in; the agent is logged in"),
+                    "401": docs.content(
+                        docs.ref("Error"), "unknown agent or wrong password (one answer)"
+                    ),
+                    "429": docs.content(
+                        docs.ref("Error"), "too many failed sign-ins; see Retry-After"
+                    ),
+                    **docs.errors(400, 403, 409),
+                },
             },
-        },
-        "get": {
-            "summary": "the signed-in session (session cookie)",
-            "security": [{"session": []}],
-            "responses": {"200": _json(_ref("Session"), "the session"), **_errors(401)},
-        },
-        "delete": {
-            "summary": "sign out: logs the agent out and ends the session (DSK-1); refused "
-            "while an offer rings, on a call or in wrap-up",
-            "security": [{"session": []}],
-            "responses": {
-                "200": _json({"type": "object"}, "signed out; the cookie is cleared"),
-                **_errors(401, 403, 409),
+        ),
+        Route(
+            "GET",
+            "/v1/session",
+            get_session,
+            {
+                "summary": "the signed-in session (session cookie)",
+                "security": [{"session": []}],
+                "responses": {
+                    "200": docs.content(docs.ref("Session"), "the session"),
+                    **docs.errors(401),
+                },
             },
-        },
-    }
-    paths["/v1/me"] = {
-        "get": {
-            "summary": "the desktop's snapshot of the calling agent (DSK-13)",
-            "security": [{"session": []}, {"bearer": []}],
-            "responses": {"200": _json(_ref("Snapshot"), "the snapshot"), **_errors(401, 403)},
-        }
-    }
+        ),
+        Route(
+            "DELETE",
+            "/v1/session",
+            sign_out,
+            {
+                "summary": "sign out: logs the agent out and ends the session (DSK-1); refused "
+                "while an offer rings, on a call or in wrap-up",
+                "security": [{"session": []}],
+                "responses": {
+                    "200": docs.content({"type": "object"}, "signed out; the cookie is cleared"),
+                    **docs.errors(401, 403, 409),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/me",
+            me,
+            {
+                "summary": "the desktop's snapshot of the calling agent (DSK-13)",
+                "security": [{"session": []}, {"bearer": []}],
+                "responses": {
+                    "200": docs.content(docs.ref("Snapshot"), "the snapshot"),
+                    **docs.errors(401, 403),
+                },
+            },
+        ),
+    ),
+)

@@ -20,9 +20,9 @@ from typing import Any, Literal
 from aiohttp import WSMsgType, web
 from pydantic import Field
 
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden, Principal, request_session
-from controlplane.api.http import SERVICES, SOCKETS, body, principal
-from controlplane.api.openapi import _errors, _json, _ref, json_body, path_params
+from controlplane.api.common import SERVICES, SOCKETS, Feature, Route, body, principal
 from controlplane.api.ops import actor
 from controlplane.api.schemas import Body
 from controlplane.config import Role
@@ -361,23 +361,6 @@ async def get_charts(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/supervisor/snapshot", get_snapshot)
-    app.router.add_get("/v1/supervisor/queues", get_queues)
-    app.router.add_get("/v1/supervisor/agents", get_agents)
-    app.router.add_get("/v1/supervisor/limits", get_limits)
-    app.router.add_get("/v1/supervisor/events", supervisor_events)
-    app.router.add_put("/v1/supervisor/agents/{agent_id}/state", put_agent_state)
-    app.router.add_get("/v1/supervisor/interactions", get_interactions)
-    app.router.add_get("/v1/supervisor/interactions.csv", export_csv)
-    app.router.add_get("/v1/supervisor/charts", get_charts)
-    app.router.add_post("/v1/interactions/{ix_id}/supervision", post_supervision)
-    app.router.add_get("/v1/interactions/{ix_id}/supervision", get_supervision)
-    app.router.add_put("/v1/interactions/{ix_id}/supervision", put_supervision)
-    app.router.add_delete("/v1/interactions/{ix_id}/supervision", delete_supervision)
-    app.router.add_post("/v1/interactions/{ix_id}/supervision/leg", post_supervision_leg)
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 _ISO = {"type": ["string", "null"], "format": "date-time"}
@@ -447,11 +430,11 @@ SNAPSHOT = {
         "server_time": {"type": "string", "format": "date-time"},
         "day": {"type": "string", "format": "date"},
         "timezone": {"type": "string"},
-        "queues": {"type": "array", "items": _ref("SupervisorQueue")},
-        "agents": {"type": "array", "items": _ref("SupervisorAgent")},
-        "limits": _ref("SupervisorLimits"),
+        "queues": {"type": "array", "items": docs.ref("SupervisorQueue")},
+        "agents": {"type": "array", "items": docs.ref("SupervisorAgent")},
+        "limits": docs.ref("SupervisorLimits"),
         "supervision": {
-            "oneOf": [_ref("Supervision"), {"type": "null"}],
+            "oneOf": [docs.ref("Supervision"), {"type": "null"}],
             "description": "SUP-5: the calling supervisor's own supervision going on (the "
             "console shows its bar again after a reload)",
         },
@@ -487,169 +470,240 @@ LISTED = {
         "status": {"type": "string"},
     },
 }
-_FILTER_PARAMS = [
-    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-    for n in (*FILTERS, "day")
-]
-_VIEW_PARAMS = [
-    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-    for n in ("team", "queue")
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+# what the handlers accept (_opt, _day, _limit, _cursor); empty is as if absent
+_VALUE = {"type": "string", "pattern": "^([A-Za-z0-9_+-]{1,64})?$"}
+_DAY = _query(
+    "day",
+    {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}], "description": "YYYY-MM-DD"},
+)
+_FILTER_PARAMS = [*(_query(n, _VALUE) for n in FILTERS), _DAY]
+_VIEW_PARAMS = [_query(n, _VALUE) for n in ("team", "queue")]
+_PAGE_PARAMS = [
+    _query("status", {"enum": ["all", "active", "queued", "completed"]}),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST}),
+    _query("cursor", {"type": "string", "pattern": "^([0-9]{1,15}:[0-9]{1,9})?$"}),
 ]
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schemas to the OpenAPI document."""
-    schemas.update(
-        {
-            "SupervisorQueue": QUEUE_VIEW,
-            "SupervisorAgent": AGENT_VIEW,
-            "SupervisorLimits": LIMITS_VIEW,
-            "SupervisorSnapshot": SNAPSHOT,
-            "Supervision": SESSION,
-            "ListedInteraction": LISTED,
-        }
-    )
-    for model in (SupervisorStateRequest, SupervisionRequest, SupervisionSwitch):
-        schemas[model.__name__] = model.model_json_schema()
-    view = _errors(400, 401, 403)
-    paths["/v1/supervisor/snapshot"] = {
-        "get": {
-            "summary": "SUP-1..SUP-3: queues, agents (filter: team, queue) and limits now",
-            "parameters": _VIEW_PARAMS,
-            "responses": {"200": _json(_ref("SupervisorSnapshot"), "the live view"), **view},
-        }
-    }
-    paths["/v1/supervisor/queues"] = {
-        "get": {
-            "summary": "SUP-1: queues now, with today's service level and abandoned calls",
-            "responses": {"200": _json(SNAPSHOT, "queues (the snapshot's)"), **view},
-        }
-    }
-    paths["/v1/supervisor/agents"] = {
-        "get": {
-            "summary": "SUP-2: agents now (filter: team, queue); the client sorts",
-            "parameters": _VIEW_PARAMS,
-            "responses": {"200": _json(SNAPSHOT, "agents (the snapshot's)"), **view},
-        }
-    }
-    paths["/v1/supervisor/limits"] = {
-        "get": {
-            "summary": "SUP-3: concurrent-call usage and today's refusals by code",
-            "responses": {"200": _json(SNAPSHOT, "limits (the snapshot's)"), **view},
-        }
-    }
-    paths["/v1/supervisor/events"] = {
-        "get": {
-            "summary": "WebSocket: a `snapshot` message, then `delta` messages (changed queues "
-            "and agents by id, limits) at most every 0.4 s and only when something changed",
-            "parameters": _VIEW_PARAMS,
-            "responses": {"101": {"description": "switching to WebSocket"}, **view},
-        }
-    }
-    paths["/v1/supervisor/agents/{agent_id}/state"] = {
-        "put": {
-            "summary": "SUP-4: set an agent idle (with a reason) or log them out; refused (409, "
-            "rule SUP-4) while the agent is reserved, connected or in wrap-up",
-            "parameters": path_params("agent_id"),
-            "requestBody": json_body("SupervisorStateRequest"),
-            "responses": {
-                "200": _json(_ref("Agent"), "the agent"),
-                **_errors(400, 401, 403, 404, 409),
+SCHEMAS = {
+    "SupervisorQueue": QUEUE_VIEW,
+    "SupervisorAgent": AGENT_VIEW,
+    "SupervisorLimits": LIMITS_VIEW,
+    "SupervisorSnapshot": SNAPSHOT,
+    "Supervision": SESSION,
+    "ListedInteraction": LISTED,
+    **docs.model_schemas(SupervisorStateRequest, SupervisionRequest, SupervisionSwitch),
+}
+
+_VIEW_ERRORS = docs.errors(400, 401, 403)
+
+
+_IX = docs.path_params("ix_id")
+
+
+_LISTING = {
+    "type": "object",
+    "properties": {
+        "tenant": {"type": "string"},
+        "day": {"type": "string", "format": "date"},
+        "server_time": {"type": "string", "format": "date-time"},
+        "active": {"type": "array", "items": docs.ref("ListedInteraction")},
+        "queued": {"type": "array", "items": docs.ref("ListedInteraction")},
+        "completed": {"type": "array", "items": docs.ref("ListedInteraction")},
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
+
+
+FEATURE = Feature(
+    name="supervisor",
+    schemas=SCHEMAS,
+    routes=(
+        Route(
+            "GET",
+            "/v1/supervisor/snapshot",
+            get_snapshot,
+            {
+                "summary": "SUP-1..SUP-3: queues, agents (filter: team, queue) and limits now",
+                "parameters": _VIEW_PARAMS,
+                "responses": {
+                    "200": docs.content(docs.ref("SupervisorSnapshot"), "the live view"),
+                    **_VIEW_ERRORS,
+                },
             },
-        }
-    }
-    ix = path_params("ix_id")
-    paths["/v1/interactions/{ix_id}/supervision"] = {
-        "post": {
-            "summary": "SUP-5: monitor, whisper or barge: the supervisor's extension rings; "
-            "once answered they listen in the mode",
-            "parameters": ix,
-            "requestBody": json_body("SupervisionRequest"),
-            "responses": {
-                "201": _json(_ref("Supervision"), "the session (ringing)"),
-                **_errors(400, 401, 403, 404, 409, 502),
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/queues",
+            get_queues,
+            {
+                "summary": "SUP-1: queues now, with today's service level and abandoned calls",
+                "responses": {
+                    "200": docs.content(SNAPSHOT, "queues (the snapshot's)"),
+                    **_VIEW_ERRORS,
+                },
             },
-        },
-        "get": {
-            "summary": "SUP-5: the interaction's supervision",
-            "parameters": ix,
-            "responses": {
-                "200": _json(_ref("Supervision"), "the session"),
-                **_errors(401, 403, 404),
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/agents",
+            get_agents,
+            {
+                "summary": "SUP-2: agents now (filter: team, queue); the client sorts",
+                "parameters": _VIEW_PARAMS,
+                "responses": {
+                    "200": docs.content(SNAPSHOT, "agents (the snapshot's)"),
+                    **_VIEW_ERRORS,
+                },
             },
-        },
-        "put": {
-            "summary": "SUP-5: switch the mode; the supervisor's leg stays up",
-            "parameters": ix,
-            "requestBody": json_body("SupervisionSwitch"),
-            "responses": {
-                "200": _json(_ref("Supervision"), "the session"),
-                **_errors(400, 401, 403, 404, 409, 502),
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/limits",
+            get_limits,
+            {
+                "summary": "SUP-3: concurrent-call usage and today's refusals by code",
+                "responses": {
+                    "200": docs.content(SNAPSHOT, "limits (the snapshot's)"),
+                    **_VIEW_ERRORS,
+                },
             },
-        },
-        "delete": {
-            "summary": "SUP-5: stop; the supervisor's leg, the snoop and their bridge go",
-            "parameters": ix,
-            "responses": {
-                "200": _json(_ref("Supervision"), "the session (stopped)"),
-                **_errors(401, 403, 404),
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/events",
+            supervisor_events,
+            {
+                "summary": "WebSocket: a `snapshot` message, then `delta` messages (changed queues "
+                "and agents by id, limits) at most every 0.4 s and only when something changed",
+                "parameters": _VIEW_PARAMS,
+                "responses": {"101": {"description": "switching to WebSocket"}, **_VIEW_ERRORS},
             },
-        },
-    }
-    paths["/v1/interactions/{ix_id}/supervision/leg"] = {
-        "post": {
-            "summary": "SUP-5: ring the supervisor's phone again for their supervision going on (a "
-            "reloaded console's browser phone lost the call): a new leg replaces the old one "
-            "in the same mode once answered",
-            "parameters": ix,
-            "responses": {
-                "201": _json(_ref("Supervision"), "the session (ringing)"),
-                **_errors(401, 403, 404, 409, 502),
+        ),
+        Route(
+            "PUT",
+            "/v1/supervisor/agents/{agent_id}/state",
+            put_agent_state,
+            {
+                "summary": "SUP-4: set an agent idle (with a reason) or log them out; refused "
+                "(409, rule SUP-4) while the agent is reserved, connected or in wrap-up",
+                "parameters": docs.path_params("agent_id"),
+                "requestBody": docs.json_body("SupervisorStateRequest"),
+                "responses": {
+                    "200": docs.content(docs.ref("Agent"), "the agent"),
+                    **docs.errors(400, 401, 403, 404, 409),
+                },
             },
-        }
-    }
-    listing = {
-        "type": "object",
-        "properties": {
-            "tenant": {"type": "string"},
-            "day": {"type": "string", "format": "date"},
-            "server_time": {"type": "string", "format": "date-time"},
-            "active": {"type": "array", "items": _ref("ListedInteraction")},
-            "queued": {"type": "array", "items": _ref("ListedInteraction")},
-            "completed": {"type": "array", "items": _ref("ListedInteraction")},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    }
-    paths["/v1/supervisor/interactions"] = {
-        "get": {
-            "summary": "SUP-6: the day's interactions: active and queued now, completed newest "
-            "first (paged: limit, cursor), filtered",
-            "parameters": [
-                *_FILTER_PARAMS,
-                *(
-                    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                    for n in ("status", "limit", "cursor")
-                ),
-            ],
-            "responses": {"200": _json(listing, "the interactions"), **view},
-        }
-    }
-    paths["/v1/supervisor/interactions.csv"] = {
-        "get": {
-            "summary": "SUP-6: the day's completed interactions as CSV (streamed; filters as "
-            "the list)",
-            "parameters": _FILTER_PARAMS,
-            "responses": {"200": {"description": "text/csv"}, **view},
-        }
-    }
-    paths["/v1/supervisor/charts"] = {
-        "get": {
-            "summary": "SUP-6: per 15 minutes of a day: offered, answered, abandoned, service "
-            "level (all queues, or one)",
-            "parameters": [
-                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                for n in ("day", "queue")
-            ],
-            "responses": {"200": {"description": "the day's buckets"}, **view},
-        }
-    }
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/supervision",
+            post_supervision,
+            {
+                "summary": "SUP-5: monitor, whisper or barge: the supervisor's extension rings; "
+                "once answered they listen in the mode",
+                "parameters": _IX,
+                "requestBody": docs.json_body("SupervisionRequest"),
+                "responses": {
+                    "201": docs.content(docs.ref("Supervision"), "the session (ringing)"),
+                    **docs.errors(400, 401, 403, 404, 409, 502),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/interactions/{ix_id}/supervision",
+            get_supervision,
+            {
+                "summary": "SUP-5: the interaction's supervision",
+                "parameters": _IX,
+                "responses": {
+                    "200": docs.content(docs.ref("Supervision"), "the session"),
+                    **docs.errors(401, 403, 404),
+                },
+            },
+        ),
+        Route(
+            "PUT",
+            "/v1/interactions/{ix_id}/supervision",
+            put_supervision,
+            {
+                "summary": "SUP-5: switch the mode; the supervisor's leg stays up",
+                "parameters": _IX,
+                "requestBody": docs.json_body("SupervisionSwitch"),
+                "responses": {
+                    "200": docs.content(docs.ref("Supervision"), "the session"),
+                    **docs.errors(400, 401, 403, 404, 409, 502),
+                },
+            },
+        ),
+        Route(
+            "DELETE",
+            "/v1/interactions/{ix_id}/supervision",
+            delete_supervision,
+            {
+                "summary": "SUP-5: stop; the supervisor's leg, the snoop and their bridge go",
+                "parameters": _IX,
+                "responses": {
+                    "200": docs.content(docs.ref("Supervision"), "the session (stopped)"),
+                    **docs.errors(401, 403, 404),
+                },
+            },
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/supervision/leg",
+            post_supervision_leg,
+            {
+                "summary": "SUP-5: ring the supervisor's phone again for their supervision going "
+                "on (a reloaded console's browser phone lost the call): a new leg replaces "
+                "the old one in the same mode once answered",
+                "parameters": _IX,
+                "responses": {
+                    "201": docs.content(docs.ref("Supervision"), "the session (ringing)"),
+                    **docs.errors(401, 403, 404, 409, 502),
+                },
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/interactions",
+            get_interactions,
+            {
+                "summary": "SUP-6: the day's interactions: active and queued now, completed newest "
+                "first (paged: limit, cursor), filtered",
+                "parameters": [
+                    *_FILTER_PARAMS,
+                    *_PAGE_PARAMS,
+                ],
+                "responses": {"200": docs.content(_LISTING, "the interactions"), **_VIEW_ERRORS},
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/interactions.csv",
+            export_csv,
+            {
+                "summary": "SUP-6: the day's completed interactions as CSV (streamed; filters as "
+                "the list)",
+                "parameters": _FILTER_PARAMS,
+                "responses": {"200": {"description": "text/csv"}, **_VIEW_ERRORS},
+            },
+        ),
+        Route(
+            "GET",
+            "/v1/supervisor/charts",
+            get_charts,
+            {
+                "summary": "SUP-6: per 15 minutes of a day: offered, answered, abandoned, service "
+                "level (all queues, or one)",
+                "parameters": [_DAY, _query("queue", _VALUE)],
+                "responses": {"200": {"description": "the day's buckets"}, **_VIEW_ERRORS},
+            },
+        ),
+    ),
+)

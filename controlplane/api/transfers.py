@@ -20,14 +20,14 @@ Only the agents on the call act; each action answers with the interaction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import Field
 
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden, Principal
-from controlplane.api.http import SERVICES, Services, body, principal
-from controlplane.api.openapi import _errors, _json, _op, _ref
+from controlplane.api.common import SERVICES, Feature, Route, Services, body, principal
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 from controlplane.domain import legs as leg_rules
@@ -38,6 +38,7 @@ from controlplane.features.consult.service import ConsultService
 
 KINDS = [k.value for k in TargetKind]
 PURPOSES = ("transfer", "consult")
+NUMBER_KINDS = ("dial_number", "address_book")  # targets that are dialled as a number
 
 
 class TargetRequest(Body):
@@ -109,14 +110,21 @@ async def transfer(request: web.Request) -> web.Response:
     s, tenant, agent, ix_id = await _party(request, "TR-6")
     req = await body(request, TargetRequest)
     ix = await s.cc.transfers.blind(tenant, agent, ix_id, TargetKind(req.kind), req.target)
-    return web.json_response(ix.public())
+    answer = ix.public()
+    if req.kind in NUMBER_KINDS:  # DN-1: the number as the rules cleaned it
+        answer["dialled"] = next((leg.number for leg in reversed(ix.legs) if leg.number), None)
+    return web.json_response(answer)
 
 
 async def start_consult(request: web.Request) -> web.Response:
     s, tenant, agent, ix_id = await _party(request, "CO-1")
     req = await body(request, TargetRequest)
     ix = await s.cc.consults.start(tenant, agent, ix_id, TargetKind(req.kind), req.target)
-    return web.json_response(await s.cc.consults.view(tenant, agent, ix.id))
+    view = await s.cc.consults.view(tenant, agent, ix.id)
+    if req.kind in NUMBER_KINDS:  # DN-1: the number as the rules cleaned it
+        leg = leg_rules.consult_leg(ix)
+        view["dialled"] = leg.number if leg is not None else None
+    return web.json_response(view)
 
 
 async def get_consult(request: web.Request) -> web.Response:
@@ -140,35 +148,6 @@ def _consult_action(action: Action, rule: str) -> Callable[[web.Request], Awaita
     return handle
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/targets", targets)
-    app.router.add_post("/v1/interactions/{ix_id}/transfer", transfer)
-    app.router.add_post("/v1/interactions/{ix_id}/consult", start_consult)
-    app.router.add_get("/v1/interactions/{ix_id}/consult", get_consult)
-    app.router.add_delete(
-        "/v1/interactions/{ix_id}/consult", _consult_action(ConsultService.end, "CO-4")
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/consult/hold",
-        _consult_action(ConsultService.hold_consulted, "CO-3"),
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/consult/resume",
-        _consult_action(ConsultService.resume_consulted, "CO-3"),
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/consult/transfer",
-        _consult_action(ConsultService.transfer, "CO-4"),
-    )
-    app.router.add_post(
-        "/v1/interactions/{ix_id}/conference", _consult_action(ConsultService.conference, "CF-1")
-    )
-    app.router.add_delete(
-        "/v1/interactions/{ix_id}/conference",
-        _consult_action(ConsultService.end_conference, "CF-6"),
-    )
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 LEG = {
@@ -189,6 +168,12 @@ LEG = {
     },
 }
 
+_DIALLED = {
+    "type": ["string", "null"],
+    "description": "when the target was a number (dial_number, address_book): the number "
+    "dialled, as the dial-number rules cleaned it (DN-1)",
+}
+
 CONSULT_VIEW = {
     "type": "object",
     "properties": {
@@ -203,158 +188,193 @@ CONSULT_VIEW = {
                 "state": {"enum": ["held", "connected", "conference"]},
             },
         },
-        "consult": {"oneOf": [_ref("Leg"), {"type": "null"}]},
+        "consult": {"oneOf": [docs.ref("Leg"), {"type": "null"}]},
+        "dialled": _DIALLED,
     },
 }
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schemas to the OpenAPI document."""
-    schemas["TargetRequest"] = TargetRequest.model_json_schema(
-        ref_template="#/components/schemas/{model}"
+_VIEW = docs.content(docs.ref("ConsultView"), "the interaction's customer and consult legs")
+_TRANSFERRED = docs.content(
+    {
+        "allOf": [
+            docs.ref("Interaction"),
+            {"type": "object", "properties": {"dialled": _DIALLED}},
+        ]
+    },
+    "the interaction",
+)
+_I = ["ix_id"]
+_TARGETS = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string"},
+        "transfer_kinds": {"type": "array", "items": {"type": "string"}},
+        "consult_kinds": {"type": "array", "items": {"type": "string"}},
+        "targets": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _consult_route(
+    method: str, path: str, action: Action, rule: str, summary: str, *codes: int
+) -> Route:
+    return Route(
+        method, path, _consult_action(action, rule), docs.op(summary, _VIEW, *codes, params=_I)
     )
-    schemas["Leg"] = LEG
-    schemas["ConsultView"] = CONSULT_VIEW
-    i = ["ix_id"]
-    view = _json(_ref("ConsultView"), "the interaction's customer and consult legs")
-    ix_ok = _json(_ref("Interaction"), "the interaction")
-    paths["/v1/targets"] = {
-        "get": {
-            "summary": "transfer and consult targets of one kind, filtered by search text (TR-1)",
-            "parameters": [
-                {"name": "kind", "in": "query", "required": True, "schema": {"enum": KINDS}},
-                {
-                    "name": "search",
-                    "in": "query",
-                    "schema": {"type": "string", "maxLength": MAX_SEARCH},
-                },
-                {
-                    "name": "interaction",
-                    "in": "query",
-                    "description": "only the kinds this call may go to: a blind transfer's "
-                    "(TR-7) or, with `purpose=consult`, a consult's (CO-1)",
-                    "schema": {"type": "string"},
-                },
-                {
-                    "name": "purpose",
-                    "in": "query",
-                    "description": "what the list is for (default `transfer`)",
-                    "schema": {"enum": list(PURPOSES)},
-                },
-            ],
-            "responses": {
-                "200": _json(
+
+
+FEATURE = Feature(
+    name="transfers",
+    schemas={**docs.model_schemas(TargetRequest), "Leg": LEG, "ConsultView": CONSULT_VIEW},
+    routes=(
+        Route(
+            "GET",
+            "/v1/targets",
+            targets,
+            {
+                "summary": "transfer and consult targets of one kind, filtered by search text "
+                "(TR-1)",
+                "parameters": [
+                    {"name": "kind", "in": "query", "required": True, "schema": {"enum": KINDS}},
                     {
-                        "type": "object",
-                        "properties": {
-                            "kind": {"type": "string"},
-                            "transfer_kinds": {"type": "array", "items": {"type": "string"}},
-                            "consult_kinds": {"type": "array", "items": {"type": "string"}},
-                            "targets": {"type": "array", "items": {"type": "object"}},
-                        },
+                        "name": "search",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": MAX_SEARCH},
                     },
-                    "targets (agents with `state`)",
-                ),
-                **_errors(400, 401, 403, 404),
+                    {
+                        "name": "interaction",
+                        "in": "query",
+                        "description": "only the kinds this call may go to: a blind transfer's "
+                        "(TR-7) or, with `purpose=consult`, a consult's (CO-1)",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "purpose",
+                        "in": "query",
+                        "description": "what the list is for (default `transfer`)",
+                        "schema": {"enum": list(PURPOSES)},
+                    },
+                ],
+                "responses": {
+                    "200": docs.content(_TARGETS, "targets (agents with `state`)"),
+                    **docs.errors(400, 401, 403, 404),
+                },
             },
-        }
-    }
-    paths["/v1/interactions/{ix_id}/transfer"] = {
-        "post": _op(
-            "blind transfer to an agent, queue, entry point or number (TR-2..TR-7); the "
-            "agent is in wrap-up at once (TR-6)",
-            ix_ok,
-            400,
-            401,
-            403,
-            404,
-            409,
-            503,
-            body="TargetRequest",
-            params=i,
-        )
-    }
-    paths["/v1/interactions/{ix_id}/consult"] = {
-        "post": _op(
-            "consult an agent, a queue or a number; the customer is held (CO-1, HOLD-3)",
-            view,
-            400,
-            401,
-            403,
-            404,
-            409,
-            503,
-            body="TargetRequest",
-            params=i,
         ),
-        "get": _op("the consult as a party sees it (CO-3)", view, 401, 403, 404, params=i),
-        "delete": _op(
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/transfer",
+            transfer,
+            docs.op(
+                "blind transfer to an agent, queue, entry point or number (TR-2..TR-7); the "
+                "agent is in wrap-up at once (TR-6)",
+                _TRANSFERRED,
+                400,
+                401,
+                403,
+                404,
+                409,
+                503,
+                body="TargetRequest",
+                params=_I,
+            ),
+        ),
+        Route(
+            "POST",
+            "/v1/interactions/{ix_id}/consult",
+            start_consult,
+            docs.op(
+                "consult an agent, a queue or a number; the customer is held (CO-1, HOLD-3)",
+                _VIEW,
+                400,
+                401,
+                403,
+                404,
+                409,
+                503,
+                body="TargetRequest",
+                params=_I,
+            ),
+        ),
+        Route(
+            "GET",
+            "/v1/interactions/{ix_id}/consult",
+            get_consult,
+            docs.op("the consult as a party sees it (CO-3)", _VIEW, 401, 403, 404, params=_I),
+        ),
+        _consult_route(
+            "DELETE",
+            "/v1/interactions/{ix_id}/consult",
+            ConsultService.end,
+            "CO-4",
             "cancel a consult that waits or rings (CO-1: back with the customer), end an "
             "answered one (CO-4: the customer and the consulted party are removed, the "
             "consulting agent wraps up), or leave it (the consulted agent, CO-5)",
-            view,
             401,
             403,
             404,
             409,
-            params=i,
         ),
-    }
-    paths["/v1/interactions/{ix_id}/consult/hold"] = {
-        "post": _op(
+        _consult_route(
+            "POST",
+            "/v1/interactions/{ix_id}/consult/hold",
+            ConsultService.hold_consulted,
+            "CO-3",
             "hold the consulted party and go back to the customer (CO-3)",
-            view,
             401,
             403,
             404,
             409,
             503,
-            params=i,
-        )
-    }
-    paths["/v1/interactions/{ix_id}/consult/resume"] = {
-        "post": _op(
-            "go back to the consulted party; the customer is held (CO-3)",
-            view,
-            401,
-            403,
-            404,
-            409,
-            503,
-            params=i,
-        )
-    }
-    paths["/v1/interactions/{ix_id}/consult/transfer"] = {
-        "post": _op(
-            "transfer the call to the consulted party (CO-4, CF-4); the agent is in wrap-up",
-            view,
-            401,
-            403,
-            404,
-            409,
-            503,
-            params=i,
-        )
-    }
-    paths["/v1/interactions/{ix_id}/conference"] = {
-        "post": _op(
-            "start a conference from the consult: all three hear each other (CF-1)",
-            view,
-            401,
-            403,
-            404,
-            409,
-            503,
-            params=i,
         ),
-        "delete": _op(
+        _consult_route(
+            "POST",
+            "/v1/interactions/{ix_id}/consult/resume",
+            ConsultService.resume_consulted,
+            "CO-3",
+            "go back to the consulted party; the customer is held (CO-3)",
+            401,
+            403,
+            404,
+            409,
+            503,
+        ),
+        _consult_route(
+            "POST",
+            "/v1/interactions/{ix_id}/consult/transfer",
+            ConsultService.transfer,
+            "CO-4",
+            "transfer the call to the consulted party (CO-4, CF-4); the agent is in wrap-up",
+            401,
+            403,
+            404,
+            409,
+            503,
+        ),
+        _consult_route(
+            "POST",
+            "/v1/interactions/{ix_id}/conference",
+            ConsultService.conference,
+            "CF-1",
+            "start a conference from the consult: all three hear each other (CF-1)",
+            401,
+            403,
+            404,
+            409,
+            503,
+        ),
+        _consult_route(
+            "DELETE",
+            "/v1/interactions/{ix_id}/conference",
+            ConsultService.end_conference,
+            "CF-6",
             "end the conference for everyone (the consulting agent, CF-6) or leave it (the "
             "consulted agent, CF-5)",
-            view,
             401,
             403,
             404,
             409,
-            params=i,
         ),
-    }
+    ),
+)

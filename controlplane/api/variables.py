@@ -12,14 +12,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, StringConstraints
 
+from controlplane.api import docs
 from controlplane.api.auth import Forbidden
-from controlplane.api.http import SERVICES, body, principal
-from controlplane.api.openapi import _json, _op, _ref
+from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import Body
 from controlplane.config import Role
 
@@ -74,12 +74,6 @@ async def set_flow_variables(request: web.Request) -> web.Response:
     return web.json_response(await s.cc.variables.set_by_flow(ix, dict(req.variables)))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/interactions/{ix_id}/variables", get_variables)
-    app.router.add_patch("/v1/interactions/{ix_id}/variables", save_variables)
-    app.router.add_put("/v1/interactions/{ix_id}/flow-variables", set_flow_variables)
-
-
 # OpenAPI --------------------------------------------------------------------------
 
 VARIABLE = {
@@ -112,7 +106,7 @@ VARIABLES = {
         "interaction_id": {"type": "string"},
         "status": {"type": "string"},
         "can_edit": {"type": "boolean", "description": "the caller may save now (CAD-3)"},
-        "variables": {"type": "array", "items": _ref("Variable"), "maxItems": 30},
+        "variables": {"type": "array", "items": docs.ref("Variable"), "maxItems": 30},
     },
     "required": ["interaction_id", "status", "can_edit", "variables"],
 }
@@ -126,54 +120,68 @@ FLOW_SAVED = {
 }
 
 
-def document(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Adds this module's endpoints and schemas to the OpenAPI document."""
-    schemas["Variable"] = VARIABLE
-    schemas["Variables"] = VARIABLES
-    for model in (SaveVariablesRequest, FlowVariablesRequest):
-        schemas[model.__name__] = model.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        for name, sub in schemas[model.__name__].pop("$defs", {}).items():
-            schemas[name] = sub
-    shown = _json(_ref("Variables"), "the shown variables (at most 30, in configured order)")
-    i = ["ix_id"]
-    paths["/v1/interactions/{ix_id}/variables"] = {
-        "get": _op(
-            "the last saved values with their versions (CAD-2, CAD-5); secure values "
-            "masked for anybody but the interaction's agent (CAD-6)",
-            shown,
-            401,
-            403,
-            404,
-            params=i,
+_SHOWN = docs.content(
+    docs.ref("Variables"), "the shown variables (at most 30, in configured order)"
+)
+_I = ["ix_id"]
+
+FEATURE = Feature(
+    name="variables",
+    schemas={
+        "Variable": VARIABLE,
+        "Variables": VARIABLES,
+        **docs.model_schemas(SaveVariablesRequest, FlowVariablesRequest),
+    },
+    routes=(
+        Route(
+            "GET",
+            "/v1/interactions/{ix_id}/variables",
+            get_variables,
+            docs.op(
+                "the last saved values with their versions (CAD-2, CAD-5); secure values "
+                "masked for anybody but the interaction's agent (CAD-6)",
+                _SHOWN,
+                401,
+                403,
+                404,
+                params=_I,
+            ),
         ),
-        "patch": _op(
-            "the connected agent saves values, each based on the version read (CAD-3, "
-            "CAD-4). All or nothing. 409 `variable-conflict` names the variable, its "
-            "current value and version (details.variable, current_value, current_version, "
-            "conflicts); the interaction's agents get interaction.variables_updated",
-            shown,
-            400,
-            401,
-            403,
-            404,
-            409,
-            body="SaveVariablesRequest",
-            params=i,
+        Route(
+            "PATCH",
+            "/v1/interactions/{ix_id}/variables",
+            save_variables,
+            docs.op(
+                "the connected agent saves values, each based on the version read (CAD-3, "
+                "CAD-4). All or nothing. 409 `variable-conflict` names the variable, its "
+                "current value and version (details.variable, current_value, current_version, "
+                "conflicts); the interaction's agents get interaction.variables_updated",
+                _SHOWN,
+                400,
+                401,
+                403,
+                404,
+                409,
+                body="SaveVariablesRequest",
+                params=_I,
+            ),
         ),
-    }
-    paths["/v1/interactions/{ix_id}/flow-variables"] = {
-        "put": _op(
-            "the flow (admin token) sets variables while the call is in progress (CAD-7); "
-            "the agent on it gets interaction.variables_updated",
-            _json(FLOW_SAVED, "the new versions"),
-            400,
-            401,
-            403,
-            404,
-            409,
-            body="FlowVariablesRequest",
-            params=i,
+        Route(
+            "PUT",
+            "/v1/interactions/{ix_id}/flow-variables",
+            set_flow_variables,
+            docs.op(
+                "the flow (admin token) sets variables while the call is in progress (CAD-7); "
+                "the agent on it gets interaction.variables_updated",
+                docs.content(FLOW_SAVED, "the new versions"),
+                400,
+                401,
+                403,
+                404,
+                409,
+                body="FlowVariablesRequest",
+                params=_I,
+            ),
         ),
-    }
+    ),
+)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from controlplane.api.common import Feature, Route, add_feature
+
 WEBUI = Path(__file__).resolve().parent.parent / "webui"
 INDEX = "index.html"
 ASSETS_CACHE = "public, max-age=31536000, immutable"
@@ -99,23 +101,47 @@ async def asset(request: web.Request) -> web.StreamResponse:
 WEBUI_DIR = web.AppKey("webui_dir", Path)
 
 
+ROUTES = (
+    Route(
+        "GET",
+        "/assets/{name:.+}",
+        asset,
+        {
+            "summary": "the desktop's built assets (cached for a year)",
+            "security": [],
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "the asset"},
+                "404": {"description": "no such asset"},
+            },
+        },
+    ),
+    Route(
+        "GET",
+        "/",
+        page,
+        {
+            "summary": "the agent desktop (index.html; also for the app's own paths)",
+            "security": [],
+            "responses": {
+                "200": {"description": "text/html", "content": {"text/html": {}}},
+                "503": {"description": "the desktop is not built", "content": {"text/plain": {}}},
+            },
+        },
+    ),
+    Route("GET", "/{path:" + _NOT_APP + "[^/]+}", page, None),  # the app's own paths
+)
+
+
 def add_routes(app: web.Application, root: Path = WEBUI) -> None:
     """Add last: the app's path pattern takes what no other route took."""
+    add_feature(app, Feature(name="webui", routes=ROUTES, setup=lambda a: _set_root(a, root)))
+
+
+def _set_root(app: web.Application, root: Path) -> None:
     app[WEBUI_DIR] = root
-    app.router.add_get("/assets/{name:.+}", asset)
-    app.router.add_get("/", page)
-    app.router.add_get("/{path:" + _NOT_APP + "[^/]+}", page)
 
 
-def document(paths: dict[str, object]) -> None:
-    public = {"security": [], "responses": {"200": {"description": "text/html"}}}
-    paths["/"] = {
-        "get": {
-            "summary": "the agent desktop (index.html; also for the app's own paths); 503 "
-            "when it is not built",
-            **public,
-        }
-    }
-    paths["/assets/{name}"] = {
-        "get": {"summary": "the desktop's built assets (cached for a year)", **public}
-    }
+FEATURE = Feature(name="webui", routes=ROUTES, setup=lambda app: _set_root(app, WEBUI))
