@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, Step, iso, status_sources
+from controlplane.domain.legs import LegKind
 
 # The store's error: Redis failed (no connection, a timeout, a script's
 # error). Code outside the adapters catches it under this name.
@@ -423,7 +424,14 @@ class Store:
     ) -> Reservation | None:
         """Run the atomic routing step (IN-3) for one tenant's queues."""
         offerable = status_sources(Status.RINGING, Step.OFFER)  # from the status table
-        argv: list[str | int] = [self.prefix, tenant, now, ",".join(sorted(offerable)), len(queues)]
+        argv: list[str | int] = [
+            self.prefix,
+            tenant,
+            now,
+            ",".join(sorted(offerable)),
+            f"-{LegKind.CONSULT}",  # CO-1: a consult request's leg ID
+            len(queues),
+        ]
         for qid, priority, teams in queues:
             argv += [qid, priority, len(teams), *teams]
         res = await self._dispatch(keys=[], args=argv)

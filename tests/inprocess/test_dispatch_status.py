@@ -10,6 +10,7 @@ import pytest
 
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import Direction, Interaction, Status
+from controlplane.domain.legs import LegKind, leg_id
 
 pytestmark = pytest.mark.inprocess
 
@@ -73,3 +74,18 @@ async def test_only_a_queued_interaction_is_offered(store: Store) -> None:
     assert second is not None and (second.interaction, second.agent) == (waiting.id, "alice")
     assert await store.redis.hget(store.ix_key(waiting.id), "status") == "ringing"
     assert await store.queue_length(TENANT, QUEUE) == 0
+
+
+@pytest.mark.spec("CO-1")
+async def test_a_consult_request_in_a_queue_reserves_an_agent(store: Store) -> None:
+    specs: list[tuple[str, int, tuple[str, ...]]] = [(QUEUE, 1, (TEAM,))]
+    await _available(store, "bob", 1)
+    owner = uuid.uuid4().hex
+    request = leg_id(owner, LegKind.CONSULT, 1)
+    await store.enqueue_request(TENANT, QUEUE, request, 50)
+
+    reserved = await store.reserve_next(TENANT, specs, 1000)
+    assert reserved is not None and (reserved.interaction, reserved.agent) == (request, "bob")
+    # the request is no interaction: no record is written for it
+    assert not await store.redis.exists(store.ix_key(request))
+    assert (await store.agent(TENANT, "bob")).state.value == "reserved"

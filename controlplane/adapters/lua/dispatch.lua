@@ -10,7 +10,9 @@
 -- ARGV[1] key prefix ('cp:{dc}:'), ARGV[2] tenant, ARGV[3] now (ms),
 -- ARGV[4] the statuses an interaction is offered from (comma separated, from
 -- the interaction status table: `status_sources(ringing, offer)`),
--- ARGV[5] number of queues, then per queue: id, priority, team count, teams...
+-- ARGV[5] how a consult request's leg ID starts its kind ('-' and the
+-- consult legs' letter, `LegKind.CONSULT`),
+-- ARGV[6] number of queues, then per queue: id, priority, team count, teams...
 -- Returns {interaction id, agent id, queue id, the agent's state sequence
 -- number} or an empty array.
 --
@@ -25,9 +27,10 @@
 local prefix, tenant, now = ARGV[1], ARGV[2], ARGV[3]
 local offerable = {}
 for s in string.gmatch(ARGV[4], '[^,]+') do offerable[s] = true end
-local nqueues = tonumber(ARGV[5])
+local request_mark = ARGV[5]
+local nqueues = tonumber(ARGV[6])
 local candidates = {}
-local i = 6
+local i = 7
 for _ = 1, nqueues do
   local qid, prio, nteams = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local teams = {}
@@ -84,7 +87,7 @@ local function longest_available(teams, ix)
 end
 
 for _, c in ipairs(candidates) do
-  local request = string.find(c.ix, '-k', 1, true) ~= nil
+  local request = string.find(c.ix, request_mark, 1, true) ~= nil
   local ixkey = prefix .. 'ix:' .. c.ix
   local agent, team = nil, nil
   if request or offerable[redis.call('HGET', ixkey, 'status') or ''] then
