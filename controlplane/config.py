@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from controlplane.domain.campaign import Campaign
+from controlplane.domain.values import VariableType, normalise
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 """IDs of tenants, queues, agents...: lower-case, digits, '_' and '-'."""
@@ -35,14 +36,6 @@ Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VariableType(StrEnum):
-    STRING = "string"
-    INTEGER = "integer"
-    DECIMAL = "decimal"
-    BOOLEAN = "boolean"
-    DATETIME = "datetime"
 
 
 class VariableDef(_Model):
@@ -58,11 +51,8 @@ class VariableDef(_Model):
 
     @model_validator(mode="after")
     def _default_fits_type(self) -> Self:
-        # imported here: the CAD rules import this module
-        from controlplane.domain.variables import check_default  # noqa: PLC0415
-
         try:
-            check_default(self)
+            normalise(self.type, self.default)
         except ValueError as exc:
             raise ValueError(f"default: not a valid {self.type.value}: {exc}") from None
         return self

@@ -17,7 +17,8 @@ from controlplane.domain import dialnumber
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from controlplane.domain.interaction import Direction, Interaction, LegRole, Status
-from controlplane.domain.variables import Raw, Stored
+from controlplane.domain.values import Raw
+from controlplane.domain.variables import Stored
 
 MAX_SEARCH = 64  # characters of search text
 

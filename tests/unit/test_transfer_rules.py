@@ -11,7 +11,6 @@ from controlplane.config import (
     ConfigError,
     Flow,
     VariableDef,
-    VariableType,
     load_config,
     parse_config,
 )
@@ -28,6 +27,7 @@ from controlplane.domain.interaction import (
 )
 from controlplane.domain.legs import leg_outcome
 from controlplane.domain.transfer import AgentView, TargetKind
+from controlplane.domain.values import VariableType
 from controlplane.domain.variables import Stored
 
 CONFIG = load_config(Path(__file__).parents[2] / "config" / "demo.toml")

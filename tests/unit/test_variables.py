@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.config import ConfigError, Flow, VariableDef, VariableType, parse_config
+from controlplane.config import ConfigError, Flow, VariableDef, parse_config
 from controlplane.domain import interaction as ix_rules
+from controlplane.domain import values
 from controlplane.domain import variables as rules
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.interaction import Direction, Interaction, Status
+from controlplane.domain.values import VariableType
 from controlplane.domain.variables import NotAllowed, Stored, Write
 
 T = VariableType
@@ -76,8 +78,8 @@ def make_ix(status: Status = Status.CONNECTED, agent: str | None = "alice") -> I
         (T.DATETIME, None, None),
     ],
 )
-def test_values_are_validated_and_stored_normalised(kind: T, raw: rules.Raw, stored: str) -> None:
-    assert rules.normalise(kind, raw) == stored
+def test_values_are_validated_and_stored_normalised(kind: T, raw: values.Raw, stored: str) -> None:
+    assert values.normalise(kind, raw) == stored
 
 
 @pytest.mark.spec("CAD-3")
@@ -111,17 +113,17 @@ def test_values_are_validated_and_stored_normalised(kind: T, raw: rules.Raw, sto
     ],
 )
 def test_bad_values_are_refused_without_repeating_them(
-    kind: T, raw: rules.Raw, problem: str
+    kind: T, raw: values.Raw, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem) as refused:
-        rules.normalise(kind, raw)
+        values.normalise(kind, raw)
     if isinstance(raw, str) and len(raw) > 3:
         assert raw not in str(refused.value)
 
 
 @pytest.mark.spec("CAD-3")
 def test_a_value_of_exactly_256_characters_is_accepted() -> None:
-    assert rules.normalise(T.STRING, "é" * 256) == "é" * 256
+    assert values.normalise(T.STRING, "é" * 256) == "é" * 256
 
 
 # CAD-1: defaults -------------------------------------------------------------------

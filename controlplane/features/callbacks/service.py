@@ -36,7 +36,7 @@ from controlplane.domain.interaction import (
     caller_id,
     iso,
 )
-from controlplane.domain.variables import Raw
+from controlplane.domain.values import Raw
 from controlplane.features.variables.service import CallVariables
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer, TaskGroup

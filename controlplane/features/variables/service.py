@@ -19,7 +19,8 @@ from controlplane.config import Config, Flow
 from controlplane.domain import variables as rules
 from controlplane.domain.errors import InvalidTransition
 from controlplane.domain.interaction import Interaction, now_ms
-from controlplane.domain.variables import Raw, Stored
+from controlplane.domain.values import Raw
+from controlplane.domain.variables import Stored
 from controlplane.notifier import Notifier
 
 log = logging.getLogger(__name__)
