@@ -23,7 +23,8 @@ from devstack.base import (
 
 
 class RedisRunner(Runner):
-    """A throw-away Redis on 127.0.0.1 with no persistence, for tests and demos."""
+    """A Redis on 127.0.0.1 for tests and demos: an append-only file (fsync
+    every second), no RDB snapshots."""
 
     def __init__(self, run_dir: Path, port: int = 6379, *, fresh: bool = False) -> None:
         """Redis with an append-only file in ``run_dir``, so that a restart keeps
