@@ -43,8 +43,9 @@ def _operation(route: Route) -> dict[str, Any]:
     assert route.operation is not None
     operation = dict(route.operation)
     responses = dict(operation["responses"])
-    if route.path.startswith("/v1/"):  # the authentication middleware's answer
-        responses.setdefault("401", docs.errors(401)["401"])
+    if route.path.startswith("/v1/"):  # the middlewares' answers
+        responses.setdefault("401", docs.errors(401)["401"])  # authentication
+        responses.setdefault("503", docs.errors(503)["503"])  # the state store is away
     operation["responses"] = responses
     return operation
 
