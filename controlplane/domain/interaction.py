@@ -299,10 +299,10 @@ class Step(StrEnum):
 
     ENQUEUE = "enqueue"  # IN-1, CB-1: it waits in its queue
     OFFER = "offer"  # IN-3: routing offers it to an agent (the `dispatch` script)
-    REQUEUE = "requeue"  # RONA-1, REL-1: the offer did not stand: back to its place in line
+    REQUEUE = "requeue"  # RONA-1, REL-1, CB-2: the offer did not stand: back to its place
     ANSWER = "answer"  # IN-2, CB-2, OD-4: customer and agent are bridged
     DIAL = "dial"  # CB-2, OD-4: the agent answered; the customer's phone rings
-    RETRY_LATER = "retry_later"  # CB-3: the attempt failed; the next one waits
+    RETRY_LATER = "retry_later"  # CB-3, CB-4: the attempt failed (or was not placed)
     RETRY = "retry"  # CB-3: the next attempt: back to its queue
     TRANSFER = "transfer"  # TR-2, TR-5: a blind transfer's target rings
     TRANSFER_TO_QUEUE = "transfer_to_queue"  # TR-3, TR-4: back into a queue
@@ -338,7 +338,9 @@ STATUS_TABLE: tuple[StatusChange, ...] = (
     StatusChange(_R, _Q, Step.REQUEUE, "RONA-1"),
     StatusChange(_R, _C, Step.ANSWER, "IN-2"),
     StatusChange(_R, _D, Step.DIAL, "CB-2"),
+    StatusChange(_R, _S, Step.RETRY_LATER, "CB-4"),  # over a limit: not dialled
     StatusChange(_D, _C, Step.ANSWER, "CB-2"),
+    StatusChange(_D, _Q, Step.REQUEUE, "CB-2"),  # the agent hung up while it rang
     StatusChange(_D, _S, Step.RETRY_LATER, "CB-3"),
     StatusChange(_S, _Q, Step.RETRY, "CB-3"),
     StatusChange(_C, _R, Step.TRANSFER, "TR-2"),

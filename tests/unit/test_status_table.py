@@ -71,10 +71,11 @@ def test_the_table_against_the_rules() -> None:
         Status.QUEUED,
         Status.CONNECTED,
         Status.DIALING,
+        Status.SCHEDULED,  # CB-4: a callback over a limit is not dialled
         Status.ENDED,
     }
-    # CB-3: only a callback whose attempt failed waits for its next one
-    assert {p for p, s in ALLOWED if s is Status.SCHEDULED} == {Status.DIALING}
+    # CB-3, CB-4: only a callback whose attempt failed (or was refused) waits for the next
+    assert {p for p, s in ALLOWED if s is Status.SCHEDULED} == {Status.DIALING, Status.RINGING}
     assert {s for p, s in ALLOWED if p is Status.SCHEDULED} == {Status.QUEUED, Status.ENDED}
 
 
