@@ -16,50 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Store, _script
 from controlplane.domain.session import Count
-
-# Create a session and make it the agent's one; answers the handle of the
-# session it replaced ("" when none).
-_CREATE = """
-local old = redis.call('GET', KEYS[2])
-local replaced = ''
-if old and old ~= ARGV[3] then
-  local old_key = ARGV[4] .. old
-  replaced = redis.call('HGET', old_key, 'handle') or ''
-  redis.call('DEL', old_key)
-end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
-return replaced
-"""
-
-# Use a session: its fields, with its TTL renewed (idle timeout, never past
-# its absolute end); nothing when it has ended.
-_TOUCH = """
-local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then return fields end
-local expires
-for i = 1, #fields, 2 do
-  if fields[i] == 'expires' then expires = tonumber(fields[i + 1]) end
-end
-local ttl = math.min(tonumber(ARGV[2]), (expires or 0) - tonumber(ARGV[1]))
-if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  return {}
-end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return fields
-"""
-
-# End a session; the agent's pointer too when it still names it.
-_DELETE = """
-redis.call('DEL', KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return 1
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +51,9 @@ class SessionStore:
     def __init__(self, store: Store) -> None:
         self._redis = store.redis
         self._prefix = store.prefix
-        self._create = store.redis.register_script(_CREATE)
-        self._touch = store.redis.register_script(_TOUCH)
-        self._delete = store.redis.register_script(_DELETE)
+        self._create = store.redis.register_script(_script("session_create.lua"))
+        self._touch = store.redis.register_script(_script("session_touch.lua"))
+        self._delete = store.redis.register_script(_script("session_delete.lua"))
 
     def session_key(self, key: str) -> str:
         return f"{self._prefix}session:{key}"

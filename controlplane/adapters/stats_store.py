@@ -41,6 +41,7 @@ class StatsStore:
         self._count = store.redis.register_script(_script("stats_count.lua"))
         self._keep = store.redis.register_script(_script("record_keep.lua"))
         self._view = store.redis.register_script(_script("supervisor_view.lua"))
+        self._update_source = _script("record_update.lua")
 
     # Keys ----------------------------------------------------------------------------
 
@@ -119,13 +120,9 @@ class StatsStore:
         args: list[str] = []
         for k, v in fields.items():
             args += [k, v]
-        pipe.eval(
-            "if redis.call('EXISTS', KEYS[1]) == 1 then"
-            " return redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0",
-            1,
-            key,
-            *args,
-        )
+        # EVAL, not EVALSHA: a registered script would make the pipeline ask
+        # Redis for its scripts first, one more round trip.
+        pipe.eval(self._update_source, 1, key, *args)
 
     # Reading -------------------------------------------------------------------------
 
