@@ -198,3 +198,20 @@ def test_every_change_the_code_asks_for_is_in_the_table() -> None:
             else:
                 assert state in targets, f"{where}: {previous} --{trigger}--> {state}"
     assert asked >= 10  # the scan sees the services' calls
+
+
+LUA = PACKAGE / "adapters" / "lua"
+
+
+@pytest.mark.spec("ST-2", "IN-3", "OD-4")
+def test_the_scripts_that_reserve_an_agent_make_the_tables_change() -> None:
+    """The routing and outbound scripts reserve an agent atomically; the
+    change each writes is the table's for an offer and an outdial."""
+    dispatch = (LUA / "dispatch.lua").read_text()
+    offered = rules.transition(S.AVAILABLE, T.OFFER)
+    assert f"if state ~= '{offered.previous}' then" in dispatch  # only available agents
+    assert f"'state', '{offered.state}', 'previous', '{offered.previous}'," in dispatch
+    outbound = (LUA / "outbound_start.lua").read_text()
+    for previous in outdial_rules.START_STATES:
+        assert rules.transition(previous, T.OUTDIAL).state is S.RESERVED
+    assert f"'state', '{S.RESERVED}', 'previous', current," in outbound
