@@ -77,7 +77,7 @@ TABLE: tuple[Allowed, ...] = (
     Allowed(S.IDLE, T.OUTDIAL, S.RESERVED, "OD-4", "an idle agent dials out (OD-1)"),
     Allowed(S.RESERVED, T.ANSWER, S.CONNECTED, "IN-2", "the agent answered on the phone"),
     Allowed(S.RESERVED, T.RING_NO_ANSWER, S.RONA, "RONA-1", "no answer, rejected, unreachable"),
-    Allowed(S.RESERVED, T.OFFER_WITHDRAWN, S.AVAILABLE, "IN-3", "the offer stopped standing"),
+    Allowed(S.RESERVED, T.OFFER_WITHDRAWN, S.AVAILABLE, "REL-1", "the offer stopped standing"),
     Allowed(S.RESERVED, T.OFFER_WITHDRAWN, S.IDLE, "CO-1", "a withdrawn consult: back to idle"),
     Allowed(S.RESERVED, T.OUTDIAL_FAILED, S.AVAILABLE, "OD-5", "back to the state before"),
     Allowed(S.RESERVED, T.OUTDIAL_FAILED, S.IDLE, "OD-5", "back to the state before"),
@@ -141,9 +141,13 @@ def sources(trigger: Trigger) -> frozenset[AgentState]:
 
 def next_state(current: AgentState, trigger: Trigger) -> AgentState:
     """The one state `trigger` leads to from `current`; refused (ST-1) when
-    the table has none (or leaves the choice to `transition`)."""
+    the table has none. Where it allows several, the caller names one
+    (`transition(..., state)`)."""
     targets = TRANSITIONS.get((current, trigger), frozenset())
-    if len(targets) != 1:
+    if len(targets) > 1:
+        choices = ", ".join(sorted(t.value for t in targets))
+        raise ValueError(f"{trigger.value} from {current.value} leads to {choices}: name one")
+    if not targets:
         raise InvalidTransition(
             f"cannot {trigger.value.replace('_', ' ')} from state {current.value}",
             rule="ST-1",
