@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 2.0
 """How soon a connection notices that its session ended."""
 MAX_MESSAGE = 64 * 1024
+UPSTREAM_CLOSE_SECONDS = 1.0
+"""How long closing Asterisk's side of a connection may wait for its answer."""
 
 _HEADER_NAMES = {
     "f": "from",
@@ -167,7 +169,13 @@ async def phone_ws(request: web.Request) -> web.StreamResponse:
                 timeout=aiohttp.ClientTimeout(total=None, connect=5),
             ) as http,
             http.ws_connect(
-                node.sip_ws_url, protocols=("sip",), max_msg_size=MAX_MESSAGE, autoping=True
+                node.sip_ws_url,
+                protocols=("sip",),
+                max_msg_size=MAX_MESSAGE,
+                autoping=True,
+                # (a closing browser revokes its endpoint's password at once:
+                # no waiting 10 s for Asterisk to answer the close)
+                timeout=aiohttp.ClientWSTimeout(ws_close=UPSTREAM_CLOSE_SECONDS),
             ) as upstream,
         ):
             ws = web.WebSocketResponse(protocols=("sip",), heartbeat=15, max_msg_size=MAX_MESSAGE)
