@@ -4,6 +4,7 @@ calls go on."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 
 import aiohttp
@@ -16,7 +17,7 @@ from controlplane.adapters.store import Store
 from controlplane.domain.interaction import now_ms
 from tests.integration.conftest import Stack, app_owned
 from tests.integration.test_ops import scrape, value
-from tests.support.asterisk import audio_flows, channels_of_bridge, wait_until
+from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
 from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
@@ -257,9 +258,36 @@ async def test_given_connected_call_when_ari_and_ami_connections_drop_then_state
         await alice.state_event("available")
 
 
+async def _device_state_settled(
+    events: AmiEvents, device: str, state: str, quiet: float = 0.5, timeout: float = 10.0
+) -> None:
+    """Waits until ``device`` is in ``state`` and no change of it has come for ``quiet`` s."""
+
+    def changes() -> list[dict[str, str]]:
+        return [
+            e
+            for e in events.events
+            if e.get("Event") == "DeviceStateChange" and e.get("Device") == device
+        ]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen, since = len(changes()), loop.time()
+    while True:
+        now = loop.time()
+        current = changes()
+        if len(current) != seen:
+            seen, since = len(current), now
+        if (not current or current[-1].get("State") == state) and now - since >= quiet:
+            return
+        if now > deadline:
+            raise AssertionError(f"{device} did not settle in {state}: {current[-3:]}")
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.spec("REL-2", "ST-4")
 async def test_given_phone_state_missed_when_ami_reconnects_then_device_states_resynced(
-    stack: Stack, ari: AriClient, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory, ami_events: AmiEvents
 ) -> None:
     await phones.agent("1002", answer_after_ms=None)
     async with (
@@ -269,6 +297,9 @@ async def test_given_phone_state_missed_when_ami_reconnects_then_device_states_r
         await bob.login("1002")
         await bob.available()
         await bob.state_event("available")
+        # The phone's own state changes (registration) reach the service first:
+        # a late one would undo the missed event faked below.
+        await _device_state_settled(ami_events, "PJSIP/1002", "NOT_INUSE")
         # As if the AMI event that bob's phone went on-hook had been missed.
         store = Store(aioredis.Redis.from_url(stack.redis.url, decode_responses=True), "dc1")
         try:
