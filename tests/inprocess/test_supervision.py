@@ -7,12 +7,11 @@ import pytest
 
 from tests.inprocess.conftest import Service
 from tests.inprocess.scenes import connected_call
+from tests.support.constants import SUPERVISOR_EXTENSION
 from tests.support.desktop import ApiError, Desktop
 from tests.support.fake_ari import Far
 
 pytestmark = pytest.mark.inprocess
-
-SUPERVISOR_EXTENSION = "1009"
 
 
 @pytest.mark.spec("SUP-5")

@@ -24,14 +24,18 @@ from controlplane.adapters.ami import AmiClient
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import AmiEvents, wait_until
 from tests.support.browser import HOST_ADDRESS, NETWORK, PhoneNet
-from tests.support.constants import BETA_ENTRY_POINT, BILLING_ENTRY_POINT, GAMMA_ENTRY_POINT
+from tests.support.constants import (
+    BETA_ENTRY_POINT,
+    BILLING_ENTRY_POINT,
+    DC_PREFIX,
+    GAMMA_ENTRY_POINT,
+)
 from tests.support.phones import PhoneFactory
 
 REPO = devstack.REPO_ROOT
 RUN_DIR = REPO / "build" / "test-run"
 SERVICE_PORT = 8099
 REDIS_PORT = 6399
-DC_PREFIX = "cp:{dc1}:"
 LOCK_FILE = Path("/tmp/controlplane-integration.lock")
 
 # CB-3: short callback timings (acme's queues), so that retries are quick to see.

@@ -18,11 +18,17 @@ from tests.integration.conftest import (
     CALLBACK_RETRIES,
     CALLBACK_RETRY_SECONDS,
     CALLBACK_RING_SECONDS,
-    DC_PREFIX,
     Stack,
 )
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
-from tests.support.constants import ANSWERS_AFTER_2S, BUSY, DEFAULT_ANI, NEVER_ANSWERS, SUPPORT
+from tests.support.constants import (
+    ANSWERS_AFTER_2S,
+    BUSY,
+    DC_PREFIX,
+    DEFAULT_ANI,
+    NEVER_ANSWERS,
+    SUPPORT,
+)
 from tests.support.constants import ECHO as ANSWERS_AT_ONCE
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory

@@ -30,9 +30,9 @@ from controlplane.adapters.ari import AriClient
 from controlplane.api.auth import Unauthorized, authenticate
 from controlplane.api.callbacks import CallbackRequest
 from controlplane.config import Config, load_config
-from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
+from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
-from tests.support.constants import SUPPORT
+from tests.support.constants import DC_PREFIX, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete, params

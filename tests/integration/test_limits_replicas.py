@@ -22,16 +22,10 @@ import redis.asyncio as aioredis
 
 import devstack
 from controlplane.domain.limits import SLOT_LEASE_MS
-from tests.integration.conftest import (
-    DC_PREFIX,
-    LIM_TENANT_LIMIT,
-    RUN_DIR,
-    Stack,
-    _toml_value,
-)
+from tests.integration.conftest import LIM_TENANT_LIMIT, RUN_DIR, Stack, _toml_value
 from tests.integration.test_outdial import of, slots
 from tests.support.asterisk import wait_until
-from tests.support.constants import ECHO
+from tests.support.constants import DC_PREFIX, ECHO
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 

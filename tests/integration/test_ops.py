@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import devstack
 from controlplane.config import Config, load_config
-from tests.integration.conftest import DC_PREFIX, RUN_DIR, SERVICE_PORT, Stack
+from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
-from tests.support.constants import GLOBEX, SUPPORT
+from tests.support.constants import DC_PREFIX, GLOBEX, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 

@@ -17,12 +17,13 @@ import redis.asyncio as aioredis
 from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import now_ms
-from tests.integration.conftest import DC_PREFIX, OUTDIAL_RING_SECONDS, Stack
+from tests.integration.conftest import OUTDIAL_RING_SECONDS, Stack
 from tests.integration.test_hold import packets_sent_to
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
 from tests.support.constants import (
     BUSY,
     CONGESTION,
+    DC_PREFIX,
     DEFAULT_ANI,
     ECHO,
     NEVER_ANSWERS,

@@ -17,9 +17,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from controlplane.adapters.ari import AriClient, AriError
-from tests.integration.conftest import DC_PREFIX, PRIVACY_SHIELD_SECONDS, Stack
+from tests.integration.conftest import PRIVACY_SHIELD_SECONDS, Stack
 from tests.support.asterisk import audio_flows, wait_until
-from tests.support.constants import CUSTOMER, SUPPORT, VIP
+from tests.support.constants import CUSTOMER, DC_PREFIX, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 
 from controlplane.adapters.ari import AriClient
-from tests.integration.conftest import DC_PREFIX, RUN_DIR, Stack
-from tests.support.constants import SUPPORT
+from tests.integration.conftest import RUN_DIR, Stack
+from tests.support.constants import DC_PREFIX, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete

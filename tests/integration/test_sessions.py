@@ -17,9 +17,9 @@ import redis.asyncio as aioredis
 from yarl import URL
 
 from controlplane.adapters.ari import AriClient
-from tests.integration.conftest import DC_PREFIX, SESSION_IDLE_MINUTES, Stack
+from tests.integration.conftest import SESSION_IDLE_MINUTES, Stack
 from tests.support.asterisk import wait_until
-from tests.support.constants import SUPPORT
+from tests.support.constants import DC_PREFIX, SUPPORT
 from tests.support.consults import (
     consult,
     given_available,

@@ -19,13 +19,12 @@ import devstack
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack, app_owned
 from tests.support.asterisk import wait_until
-from tests.support.constants import CUSTOMER, SUPPORT
+from tests.support.constants import CUSTOMER, SUPERVISOR_EXTENSION, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
 pytestmark = pytest.mark.integration
 
-SUPERVISOR_EXTENSION = "1009"
 HEARD = -40.0  # dBov: the tones are about -10 dBov
 SILENT = -50.0  # a muted phone gives about -84 dBov
 

@@ -25,9 +25,8 @@ from controlplane.domain.seats import SEAT_GRACE_MS
 from tests.integration.conftest import Stack
 from tests.integration.desktop.test_browser_phone import SessionClient, sip_over_proxy
 from tests.support.asterisk import wait_until
+from tests.support.constants import SEATS
 from tests.support.desktop import Desktop
-
-SEATS = tuple(str(n) for n in range(2101, 2111))
 
 pytestmark = pytest.mark.integration
 

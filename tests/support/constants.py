@@ -5,6 +5,8 @@ tests/integration/conftest.py), and the PSTN simulator's numbers
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # Entry points of the demo profile (config/demo.toml)
 SUPPORT = "8005550100"  # acme: queue support (priority 1, team tier1)
 VIP = "8005550101"  # acme: queue vip
@@ -30,3 +32,12 @@ NEVER_ANSWERS = "+15553000000"
 BUSY = "+15554000000"  # cause 17
 CONGESTION = "+15555000000"  # cause 34
 REJECTS = "+15557000000"  # cause 21
+
+# The demo profile itself, and its datacenter's Redis key prefix
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+DC_PREFIX = "cp:{dc1}:"
+
+# The supervisor's desk phone, and the datacenter's supervisor browser-phone
+# seats (WebRTC endpoints 2101..2110)
+SUPERVISOR_EXTENSION = "1009"
+SEATS = tuple(str(n) for n in range(2101, 2111))

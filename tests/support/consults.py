@@ -13,12 +13,10 @@ import redis.asyncio as aioredis
 
 from controlplane.adapters.ari import AriClient, AriError
 from tests.support.asterisk import channels_of_bridge, wait_until
-from tests.support.constants import CUSTOMER, SUPPORT
+from tests.support.constants import CUSTOMER, DC_PREFIX, SUPPORT
 from tests.support.desktop import ApiError, Desktop, Event
 from tests.support.phones import Phone, PhoneFactory
 from tests.support.snapshot import asterisk_state, redis_state
-
-DC_PREFIX = "cp:{dc1}:"
 
 
 @dataclass

@@ -4,8 +4,6 @@ states make a browser phone unofferable (PH-1)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from controlplane import browser_phone
@@ -13,8 +11,7 @@ from controlplane.api.openapi import build_openapi
 from controlplane.api.phone import PolicyViolation, call_id_of_request, check_from_browser
 from controlplane.config import Config, load_config
 from controlplane.domain.errors import InvalidInput
-
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+from tests.support.constants import DEMO
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from controlplane.config import ConfigError, load_config, parse_config
-
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+from tests.support.constants import DEMO
 
 
 def demo() -> dict[str, Any]:

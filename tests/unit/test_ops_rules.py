@@ -5,7 +5,6 @@ records name who acted and keep secure values out."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -29,8 +28,8 @@ from controlplane.opsevents import (
     queue_stats,
 )
 from controlplane.tasks import KeyedSerializer, TaskGroup
+from tests.support.constants import DEMO
 
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 NOW = 1_700_000_000_000
 
 

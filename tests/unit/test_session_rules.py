@@ -18,8 +18,8 @@ from controlplane.domain import session as rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidTransition
 from controlplane.passwords import Passwords
+from tests.support.constants import DEMO
 
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 

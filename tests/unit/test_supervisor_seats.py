@@ -20,8 +20,8 @@ from controlplane.api.phone import own_endpoint
 from controlplane.browser_phone import is_browser_endpoint, sip_credentials
 from controlplane.config import Config, load_config
 from controlplane.domain.seats import SEAT_GRACE_MS, SeatHolder, choose_seat
+from tests.support.constants import DEMO
 
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 SEATS = ("2101", "2102", "2103")
 NOW = 10_000_000
 

@@ -5,7 +5,6 @@ supervisor's session cookie gives (role, tenant, the audit's name)."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -18,8 +17,7 @@ from controlplane.api.ops import actor
 from controlplane.config import ConfigError, Role, load_config, parse_config
 from controlplane.domain import session as rules
 from controlplane.sessions import Sessions
-
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+from tests.support.constants import DEMO
 
 AGENTS = {"acme": frozenset({"alice", "bob"}), "globex": frozenset({"gina"})}
 SUPERVISORS = {"acme": frozenset({"sam"}), "globex": frozenset({"grace", "sam"})}

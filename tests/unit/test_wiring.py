@@ -4,8 +4,6 @@ claimants the features register, in the order the core asks them in."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from controlplane.adapters.ari import AriClient
@@ -17,8 +15,7 @@ from controlplane.core.hooks import Hooks
 from controlplane.notifier import Notifier
 from controlplane.tasks import TaskGroup
 from controlplane.timers import Timers
-
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+from tests.support.constants import DEMO
 
 
 @pytest.fixture

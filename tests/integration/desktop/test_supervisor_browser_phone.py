@@ -35,7 +35,7 @@ from tests.integration.desktop.conftest import assert_accessible, screenshot
 from tests.integration.test_supervision import HEARD, hears_nothing, supervision_gone
 from tests.support.asterisk import wait_until
 from tests.support.browser import HOST_ADDRESS, PhonePage, browser_files, netns_browser
-from tests.support.constants import SUPPORT
+from tests.support.constants import SEATS, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
 
@@ -44,7 +44,6 @@ pytestmark = pytest.mark.integration
 ORIGIN = f"http://{HOST_ADDRESS}:{SERVICE_PORT}"
 CUSTOMER = "+15551234568"
 CUSTOMER_HZ, AGENT_HZ, SUPERVISOR_HZ = 620, 440, 1000  # (the fake microphone's)
-SEATS = tuple(str(n) for n in range(2101, 2111))
 
 
 @pytest.fixture

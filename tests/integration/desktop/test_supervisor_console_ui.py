@@ -30,13 +30,11 @@ from tests.integration.desktop.conftest import (
 from tests.integration.test_limits import _fill
 from tests.integration.test_supervision import check, supervision_gone
 from tests.support.asterisk import wait_until
-from tests.support.constants import CUSTOMER, SUPPORT
+from tests.support.constants import CUSTOMER, SUPERVISOR_EXTENSION, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-SUPERVISOR_EXTENSION = "1009"
 
 
 class OpenConsole(Protocol):
