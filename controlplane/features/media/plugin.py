@@ -17,7 +17,6 @@ def plug(core: Core) -> MediaService:
         serial=core.serial,
         agents=core.agents,
         interactions=core.interactions,
-        calls=core.calls,
     )
     core.hooks.connecting.append(media.connecting)  # REC-1: the recorder joins first
 

@@ -30,7 +30,6 @@ from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.config import AsteriskNode, Profile, Tenant
 from controlplane.core.agents import Agents
-from controlplane.core.calls import Calls
 from controlplane.core.interactions import Interactions
 from controlplane.domain import media as rules
 from controlplane.domain.errors import Unavailable
@@ -63,7 +62,6 @@ class MediaService:
         serial: KeyedSerializer,
         agents: Agents,
         interactions: Interactions,
-        calls: Calls,
     ) -> None:
         self._node = node
         self._ari = ari
@@ -73,7 +71,6 @@ class MediaService:
         self._serial = serial
         self._agents = agents
         self._interactions = interactions
-        self._calls = calls
         # HOLD-3: what holding or resuming the customer means while a further
         # party is on the call (a consult): the first that answers decides
         self.on_hold: list[Switch] = []

@@ -15,7 +15,6 @@ def plug(core: Core, *, media: MediaService, variables: CallVariables) -> Transf
         ari=core.ari,
         store=core.store,
         notifier=core.notifier,
-        timers=core.timers,
         serial=core.serial,
         agents=core.agents,
         interactions=core.interactions,

@@ -48,7 +48,6 @@ from controlplane.features.media.service import MediaService
 from controlplane.features.variables.service import CallVariables
 from controlplane.notifier import Notifier
 from controlplane.tasks import KeyedSerializer
-from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,6 @@ class TransferService:
         ari: AriClient,
         store: Store,
         notifier: Notifier,
-        timers: Timers,
         serial: KeyedSerializer,
         agents: Agents,
         interactions: Interactions,
@@ -79,7 +77,6 @@ class TransferService:
         self._ari = ari
         self._store = store
         self._notifier = notifier
-        self._timers = timers
         self._serial = serial
         self._agents = agents
         self._interactions = interactions
