@@ -2,7 +2,7 @@
 // agents with actions (idle, log out, listen in), and the day's
 // interactions with charts and the CSV export. Loaded only for a
 // supervisor's session (a chunk of its own).
-import { effect, signal, useSignal } from '@preact/signals';
+import { signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
@@ -18,7 +18,7 @@ import { filterAgents, sortAgents, type SortDir, type SortKey } from './agents';
 import { supApi } from './api';
 import { Interactions } from './Interactions';
 import {
-  expectedSupervision,
+  autoAnswer,
   expectSupervision,
   forgetExpectation,
   Live,
@@ -60,7 +60,7 @@ export function Console({
     // a supervisor with teams sees them first (SUP-2)
     if (session.teams.length === 1) teamFilter.value = session.teams[0]!;
     live.start();
-    const stopAnswering = session.phone.kind === 'browser' ? autoAnswer() : () => undefined;
+    const stopAnswering = session.phone.kind === 'browser' ? autoAnswer(phone) : () => undefined;
     return () => {
       stopAnswering();
       live.stop();
@@ -144,28 +144,6 @@ export function Console({
 }
 
 // SUP-5: the browser phone ---------------------------------------------------------
-
-/** The console answers the call to its browser phone that names the
- * supervision it asked for (the INVITE's X-CP-Supervision): the
- * supervisor's own request, so it does not ring. Any other call rings on
- * unanswered and Asterisk gives up on it. */
-function autoAnswer(): () => void {
-  let answering = false; // (once per incoming call)
-  return effect(() => {
-    const ringing = phone.incoming.value;
-    const about = phone.incomingSupervision.value;
-    if (!ringing) {
-      answering = false;
-      return;
-    }
-    if (answering || !about) return;
-    const wanted = expectedSupervision() ?? supervision.value?.interaction ?? null;
-    if (about === wanted) {
-      answering = true;
-      phone.answer();
-    }
-  });
-}
 
 function PhoneStatus({ session }: { session: SupervisorSession }) {
   if (session.phone.kind !== 'browser')

@@ -4,9 +4,10 @@
 // the session). Both reconnect with capped backoff; the view socket sends a
 // fresh snapshot on every connect, so nothing is missed.
 
-import { signal } from '@preact/signals';
+import { effect, signal } from '@preact/signals';
 import { api, ApiError } from '../api';
 import { SESSION_OVER } from '../events';
+import type { BrowserPhone } from '../phone/types';
 import { resetClock, sampleClock } from '../store/clock';
 import type { ServerEvent } from '../types';
 import type { AgentRow, Delta, QueueRow, Snapshot, Supervision } from './types';
@@ -56,6 +57,30 @@ export function startedSupervision(started: Supervision): void {
     current = applySupervisionEvent(current, event);
   }
   supervision.value = current;
+}
+
+/** SUP-5: the console answers the call to its browser phone that names the
+ * supervision it asked for (the INVITE's X-CP-Supervision): the
+ * supervisor's own request, so it does not ring. It takes no other call:
+ * one it did not ask for is refused at once. Returns the stop function. */
+export function autoAnswer(
+  phone: Pick<BrowserPhone, 'incoming' | 'incomingSupervision' | 'answer' | 'hangup'>,
+): () => void {
+  let answering = false; // (once per incoming call)
+  return effect(() => {
+    const ringing = phone.incoming.value;
+    const about = phone.incomingSupervision.value;
+    if (!ringing) {
+      answering = false;
+      return;
+    }
+    if (answering) return;
+    const wanted = expectedSupervision() ?? supervision.value?.interaction ?? null;
+    if (about !== null && about === wanted) {
+      answering = true;
+      phone.answer();
+    } else phone.hangup();
+  });
 }
 
 function merge<T extends { id: string }>(rows: T[], changed: T[] | undefined, removed: string[] | undefined): T[] {

@@ -1,11 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { signal } from '@preact/signals';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api';
 import { setLang } from '../i18n';
 import { st, supervisor, supErrorText } from '../i18n/supervisor';
 import { filterAgents, sortAgents } from './agents';
 import { csvUrl, filterQuery } from './api';
 import { series, totals } from './Charts';
-import { applyDelta, applySupervisionEvent, expectSupervision, noteSupervisionEvent, startedSupervision, supervision } from './live';
+import {
+  applyDelta,
+  applySupervisionEvent,
+  autoAnswer,
+  expectSupervision,
+  forgetExpectation,
+  noteSupervisionEvent,
+  startedSupervision,
+  supervision,
+} from './live';
 import type { AgentRow, Bucket, Snapshot, Supervision } from './types';
 
 afterEach(() => setLang('en'));
@@ -126,3 +136,46 @@ describe('the console\'s strings', () => {
     expect(st('sup.limits.used', { used: 3, max: 10 })).toBe('3 von 10 belegt');
   });
 });
+
+describe('the browser phone of the console (SUP-5)', () => {
+  function fakePhone() {
+    const incoming = signal(false);
+    const incomingSupervision = signal<string | null>(null);
+    const answer = vi.fn();
+    const hangup = vi.fn(() => {
+      incoming.value = false;
+      incomingSupervision.value = null;
+    });
+    const ring = (about: string | null) => {
+      incomingSupervision.value = about;
+      incoming.value = true;
+    };
+    return { incoming, incomingSupervision, answer, hangup, ring };
+  }
+
+  it('answers once the leg of the supervision it asked for, and refuses any other call', () => {
+    const phone = fakePhone();
+    supervision.value = null;
+    const stop = autoAnswer(phone);
+    try {
+      expectSupervision('ix1');
+      phone.ring('ix1');
+      expect(phone.answer).toHaveBeenCalledTimes(1);
+      supervision.value = { interaction: 'ix1', supervisor: 'supervisor:sam', extension: '2101', mode: 'monitor', state: 'ringing', agent: 'alice', started_at: null };
+      expect(phone.answer).toHaveBeenCalledTimes(1); // (not twice)
+      phone.incoming.value = false;
+      forgetExpectation();
+      phone.ring('ix2'); // not asked for
+      expect(phone.hangup).toHaveBeenCalledTimes(1);
+      phone.ring(null); // an ordinary call
+      expect(phone.hangup).toHaveBeenCalledTimes(2);
+      // a leg rung again for the supervision going on (after a reload)
+      phone.ring('ix1');
+      expect(phone.answer).toHaveBeenCalledTimes(2);
+    } finally {
+      stop();
+      supervision.value = null;
+    }
+  });
+});
+
