@@ -9,7 +9,8 @@ Chromium's fake device playing 1 kHz.
 - whisper: the agent hears the supervisor, the customer does not;
 - barge: both hear them;
 - the leg is answered by the console itself, switching keeps it, stopping
-  (the bar's hang-up) hangs it up and leaves nothing in Asterisk;
+  (the bar's hang-up) or the call ending hangs it up and leaves nothing in
+  Asterisk;
 - a browser phone that is not registered is refused naming SUP-5;
 - a reload during a supervision brings the bar back from the console's
   snapshot; its switch and hang-up still work, and "Listen here" rings the
@@ -321,3 +322,26 @@ async def test_given_a_supervision_on_the_browser_phone_when_the_console_reloads
         assert (await alice.call("GET", f"/v1/interactions/{ix_id}"))["status"] == "connected"
 
         await end_the_call(alice, customer, agent, ix_id)
+
+
+@pytest.mark.spec("SUP-5")
+async def test_given_a_supervisor_listening_on_the_browser_phone_when_the_call_ends_then_the_browsers_leg_is_hung_up(  # noqa: E501
+    stack: Stack, ari: AriClient, phones: PhoneFactory, console: OpenConsole
+) -> None:
+    async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
+        agent, customer, ix_id = await given_a_connected_call(phones, alice)
+        sup = await console()
+        page = sup.page
+        await listen_in(page, "Barge")
+        bar = page.locator("#sup-supervision")
+        await expect(bar).to_have_attribute("data-state", "active", timeout=10000)
+        await wait_until(lambda: in_call(sup), timeout=5, what="the leg in the browser")
+
+        await customer.hangup()
+        await alice.event("interaction.ended")
+        await agent.wait_for("closed")
+        await expect(bar).to_contain_text("The supervision ended (the call ended).")
+        await wait_until(lambda: not_in_call(sup), timeout=5, what="the browser's call to end")
+        await wait_until(lambda: supervision_gone(ari, ix_id), what="no supervision left")
+        await alice.state_event("wrap_up")
+        await alice.wrap_up(ix_id, "resolved")
