@@ -45,16 +45,6 @@ from controlplane.tasks import KeyedSerializer, TaskGroup
 log = logging.getLogger(__name__)
 
 
-# Hang-up causes of an agent leg that mean the agent did not take the offer.
-_CAUSE_TEXT = {
-    16: "normal clearing",
-    17: "busy",
-    18: "no user responding",
-    19: "no answer",
-    21: "call rejected",
-}
-
-
 class Calls:
     def __init__(
         self,
@@ -354,7 +344,7 @@ class Calls:
                     ix.id,
                     kind,
                     cause,
-                    _CAUSE_TEXT.get(cause, ""),
+                    hangup.cause_text(cause),
                 )
                 await self._routing.offer_failed(ix, ix.agent, reason)
             elif ix.status is Status.CONNECTED:

@@ -50,6 +50,18 @@ _CUSTOMER_CAUSES: dict[int, Hangup] = {
     42: Hangup.CONGESTION,
 }
 
+# How the log names the Q.850 causes an unanswered leg most often ends with.
+_CAUSE_TEXT = {
+    0: "",
+    1: "unallocated number",
+    16: "normal clearing",
+    17: "busy",
+    18: "no user responding",
+    19: "no answer",
+    21: "call rejected",
+    34: "no circuit available",
+}
+
 # A phone that ended with one of these causes (0: the ring time ran out on
 # our side) rang unanswered; any other cause (e.g. 16: the phone hung up) is
 # a decline.
@@ -86,6 +98,11 @@ def classify(dial_status: str | None, cause: int, party: Party) -> Hangup:
     if cause in _NO_ANSWER_CAUSES or status in _RINGING_STATUSES:
         return Hangup.NO_ANSWER
     return Hangup.REJECTED
+
+
+def cause_text(cause: int) -> str:
+    """The name of a Q.850 cause for the log ("" for one without a name here)."""
+    return _CAUSE_TEXT.get(cause, "")
 
 
 def phone_not_answered(cause: int) -> bool:

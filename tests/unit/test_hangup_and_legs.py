@@ -120,3 +120,9 @@ def test_every_leg_kind_has_its_own_letter_and_leads_back_to_its_interaction() -
     assert callback_rules.customer_leg_id(ix_id, 2) == leg_id(ix_id, LegKind.CALLBACK, 2)
     assert leg_rules.leg_interaction("PJSIP/1001-00000001") is None
     assert leg_rules.leg_kind(f"{ix_id}-bridge") is None
+
+
+@pytest.mark.spec("RONA-1")
+def test_the_log_names_the_common_causes() -> None:
+    assert hangup.cause_text(17) == "busy" and hangup.cause_text(21) == "call rejected"
+    assert hangup.cause_text(99) == ""
