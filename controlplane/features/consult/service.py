@@ -58,6 +58,7 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.domain.transfer import TargetKind
+from controlplane.features.consult.conference import Conference
 from controlplane.features.consult.parties import Parties
 from controlplane.features.media.service import MediaService
 from controlplane.features.transfers.service import TransferService
@@ -75,7 +76,6 @@ CONNECTED_EVENT = "interaction.consult_connected"  # both: agent 2 answered
 HELD_EVENT = "interaction.consult_held"  # both: agent 1 went back to the customer
 RESUMED_EVENT = "interaction.consult_resumed"  # both: agent 1 back with agent 2
 ENDED_EVENT = "interaction.consult_ended"  # both: why (reason) and from which state
-TRANSFERRED_EVENT = "interaction.transferred"
 
 
 class ConsultService:
@@ -113,6 +113,19 @@ class ConsultService:
         self._transfers = transfers
         self._parties = Parties(
             ari=ari, store=store, notifier=notifier, agents=agents, variables=variables
+        )
+        self._conference = Conference(
+            ari=ari,
+            store=store,
+            notifier=notifier,
+            serial=serial,
+            interactions=interactions,
+            legs=legs,
+            calls=calls,
+            media=media,
+            transfers=transfers,
+            parties=self._parties,
+            consult_over=self._consult_over,
         )
         # what the desktops see (CO-2, CO-3)
         self.describe = self._parties.describe
@@ -379,58 +392,19 @@ class ConsultService:
         await self._parties.tell(ix, leg, RESUMED_EVENT)
         return ix
 
-    # CF-1: conference --------------------------------------------------------------
+    # CF-1..CF-6, CO-4: what the consult becomes (see conference.py) -------------
 
     async def conference(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
-        """CF-1: the customer is taken off hold and all three are in the
-        interaction's bridge; CF-2: both agents get the conference's variables."""
-
-        async def job() -> Interaction:
-            ix = await self._interactions.get(tenant_id, ix_id)
-            leg = leg_rules.consult_leg(ix)
-            rules.require(ix, leg, agent_id, Action.CONFERENCE)
-            assert leg is not None
-            try:
-                if leg.state is LegState.CONSULTING:
-                    await self._parties.leave_consult_bridge(ix, leg)
-                    await self._media.resume_customer(ix)
-                    await self._ari.add_to_bridge(
-                        ix.bridge or ix.id, [c for c in (ix.agent_channel, leg.channel) if c]
-                    )
-                else:  # consult_held: agent 1 is with the customer already
-                    await self._ari.stop_moh(leg.channel)
-                    await self._ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
-            except AriError as exc:
-                raise Unavailable("the conference cannot be started", rule="CF-1") from exc
-            leg.state = LegState.CONFERENCE
-            ix.held = False
-            await self._store.save_interaction(ix)
-            log.info("interaction %s: conference with %s", ix.id, leg.agent or leg.number)
-            await self._parties.conference_started(ix, leg)
-            return ix
-
-        return await self._run(ix_id, job)
+        """CF-1, CF-2: all three in the interaction's bridge."""
+        return await self._conference.start(tenant_id, agent_id, ix_id)
 
     async def end_conference(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
-        """CF-6: agent 1 ends the conference for everyone (agent 1 to
-        wrap-up, agent 2 out without); CF-5: agent 2 leaves it and the call
-        goes on between agent 1 and the customer."""
+        """CF-6: agent 1 ends it for everyone; CF-5: agent 2 leaves it."""
+        return await self._conference.end(tenant_id, agent_id, ix_id)
 
-        async def job() -> Interaction:
-            ix = await self._interactions.get(tenant_id, ix_id)
-            leg = leg_rules.consult_leg(ix)
-            if leg is None or leg.state is not LegState.CONFERENCE:
-                raise InvalidTransition("there is no conference on this call", rule="CF-1")
-            role = rules.role_of(ix, leg, agent_id)
-            if role is Role.CONSULTING:
-                rules.require(ix, leg, agent_id, Action.END_CALL)
-                await self._calls.finish(ix, EndCause.AGENT_END)
-                return ix
-            rules.require(ix, leg, agent_id, Action.LEAVE)
-            await self._consult_over(ix, leg, "left", by=agent_id)
-            return ix
-
-        return await self._run(ix_id, job)
+    async def transfer(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+        """CO-4, CF-4: the call goes to the consulted party; agent 1 leaves."""
+        return await self._conference.hand_over(tenant_id, agent_id, ix_id)
 
     # Ending a consult ---------------------------------------------------------------
 
@@ -521,55 +495,6 @@ class ConsultService:
             ix, leg, ENDED_EVENT, reason=reason, was=was.value, by=by, outcome=outcome
         )
         await self._routing.dispatch(ix.tenant)
-
-    # CO-4, CF-4: transfer to the consulted party --------------------------------
-
-    async def transfer(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
-        """CO-4, CF-4: agent 1 leaves (wrap-up, TR-6); the customer and the
-        consulted party go on in the interaction's bridge, and the consulted
-        agent is the interaction's agent from now on."""
-
-        async def job() -> Interaction:
-            ix = await self._interactions.get(tenant_id, ix_id)
-            leg = leg_rules.consult_leg(ix)
-            rules.require(ix, leg, agent_id, Action.TRANSFER)
-            assert leg is not None
-            was = leg.state
-            old_channel = ix.agent_channel
-            try:
-                if was is LegState.CONSULTING:
-                    await self._parties.leave_consult_bridge(ix, leg)
-                    await self._media.resume_customer(ix)
-                elif was is LegState.CONSULT_HELD:
-                    await self._ari.stop_moh(leg.channel)
-                if was is not LegState.CONFERENCE:
-                    await self._ari.add_to_bridge(ix.bridge or ix.id, [leg.channel])
-                if old_channel and was is not LegState.CONSULTING:
-                    await self._ari.remove_from_bridge(ix.bridge or ix.id, [old_channel])
-            except AriError as exc:
-                raise Unavailable("the call cannot be transferred", rule="CO-4") from exc
-            ix.legs.remove(leg)
-            ix.held = False
-            if leg.agent is not None:
-                ix.agent, ix.agent_channel = leg.agent, leg.channel
-            else:  # a number takes over the call: no agent is left on it
-                ix.agent, ix.agent_channel = None, None
-                leg.role, leg.state = LegRole.PARTY, LegState.CONNECTED
-                ix.legs.append(leg)
-            await self._store.save_interaction(ix)
-            log.info("interaction %s: %s transferred to %s", ix.id, agent_id, leg.agent or "number")
-            await self._legs.hang_up(old_channel)
-            await self._transfers.agent_left(ix, agent_id)
-            target = {"kind": leg.target, "agent": leg.agent, "number": leg.number}
-            data = {**ix.public(), "from_agent": agent_id, "target": target, "was": was.value}
-            await self._notifier.publish(TRANSFERRED_EVENT, ix.tenant, data, agent=agent_id)
-            if leg.agent is not None:
-                await self._notifier.publish(
-                    TRANSFERRED_EVENT, ix.tenant, data, agent=leg.agent, private=True
-                )
-            return ix
-
-        return await self._run(ix_id, job)
 
     # What the desktops see --------------------------------------------------------
 
