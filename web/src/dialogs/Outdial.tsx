@@ -3,7 +3,7 @@
 // a Call button per entry, the keypad where the profile allows it, and the
 // outdial ANI drop-down (alphabetical, with a "none chosen" entry: the
 // tenant's default is used).
-import { useSignal } from '@preact/signals';
+import { useSignal, useSignalEffect } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
@@ -88,7 +88,7 @@ export function OutdialDialog({ onClose }: { onClose: () => void }) {
   useEffect(() => void load(''), []);
 
   const dial = async (body: { number?: string; address_book?: string }) => {
-    if (busy.value) return;
+    if (busy.value || !mayDialOut()) return;
     busy.value = true;
     error.value = null;
     try {
@@ -135,7 +135,7 @@ export function OutdialDialog({ onClose }: { onClose: () => void }) {
                 <button
                   type="button"
                   class="primary call-entry"
-                  disabled={busy.value}
+                  disabled={busy.value || !mayDialOut()}
                   aria-label={t('outdial.callName', { name: entry.name })}
                   onClick={() => void dial({ address_book: entry.name })}
                 >
@@ -163,7 +163,7 @@ export function OutdialDialog({ onClose }: { onClose: () => void }) {
                 number.value = number.value + k;
               }}
             />
-            <button type="button" class="primary call-number" disabled={busy.value} onClick={dialTyped}>
+            <button type="button" class="primary call-number" disabled={busy.value || !mayDialOut()} onClick={dialTyped}>
               <Icon name="phone" />
               {t('outdial.call')}
             </button>
@@ -186,6 +186,13 @@ export function OutdialDialog({ onClose }: { onClose: () => void }) {
 
 export function OutdialButton() {
   const open = useSignal(false);
+  // An offer or a call takes the agent's attention: the dialog gives way to
+  // it. A passing change of state does not close it (what was typed stays);
+  // its Call buttons wait instead (OD-1).
+  useSignalEffect(() => {
+    const live = interaction.value !== null && interaction.value.status !== 'ended';
+    if (offer.value !== null || live) open.value = false;
+  });
   if (!config.value?.outdial) return null;
   const enabled = mayDialOut();
   return (
@@ -200,7 +207,7 @@ export function OutdialButton() {
         <Icon name="outdial" />
         {t('header.outdial')}
       </button>
-      {open.value && enabled ? <OutdialDialog onClose={() => (open.value = false)} /> : null}
+      {open.value ? <OutdialDialog onClose={() => (open.value = false)} /> : null}
     </>
   );
 }

@@ -157,9 +157,14 @@ function asInteraction(data: unknown): Interaction | null {
 function apply(event: ServerEvent): EventEffect {
   const data = event.data as Record<string, unknown>;
   switch (event.type) {
-    case 'agent.state':
+    case 'agent.state': {
       applyAgentState(data as unknown as AgentStateData);
-      return 'none';
+      // Free of calls, yet showing one that has not ended: a snapshot read
+      // while the call was ending showed it; the snapshot is read again.
+      const s = agent.value?.state;
+      const live = interaction.value !== null && interaction.value.status !== 'ended';
+      return (s === 'available' || s === 'idle') && live ? 'refresh' : 'none';
+    }
     case 'interaction.offered': {
       const o = data as unknown as Offer;
       offer.value = o;

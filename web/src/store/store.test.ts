@@ -212,6 +212,34 @@ describe('agent states are ordered by seq', () => {
   });
 });
 
+describe('a snapshot read while a call was ending', () => {
+  it('is read again when the agent is free of calls but the snapshot still shows one', () => {
+    // An outdial failed (OD-5): the snapshot was read before the call ended,
+    // and the agent's return to idle came after it.
+    const snap = me({
+      agent: { ...me().agent, state: 'connected', seq: 20 },
+      interaction: ix({ direction: 'outbound', kind: 'outdial', status: 'dialing', connected_at: null }),
+      variables: null,
+    });
+    applySnapshot(snap, T0);
+    const effect = applyEvent(stateEvent(21, 'idle', '2026-12-05T12:00:01.000+00:00'));
+    expect(agent.value?.state).toBe('idle');
+    expect(effect).toBe('refresh');
+  });
+
+  it('asks nothing more when the call shown has ended (it waits for its wrap-up)', () => {
+    applySnapshot(me({ agent: { ...me().agent, seq: 30 } }), T0);
+    applyEvent({
+      type: 'interaction.ended',
+      at: '2026-12-05T12:00:01.000+00:00',
+      data: ix({ status: 'ended', ended_at: '2026-12-05T12:00:01.000+00:00' }) as never,
+    });
+    expect(applyEvent(stateEvent(31, 'wrap_up', '2026-12-05T12:00:01.010+00:00'))).toBe('none');
+    expect(applyEvent(stateEvent(32, 'available', '2026-12-05T12:00:02.000+00:00'))).toBe('none');
+    expect(interaction.value).toBeNull();
+  });
+});
+
 describe('timers use the server clock', () => {
   it('counts from server timestamps whatever this machine\'s clock says', () => {
     const localNow = T0 - 3_600_000; // this machine is an hour behind
