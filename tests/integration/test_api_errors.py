@@ -14,9 +14,10 @@ from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import SERVICE_PORT, Stack
 from tests.integration.test_outdial import of, outdial, slots
 from tests.support.constants import ECHO, NEVER_ANSWERS
-from tests.support.consults import consult, given_connected_call, nothing_left_behind
+from tests.support.consults import nothing_left_behind
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call, request_consult
 
 pytestmark = pytest.mark.integration
 
@@ -84,10 +85,10 @@ async def test_a_transfer_and_a_consult_answer_name_the_number_as_cleaned(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         # a consult of a number typed with punctuation: the answer names it cleaned
-        view = await consult(alice, ix, "dial_number", "+1 (555) 300-0000")
+        view = await request_consult(alice, ix, "dial_number", "+1 (555) 300-0000")
         assert view["dialled"] == NEVER_ANSWERS == view["consult"]["number"]
         await alice.call("DELETE", f"/v1/interactions/{ix}/consult")  # CO-1: cancelled
         after = await alice.call("GET", f"/v1/interactions/{ix}/consult")

@@ -15,11 +15,6 @@ from tests.integration.conftest import CONSULT_VARIABLES, Stack
 from tests.support.asterisk import audio_flows
 from tests.support.constants import VIP
 from tests.support.consults import (
-    Consult,
-    given_available,
-    given_connected_call,
-    given_consult,
-    given_three_parties,
     nothing_left_behind,
     path_carries,
     refused,
@@ -29,17 +24,15 @@ from tests.support.consults import (
 )
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import (
+    available_agent,
+    conference,
+    connected_call,
+    consulting,
+    three_parties,
+)
 
 pytestmark = pytest.mark.integration
-
-
-async def given_conference(
-    phones: PhoneFactory, ari: AriClient, alice: Desktop, bob: Desktop
-) -> Consult:
-    c = await given_three_parties(phones, ari, alice, bob)
-    await alice.call("POST", f"/v1/interactions/{c.call.ix_id}/conference")
-    await bob.event("interaction.conference_started")
-    return c
 
 
 @pytest.mark.spec("CF-1", "CF-2", "CF-3", "CF-5")
@@ -60,9 +53,9 @@ async def test_given_consult_when_agent_starts_conference_then_all_three_hear_ea
         Desktop(stack.url, f"demo-{name}-token", name) as a1,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        call = await given_connected_call(phones, ari, a1, extension, number=number)
-        bob_phone = await given_available(phones, bob, "1002")
-        c = await given_consult(call, bob_phone, bob, "bob")
+        call = await connected_call(phones, ari, a1, extension, number=number)
+        bob_phone = await available_agent(phones, bob, "1002")
+        c = await consulting(call, bob_phone, bob, "bob")
         ix = call.ix_id
 
         # CF-1: the customer is taken off hold; all three legs are in the
@@ -137,7 +130,7 @@ async def test_conference_row_customer_cannot_start_a_conference(
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
         Desktop(stack.url, "demo-admin-token") as admin,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await c.call.customer.send_dtmf("3#")
         for other in (supervisor, admin):
@@ -161,7 +154,7 @@ async def test_conference_row_customer_is_taken_off_hold_and_all_three_talk(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         assert (await alice.call("GET", f"/v1/interactions/{ix}"))["held"] is True
         await alice.call("POST", f"/v1/interactions/{ix}/conference")
@@ -183,7 +176,7 @@ async def test_conference_row_customer_hangs_up_and_ends_the_interaction(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         await c.call.customer.hangup()
         ended = (await alice.event("interaction.ended"))["data"]
         assert ended["end_cause"] == "customer_hangup"
@@ -202,7 +195,7 @@ async def test_conference_row_customer_cannot_be_held(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         error = await refused(alice, "POST", f"/v1/interactions/{ix}/hold", "CF-3")
         assert error["status"] == 409
@@ -226,7 +219,7 @@ async def test_conference_row_agent_1_starts_and_ends_the_conference(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("DELETE", f"/v1/interactions/{ix}/conference")
         ended = (await alice.event("interaction.ended"))["data"]
@@ -249,7 +242,7 @@ async def test_conference_row_agent_1_starts_it_with_agent_2_by_the_conference_b
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/consult/hold")
         view = await alice.call("POST", f"/v1/interactions/{ix}/conference")
@@ -273,7 +266,7 @@ async def test_conference_row_agent_1_cannot_hold_the_customer_or_agent_2(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         before = await snapshot(stack, ari)
         await refused(alice, "POST", f"/v1/interactions/{ix}/hold", "CF-3")
@@ -294,7 +287,7 @@ async def test_conference_row_agent_1_transfers_to_agent_2_and_wraps_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         view = await alice.call("POST", f"/v1/interactions/{ix}/consult/transfer")
         assert view["agent"] == "bob"
@@ -319,7 +312,7 @@ async def test_conference_row_agent_1_wraps_up_when_the_customer_hangs_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         await c.call.customer.hangup()
         await alice.state_event("wrap_up")
         record = await alice.wrap_up(c.call.ix_id, "resolved")
@@ -339,7 +332,7 @@ async def test_conference_row_agent_1_ends_it_for_everyone_by_button_or_phone(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         if how == "end-conference":
             await alice.call("DELETE", f"/v1/interactions/{ix}/conference")
@@ -369,7 +362,7 @@ async def test_conference_row_agent_2_cannot_end_the_conference(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         before = await snapshot(stack, ari)
         await refused(bob, "POST", f"/v1/interactions/{ix}/end", "CO-5")
@@ -391,7 +384,7 @@ async def test_conference_row_agent_2_cannot_wrap_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         await refused(bob, "POST", f"/v1/interactions/{ix}/wrap-up", "CO-5", {"reason": "resolved"})
         await bob.call("DELETE", f"/v1/interactions/{ix}/conference")  # leaves: no wrap-up
@@ -414,7 +407,7 @@ async def test_conference_row_agent_2_leaves_and_the_call_goes_on(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         await bob.call("DELETE", f"/v1/interactions/{ix}/conference")
         ended = (await alice.event("interaction.consult_ended"))["data"]
@@ -438,7 +431,7 @@ async def test_conference_row_agent_2_is_part_of_it_when_agent_1_starts_it(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/conference")
         started = (await bob.event("interaction.conference_started"))["data"]
@@ -464,7 +457,7 @@ async def test_conference_row_agent_2_accepts_a_transfer(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/consult/transfer")
         moved = (await bob.event("interaction.transferred"))["data"]
@@ -488,7 +481,7 @@ async def test_conference_row_agent_2_leaves_without_wrap_up_when_the_customer_h
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_conference(phones, ari, alice, bob)
+        c = await conference(phones, ari, alice, bob)
         await c.call.customer.hangup()
         assert (await c.phone.wait_for("closed")).ended_by_peer
         assert (await bob.state_event("available"))["data"]["previous"] == "connected"

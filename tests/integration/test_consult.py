@@ -18,11 +18,6 @@ from tests.integration.conftest import (
 )
 from tests.support.asterisk import AmiEvents, audio_flows, wait_until
 from tests.support.consults import (
-    consult,
-    given_available,
-    given_connected_call,
-    given_consult,
-    given_three_parties,
     nothing_left_behind,
     of,
     path_carries,
@@ -35,6 +30,13 @@ from tests.support.consults import (
 )
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import (
+    available_agent,
+    connected_call,
+    consulting,
+    request_consult,
+    three_parties,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,16 +50,16 @@ async def test_given_connected_call_when_agent_consults_an_agent_then_customer_h
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-admin-token") as flow,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         await flow.call(
             "PUT", f"/v1/interactions/{ix}/flow-variables", {"variables": {"customer_name": "Ada"}}
         )
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         ami_events.events.clear()
 
         # CO-1, HOLD-3: the consult rings agent 2; the customer is held at once.
-        view = await consult(alice, ix, "agent", "bob")
+        view = await request_consult(alice, ix, "agent", "bob")
         assert view["consult"]["state"] == "ringing" and view["consult"]["agent"] == "bob"
         assert view["customer"]["state"] == "held" and view["role"] == "consulting_agent"
         await ami_events.wait_for(
@@ -163,11 +165,11 @@ async def test_consult_row_customer_cannot_start_a_consult(
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
         Desktop(stack.url, "demo-admin-token") as admin,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         await call.customer.send_dtmf("1234*#")
         for other in (supervisor, admin):
             with pytest.raises(ApiError) as forbidden:
-                await consult(other, call.ix_id, "agent", "bob")
+                await request_consult(other, call.ix_id, "agent", "bob")
             assert forbidden.value.status == 403
         view = await alice.call("GET", f"/v1/interactions/{call.ix_id}/consult")
         assert view["consult"] is None and view["customer"]["state"] == "connected"
@@ -186,7 +188,7 @@ async def test_consult_row_customer_is_held_while_agent_1_consults_agent_2(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         assert (await alice.call("GET", f"/v1/interactions/{ix}"))["held"] is True
         # out of every bridge, hearing music; the agents talk in their own bridge
@@ -217,7 +219,7 @@ async def test_consult_row_customer_hangs_up_and_ends_the_interaction(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         await c.call.customer.hangup()
         ended = (await alice.event("interaction.ended"))["data"]
         assert ended["end_cause"] == "customer_hangup" and ended["legs"] == []
@@ -245,11 +247,11 @@ async def test_consult_row_agent_1_starts_and_ends_a_consult(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         # CO-1: a consult that rings is cancelled; agent 1 is back with the customer.
-        await consult(alice, ix, "agent", "bob")
+        await request_consult(alice, ix, "agent", "bob")
         await bob.event("interaction.consult_offered")
         await bob_phone.wait_for("incoming")
         view = await alice.call("DELETE", f"/v1/interactions/{ix}/consult")
@@ -261,7 +263,7 @@ async def test_consult_row_agent_1_starts_and_ends_a_consult(
         await path_carries(call.customer, [call.phone], [])
         # CO-4: an answered consult ended by agent 1 ends the call for all.
         await phone_idle(stack.redis.url, "1002")
-        await given_consult(call, bob_phone, bob, "bob")
+        await consulting(call, bob_phone, bob, "bob")
         view = await alice.call("DELETE", f"/v1/interactions/{ix}/consult")
         assert view["status"] == "ended"
         ended = (await alice.event("interaction.ended"))["data"]
@@ -286,7 +288,7 @@ async def test_consult_row_agent_1_resumes_the_held_customer(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         resumed = await alice.call("POST", f"/v1/interactions/{ix}/resume")
         assert resumed["held"] is False
@@ -313,7 +315,7 @@ async def test_consult_row_agent_1_consults_and_holds_agent_2(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await path_carries(c.call.phone, [c.phone], [c.call.customer])
         view = await alice.call("POST", f"/v1/interactions/{ix}/consult/hold")
@@ -344,7 +346,7 @@ async def test_consult_row_agent_1_transfers_to_agent_2_and_wraps_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         view = await alice.call("POST", f"/v1/interactions/{ix}/consult/transfer")
         assert view["agent"] == "bob" and view["consult"] is None
@@ -379,7 +381,7 @@ async def test_consult_row_agent_1_starts_a_conference(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         view = await alice.call("POST", f"/v1/interactions/{ix}/conference")
         assert view["consult"]["state"] == "conference"
@@ -401,7 +403,7 @@ async def test_consult_row_agent_1_wraps_up_when_the_customer_hangs_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         await c.call.customer.hangup()
         await alice.event("interaction.ended")
         await alice.state_event("wrap_up")
@@ -422,7 +424,7 @@ async def test_consult_row_agent_1_ends_it_for_the_customer_and_agent_2(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         if how == "phone":
             await c.call.phone.hangup()
@@ -456,7 +458,7 @@ async def test_consult_row_agent_2_is_held_when_agent_1_resumes_the_customer(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/resume")
         held = (await bob.event("interaction.consult_held"))["data"]
@@ -484,7 +486,7 @@ async def test_consult_row_agent_2_cannot_resume_or_end_the_call(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         before = await snapshot(stack, ari)
         for action in ("resume", "hold", "end"):
@@ -509,7 +511,7 @@ async def test_consult_row_agent_2_cannot_wrap_up(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         body = {"reason": "resolved"}
         await refused(bob, "POST", f"/v1/interactions/{ix}/wrap-up", "CO-5", body)
@@ -535,7 +537,7 @@ async def test_consult_row_agent_2_leaves_and_the_call_goes_on(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         view = await bob.call("DELETE", f"/v1/interactions/{ix}/consult")
         assert view["consult"] is None
@@ -562,7 +564,7 @@ async def test_consult_row_agent_2_accepts_a_transfer(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/consult/transfer")
         moved = (await bob.event("interaction.transferred"))["data"]
@@ -597,7 +599,7 @@ async def test_consult_row_agent_2_is_part_of_the_conference(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         await alice.call("POST", f"/v1/interactions/{ix}/conference")
         started = (await bob.event("interaction.conference_started"))["data"]
@@ -619,7 +621,7 @@ async def test_consult_row_agent_2_leaves_without_wrap_up_when_the_customer_hang
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         await c.call.customer.hangup()
         assert (await c.phone.wait_for("closed")).ended_by_peer
         change = (await bob.state_event("available"))["data"]
@@ -643,7 +645,7 @@ async def test_given_consult_when_owner_replica_is_killed_then_the_consult_goes_
         Desktop(standby.url, "demo-alice-token", "alice") as alice,
         Desktop(standby.url, "demo-bob-token", "bob") as bob,
     ):
-        c = await given_three_parties(phones, ari, alice, bob)
+        c = await three_parties(phones, ari, alice, bob)
         ix = c.call.ix_id
         stack.service.kill()  # the owner of the event stream dies
         await wait_until(lambda: app_owned(ari), timeout=10, what="a new owner")
@@ -679,7 +681,7 @@ async def test_given_no_agent_available_when_consulting_a_queue_then_waits_cance
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-carol-token", "carol") as carol,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         bob_phone = await phones.agent("1002", answer_after_ms=None)
         carol_phone = await phones.agent("1003", answer_after_ms=None)
@@ -687,7 +689,7 @@ async def test_given_no_agent_available_when_consulting_a_queue_then_waits_cance
         await carol.login("1003")  # both idle: nobody of the vip queue is available
 
         # the request waits in the queue; the customer is held meanwhile
-        view = await consult(alice, ix, "queue", "vip")
+        view = await request_consult(alice, ix, "queue", "vip")
         assert view["consult"]["state"] == "queued" and view["customer"]["state"] == "held"
         request = view["consult"]["channel"]
         assert request in await queued_members(stack.redis.url)
@@ -699,7 +701,7 @@ async def test_given_no_agent_available_when_consulting_a_queue_then_waits_cance
         assert await talkers(ari, ix) == {call.customer_leg, call.agent_leg}
 
         # again; ST-2: only an available agent of the queue is offered it
-        await consult(alice, ix, "queue", "vip")
+        await request_consult(alice, ix, "queue", "vip")
         await carol.available()
         offer = (await carol.event("interaction.consult_offered"))["data"]
         assert offer["queue"] == "vip" and offer["from_agent"] == "alice"
@@ -733,12 +735,13 @@ async def test_given_connected_call_when_consulting_a_number_then_far_end_talks_
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         path = f"/v1/interactions/{ix}/consult"
         for number in ("1002", "8005550100", "+1 800 555 0102"):  # extension, entry points
             await refused(alice, "POST", path, "DN-3", {"kind": "dial_number", "target": number})
-        view = await consult(alice, ix, "address_book", "Acme Billing")  # +15551000000: echo
+        # +15551000000: echo
+        view = await request_consult(alice, ix, "address_book", "Acme Billing")
         assert view["consult"]["number"] == "+15551000000"
         connected = (await alice.event("interaction.consult_connected"))["data"]
         leg = connected["consult"]["channel"]
@@ -780,16 +783,12 @@ async def test_given_targets_not_consultable_when_consulting_then_refused_and_no
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-erin-token", "erin") as erin,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         path = f"/v1/interactions/{ix}/consult"
         # erin takes a call and is connected; bob stays logged out
-        await phones.agent("1005", answer_after_ms=0)
-        await erin.login("1005")
-        await erin.available()
-        other = await phones.customer("+15559990003")
-        await other.dial("8005550100")
-        erins = (await erin.event("interaction.connected"))["data"]["id"]
+        erins_call = await connected_call(phones, ari, erin, "1005", ani="+15559990003")
+        other, erins = erins_call.customer, erins_call.ix_id
         before = await snapshot(stack, ari)
         for target, state in (("erin", "connected"), ("bob", "logged_out")):
             body = await refused(alice, "POST", path, "CO-1", {"kind": "agent", "target": target})
@@ -798,12 +797,12 @@ async def test_given_targets_not_consultable_when_consulting_then_refused_and_no
         await refused(alice, "POST", path, "CO-1", {"kind": "entry_point", "target": "support"})
         await refused(alice, "POST", path, "CO-1", {"kind": "queue", "target": "nope"})
         with pytest.raises(ApiError) as foreign:  # not erin's call
-            await consult(erin, ix, "agent", "bob")
+            await request_consult(erin, ix, "agent", "bob")
         assert foreign.value.status == 403
         assert await snapshot(stack, ari) == before
         # one consult at a time; no blind transfer during a consult
-        bob_phone = await given_available(phones, bob, "1002")
-        await consult(alice, ix, "agent", "bob")
+        bob_phone = await available_agent(phones, bob, "1002")
+        await request_consult(alice, ix, "agent", "bob")
         await bob_phone.wait_for("incoming")
         await refused(alice, "POST", path, "CO-1", {"kind": "queue", "target": "vip"})
         await refused(
@@ -834,12 +833,12 @@ async def test_given_idle_agent_when_consulted_then_back_to_idle_with_the_reason
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         bob_phone = await phones.agent("1002", answer_after_ms=0)
         await bob.login("1002")
         await bob.idle("lunch")
         await bob.event("agent.state", lambda e: e["data"]["reason"] == "lunch")
-        await consult(alice, call.ix_id, "agent", "bob")
+        await request_consult(alice, call.ix_id, "agent", "bob")
         assert (await bob.state_event("reserved"))["data"]["previous"] == "idle"
         await alice.event("interaction.consult_connected")
         await bob_phone.wait_for("established")

@@ -12,10 +12,6 @@ import pytest
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack
 from tests.support.consults import (
-    Call,
-    given_available,
-    given_connected_call,
-    given_consult,
     nothing_left_behind,
     of,
     path_carries,
@@ -25,6 +21,7 @@ from tests.support.consults import (
 )
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
+from tests.support.scenes import Call, available_agent, connected_call, consulting
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +37,7 @@ async def given_state(
     """The customer with alice (agent 1), and a consult in `state`; bob is
     agent 2 (for `queued`: the consult waits in bob's queue, bob is idle)."""
     alice, bob = desks
-    call = await given_connected_call(phones, ari, alice, "1001")
+    call = await connected_call(phones, ari, alice, "1001")
     ix = call.ix_id
     if state == "queued":
         await bob.login("1002")  # idle: the request waits
@@ -51,8 +48,8 @@ async def given_state(
         assert requested["consult"]["state"] == "queued"
         assert requested["consult"]["channel"] in await queued_members(stack.redis.url)
         return call, None, None
-    phone2 = await given_available(phones, bob, "1002")
-    c = await given_consult(call, phone2, bob, "bob", answer=state != "ringing")
+    phone2 = await available_agent(phones, bob, "1002")
+    c = await consulting(call, phone2, bob, "bob", answer=state != "ringing")
     if state == "consult_held":
         await alice.call("POST", f"/v1/interactions/{ix}/resume")
     elif state == "conference":

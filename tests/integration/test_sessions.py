@@ -20,15 +20,10 @@ from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import SESSION_IDLE_MINUTES, Stack
 from tests.support.asterisk import wait_until
 from tests.support.constants import DC_PREFIX, SUPPORT
-from tests.support.consults import (
-    consult,
-    given_available,
-    given_connected_call,
-    nothing_left_behind,
-    of,
-)
+from tests.support.consults import nothing_left_behind, of
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import available_agent, connected_call, request_consult
 
 pytestmark = pytest.mark.integration
 
@@ -625,10 +620,10 @@ async def test_the_snapshot_shows_a_consult_to_both_agents(
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
-        bob_phone = await given_available(phones, bob, "1002")
-        await consult(alice, ix, "agent", "bob")
+        bob_phone = await available_agent(phones, bob, "1002")
+        await request_consult(alice, ix, "agent", "bob")
         offer = (await bob.event("interaction.consult_offered"))["data"]
         await bob_phone.wait_for("incoming")
         # ringing: agent 2's snapshot has the consult's offer as the event showed it

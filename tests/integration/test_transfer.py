@@ -15,8 +15,6 @@ from tests.integration.conftest import TRANSFER_RING_SECONDS, Stack
 from tests.support.asterisk import AmiEvents, wait_until
 from tests.support.constants import BILLING_ENTRY_POINT, CUSTOMER, ECHO, GAMMA_ENTRY_POINT, SALES
 from tests.support.consults import (
-    given_available,
-    given_connected_call,
     nothing_left_behind,
     of,
     path_carries,
@@ -29,6 +27,7 @@ from tests.support.consults import (
 )
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import available_agent, connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +135,7 @@ async def test_given_connected_call_when_transferred_to_a_queue_then_it_re_enter
         Desktop(stack.url, "demo-dave-token", "dave") as dave,
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         before = await alice.call("GET", f"/v1/interactions/{ix}")
         later = await phones.customer("+15559990001")
@@ -157,7 +156,7 @@ async def test_given_connected_call_when_transferred_to_a_queue_then_it_re_enter
         await alice.wrap_up(ix, "follow_up")
 
         # the next agent of the sales queue gets the transferred call first
-        dave_phone = await given_available(phones, dave, "1004")
+        dave_phone = await available_agent(phones, dave, "1004")
         offer = (await dave.event("interaction.offered"))["data"]
         assert offer["interaction_id"] == ix and offer["queue"] == "sales"
         await dave_phone.wait_for("incoming")
@@ -188,9 +187,9 @@ async def test_given_connected_call_when_transferred_to_an_available_agent_then_
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         moved = await transfer(alice, ix, "agent", "bob")
         assert moved["status"] == "ringing" and moved["agent"] is None
         assert [(leg["role"], leg["state"], leg["agent"]) for leg in moved["legs"]] == [
@@ -238,16 +237,10 @@ async def test_given_target_agent_in_wrap_up_or_not_available_when_transferred_t
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-carol-token", "carol") as carol,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         # bob takes a call of his own and ends it: he is in wrap-up
-        await phones.agent("1002", answer_after_ms=0)
-        await bob.login("1002")
-        await bob.available()
-        other = await phones.customer("+15559990002")
-        await other.dial("8005550100")
-        bobs = (await bob.event("interaction.connected"))["data"]["id"]
-        await other.wait_for("established")
+        bobs = (await connected_call(phones, ari, bob, "1002", ani="+15559990002")).ix_id
         await bob.end(bobs)
         await bob.state_event("wrap_up")
         await carol.login("1003")  # idle
@@ -308,9 +301,9 @@ async def test_given_transfer_to_an_agent_when_the_agent_does_not_answer_then_th
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-supervisor-token") as watch,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         await transfer(alice, ix, "agent", "bob")
         await bob_phone.wait_for("incoming")
         failed = (
@@ -340,9 +333,9 @@ async def test_given_tenant_requeues_when_transfer_target_does_not_answer_then_c
         Desktop(stack.url, "test-gus-token", "gus") as gus,
         Desktop(stack.url, "test-gail-token", "gail") as gail,
     ):
-        call = await given_connected_call(phones, ari, gus, "1007", number=GAMMA_ENTRY_POINT)
+        call = await connected_call(phones, ari, gus, "1007", number=GAMMA_ENTRY_POINT)
         ix = call.ix_id
-        gail_phone = await given_available(phones, gail, "1008")
+        gail_phone = await available_agent(phones, gail, "1008")
         await transfer(gus, ix, "agent", "gail")
         await gail_phone.wait_for("incoming")
         failed = (
@@ -376,7 +369,7 @@ async def test_given_variables_when_transferred_to_entry_point_then_flow_runs_ne
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
         Desktop(stack.url, "demo-admin-token") as flow,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         await alice.call(
             "PATCH",
@@ -410,7 +403,7 @@ async def test_given_variables_when_transferred_to_entry_point_then_flow_runs_ne
         assert ix in await queued_members(stack.redis.url)
         await phone_idle(stack.redis.url, "1001")
         # another agent takes it, with the target flow's variables
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         offer = (await bob.event("interaction.offered"))["data"]
         assert offer["interaction_id"] == ix and offer["label"] == "Acme Billing"
         values = {v["name"]: (v["type"], v["value"]) for v in offer["variables"]}
@@ -449,7 +442,7 @@ async def test_given_connected_call_when_transferred_to_a_number_then_the_far_en
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as watch,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         # DN-1: only + # * : are kept of the special characters
         moved = await transfer(alice, ix, "dial_number", "+1 (555) 100-0000")
@@ -486,7 +479,7 @@ async def test_given_transfer_to_an_address_book_name_then_its_number_rings_and_
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as watch,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         moved = await transfer(alice, ix, "address_book", "field SERVICE")
         assert moved["legs"][0]["number"] == "+15552000003"
@@ -516,7 +509,7 @@ async def test_given_transfer_to_a_number_when_it_is_busy_or_hangs_up_then_the_c
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as watch,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         await transfer(alice, ix, "dial_number", number)
         if outcome is not None:
@@ -534,7 +527,7 @@ async def test_given_targets_that_are_no_destination_when_transferred_then_refus
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         path = f"/v1/interactions/{ix}/transfer"
         before = await snapshot(stack, ari)
@@ -603,7 +596,7 @@ async def test_given_outdial_when_tenant_disables_transfer_to_queue_then_agents_
         assert await snapshot(stack, ari) == before
 
         # an agent target is offered
-        bob_phone = await given_available(phones, bob, "1002")
+        bob_phone = await available_agent(phones, bob, "1002")
         await transfer(alice, ix, "agent", "bob")
         await bob_phone.wait_for("incoming")
         await bob_phone.answer()
@@ -635,7 +628,7 @@ async def test_given_excluded_agent_when_head_call_excludes_them_then_next_call_
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
     ):
-        call = await given_connected_call(phones, ari, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         await transfer(alice, ix, "entry_point", "billing")
         await alice.state_event("wrap_up")
