@@ -5,7 +5,6 @@ and after resume both hear each other again."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -14,24 +13,10 @@ from tests.integration.conftest import Stack
 from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
 from tests.support.constants import CUSTOMER, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
-from tests.support.phones import Phone, PhoneFactory
+from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
-
-
-async def given_connected_call(
-    phones: PhoneFactory, desktop: Desktop, extension: str, number: str = SUPPORT
-) -> tuple[Phone, Phone, dict[str, Any]]:
-    """The agent of `desktop` is available and answers a customer's call."""
-    phone = await phones.agent(extension, answer_after_ms=0)
-    await desktop.login(extension)
-    await desktop.available()
-    customer = await phones.customer(CUSTOMER)
-    await customer.dial(number)
-    connected = (await desktop.event("interaction.connected"))["data"]
-    await customer.wait_for("established")
-    await phone.wait_for("established")
-    return phone, customer, connected
 
 
 async def talk_path(ari: AriClient, ix_id: str, customer_channel: str) -> set[str]:
@@ -60,7 +45,8 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
 ) -> None:
     agent, extension, number, recording = case
     async with Desktop(stack.url, f"demo-{agent}-token", agent) as desktop:
-        phone, customer, connected = await given_connected_call(phones, desktop, extension, number)
+        call = await connected_call(phones, ari, desktop, extension, number=number)
+        phone, customer, connected = call.phone, call.customer, call.connected
         ix_id = connected["id"]
         assert connected["held"] is False and connected["recording"] == recording
         customer_leg = await _customer_channel(ari, ix_id)
@@ -179,7 +165,8 @@ async def test_given_held_call_when_customer_hangs_up_then_call_ends_cleanly(
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        phone, customer, connected = await given_connected_call(phones, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
+        phone, customer, connected = call.phone, call.customer, call.connected
         ix_id = connected["id"]
         await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
         await customer.wait_for_audio()
@@ -196,7 +183,8 @@ async def test_given_held_call_when_agent_hangs_up_the_phone_then_call_ends_clea
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        phone, customer, connected = await given_connected_call(phones, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001")
+        phone, customer, connected = call.phone, call.customer, call.connected
         ix_id = connected["id"]
         await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
         await customer.wait_for_audio()

@@ -11,7 +11,6 @@ import wave
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,9 +18,10 @@ import redis.asyncio as aioredis
 from controlplane.adapters.ari import AriClient, AriError
 from tests.integration.conftest import PRIVACY_SHIELD_SECONDS, Stack
 from tests.support.asterisk import audio_flows, wait_until
-from tests.support.constants import CUSTOMER, DC_PREFIX, SUPPORT, VIP
+from tests.support.constants import DC_PREFIX, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
-from tests.support.phones import Phone, PhoneFactory
+from tests.support.phones import PhoneFactory
+from tests.support.scenes import Call, connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -31,31 +31,14 @@ SILENT_RMS = 50.0  # of 32768: nothing but codec noise
 LOUD_RMS = 1000.0  # the phones' tones are about -10 dBov
 
 
-@dataclass
-class Call:
-    ix_id: str
-    connected: dict[str, Any]
-    connected_at: float  # monotonic, when the desktop heard of it
-    phone: Phone
-    customer: Phone
-    legs: list[str]
-
-
 async def given_connected_call(
     phones: PhoneFactory, ari: AriClient, desktop: Desktop, extension: str, number: str
 ) -> Call:
-    phone = await phones.agent(extension, answer_after_ms=0)
-    await desktop.login(extension)
-    await desktop.available()
-    customer = await phones.customer(CUSTOMER)
-    await customer.dial(number)
-    connected = (await desktop.event("interaction.connected"))["data"]
-    at = time.monotonic()
-    await customer.wait_for("established")
-    await phone.wait_for("established")
+    """A connected call, and nothing else in Asterisk than its two legs."""
+    call = await connected_call(phones, ari, desktop, extension, number=number)
     legs = [str(c["id"]) for c in await ari.channels()]
-    assert len(legs) == 2, legs
-    return Call(connected["id"], connected, at, phone, customer, legs)
+    assert len(legs) == 2 and set(legs) == set(call.legs), legs
+    return call
 
 
 @dataclass

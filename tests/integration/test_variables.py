@@ -17,6 +17,7 @@ from tests.support.asterisk import AmiEvents
 from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -49,21 +50,6 @@ async def flow_sets(admin: Desktop, ix_id: str, values: dict[str, Any], expect: 
     return await admin.call(
         "PUT", f"/v1/interactions/{ix_id}/flow-variables", {"variables": values}, expect=expect
     )
-
-
-async def connected_call(
-    phones: PhoneFactory, agent: Desktop, extension: str
-) -> tuple[str, Phone, Phone]:
-    """An inbound call to Support answered by the agent: (interaction, phone, customer)."""
-    phone = await phones.agent(extension, answer_after_ms=200)
-    await agent.login(extension)
-    await agent.available()
-    customer = await phones.customer(CUSTOMER)
-    await customer.dial(SUPPORT)
-    offer = (await agent.event("interaction.offered"))["data"]
-    await agent.event("interaction.connected")
-    await customer.wait_for("established")
-    return offer["interaction_id"], phone, customer
 
 
 async def hang_up(customer: Phone, agent: Desktop, ix_id: str) -> None:
@@ -127,10 +113,11 @@ async def test_given_flow_set_values_while_queued_when_offered_then_offer_and_ge
 
 @pytest.mark.spec("CAD-3", "CAD-5")
 async def test_given_connected_agent_when_saving_valid_values_then_stored_normalised(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        ix_id, _phone, customer = await connected_call(phones, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001", answer_after_ms=200)
+        ix_id, customer = call.ix_id, call.customer
         result = await save(
             alice,
             ix_id,
@@ -248,13 +235,14 @@ async def test_given_a_call_when_a_save_breaks_a_rule_then_refused_and_nothing_c
 
 @pytest.mark.spec("CAD-4")
 async def test_given_two_desktops_on_a_call_when_both_save_from_one_version_then_first_wins(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with (
         Desktop(stack.url, "demo-alice-token", "alice") as first,
         Desktop(stack.url, "demo-alice-token", "alice") as second,
     ):
-        ix_id, _phone, customer = await connected_call(phones, first, "1001")
+        call = await connected_call(phones, ari, first, "1001", answer_after_ms=200)
+        ix_id, customer = call.ix_id, call.customer
         read_by_second = by_name(await second.call("GET", variables_path(ix_id)))
         assert read_by_second["customer_name"]["version"] == 0
 
@@ -290,10 +278,11 @@ async def test_given_two_desktops_on_a_call_when_both_save_from_one_version_then
 
 @pytest.mark.spec("CAD-4")
 async def test_given_many_simultaneous_saves_from_one_version_then_exactly_one_wins(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        ix_id, _phone, customer = await connected_call(phones, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001", answer_after_ms=200)
+        ix_id, customer = call.ix_id, call.customer
 
         async def attempt(n: int) -> tuple[int, Any]:
             try:
@@ -315,13 +304,14 @@ async def test_given_many_simultaneous_saves_from_one_version_then_exactly_one_w
 
 @pytest.mark.spec("CAD-7", "CAD-4")
 async def test_given_connected_call_when_flow_sets_a_variable_then_agent_sees_current_value(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with (
         Desktop(stack.url, "demo-admin-token") as flow,
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
     ):
-        ix_id, _phone, customer = await connected_call(phones, alice, "1001")
+        call = await connected_call(phones, ari, alice, "1001", answer_after_ms=200)
+        ix_id, customer = call.ix_id, call.customer
         await flow_sets(flow, ix_id, {"balance": "99.95"})
         event = await alice.event("interaction.variables_updated")
         assert event["data"]["source"] == "flow" and event["data"]["updated_by"] is None

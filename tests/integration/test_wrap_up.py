@@ -6,39 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
 
+from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import BETA_AUTO_WRAP_UP_SECONDS, Stack
-from tests.support.constants import BETA_ENTRY_POINT, CUSTOMER
+from tests.support.constants import BETA_ENTRY_POINT
 from tests.support.desktop import ApiError, Desktop
-from tests.support.phones import Phone, PhoneFactory
+from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
 
 BETH = "test-beth-token"
 
 
-async def given_connected_call(
-    phones: PhoneFactory, beth: Desktop
-) -> tuple[Phone, Phone, dict[str, Any]]:
-    phone = await phones.agent("1010", answer_after_ms=0)
-    await beth.login("1010")
-    await beth.available()
-    customer = await phones.customer(CUSTOMER)
-    await customer.dial(BETA_ENTRY_POINT)
-    connected = (await beth.event("interaction.connected"))["data"]
-    await customer.wait_for("established")
-    return phone, customer, connected
-
-
 @pytest.mark.spec("END-1", "END-2")
 async def test_given_wrap_up_when_agent_chooses_no_reason_in_time_then_system_wraps_up(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, BETH, "beth") as beth:
-        phone, customer, connected = await given_connected_call(phones, beth)
+        call = await connected_call(phones, ari, beth, "1010", number=BETA_ENTRY_POINT)
+        phone, customer, connected = call.phone, call.customer, call.connected
         ix_id = connected["id"]
         await customer.hangup()
         ended = (await beth.event("interaction.ended"))["data"]
@@ -75,10 +64,11 @@ async def test_given_wrap_up_when_agent_chooses_no_reason_in_time_then_system_wr
 
 @pytest.mark.spec("END-1", "END-2")
 async def test_given_wrap_up_when_agent_applies_a_reason_in_time_then_no_auto_wrap_up(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, BETH, "beth") as beth:
-        phone, customer, connected = await given_connected_call(phones, beth)
+        call = await connected_call(phones, ari, beth, "1010", number=BETA_ENTRY_POINT)
+        phone, customer, connected = call.phone, call.customer, call.connected
         ix_id = connected["id"]
         await beth.end(ix_id)
         await customer.wait_for("closed")
