@@ -32,10 +32,11 @@ from controlplane.api.callbacks import CallbackRequest
 from controlplane.config import Config, load_config
 from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
-from tests.support.constants import DC_PREFIX, SUPPORT
+from tests.support.constants import DC_PREFIX
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete, params
+from tests.support.scenes import connected_call
 from tests.support.snapshot import (
     asterisk_state,
     differences,
@@ -518,19 +519,15 @@ async def test_given_a_call_when_10000_generated_bad_requests_arrive_then_4xx_an
 ) -> None:
     config = load_config(RUN_DIR / "test.toml")
     routes = api_routes(RUN_DIR / "test.toml")
-    phone = await phones.agent("1001", answer_after_ms=200)
     async with (
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-bob-token", "bob") as bob,
     ):
         await bob.login("1002")
-        await alice.login("1001")
-        await alice.available()
-        customer = await phones.customer("+15553330001")
-        await customer.dial(SUPPORT)
-        ix_id = (await alice.event("interaction.offered"))["data"]["interaction_id"]
-        await alice.event("interaction.connected")
-        await customer.wait_for("established")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15553330001", answer_after_ms=200
+        )
+        ix_id, phone, customer = call.ix_id, call.phone, call.customer
         real_ids = frozenset(
             {ix_id}
             | {a for t in config.tenants.values() for a in t.agents}

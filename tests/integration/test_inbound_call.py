@@ -18,6 +18,7 @@ from tests.support.asterisk import (
 from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -119,38 +120,25 @@ async def _no_channels(ari: AriClient) -> bool:
 async def test_given_connected_call_when_agent_ends_then_customer_is_hung_up(
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
-    phone = await phones.agent("1002", answer_after_ms=200)
     async with Desktop(stack.url, "demo-bob-token", "bob") as bob:
-        await bob.login("1002")
-        await bob.available()
-        customer = await phones.customer(CUSTOMER)
-        await customer.dial(SUPPORT)
-        offer = (await bob.event("interaction.offered"))["data"]
-        await bob.event("interaction.connected")
-        await customer.wait_for("established")
-        ended = await bob.end(offer["interaction_id"])
+        call = await connected_call(phones, ari, bob, "1002", answer_after_ms=200)
+        ended = await bob.end(call.ix_id)
         assert ended["end_cause"] == "agent_end"
-        await customer.wait_for("closed")
-        await phone.wait_for("closed")
+        await call.customer.wait_for("closed")
+        await call.phone.wait_for("closed")
         await bob.state_event("wrap_up")
-        await bob.wrap_up(offer["interaction_id"], "resolved")
+        await bob.wrap_up(call.ix_id, "resolved")
 
 
 async def test_given_connected_call_when_agent_hangs_up_the_phone_then_call_ends(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
-    phone = await phones.agent("1001", answer_after_ms=200)
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        await alice.login("1001")
-        await alice.available()
-        customer = await phones.customer(CUSTOMER)
-        await customer.dial(SUPPORT)
-        await alice.event("interaction.connected")
-        await customer.wait_for("established")
-        await phone.hangup()
+        call = await connected_call(phones, ari, alice, "1001", answer_after_ms=200)
+        await call.phone.hangup()
         ended = (await alice.event("interaction.ended"))["data"]
         assert ended["end_cause"] == "agent_hangup"
-        await customer.wait_for("closed")
+        await call.customer.wait_for("closed")
         await alice.state_event("wrap_up")
 
 

@@ -17,12 +17,14 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 import devstack
+from controlplane.adapters.ari import AriClient
 from controlplane.config import Config, load_config
 from tests.integration.conftest import RUN_DIR, SERVICE_PORT, Stack
 from tests.support.asterisk import AmiEvents
 from tests.support.constants import DC_PREFIX, GLOBEX, SUPPORT
 from tests.support.desktop import ApiError, Desktop
-from tests.support.phones import Phone, PhoneFactory
+from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -83,20 +85,6 @@ def members(config: Config, queue: str) -> int:
     return sum(1 for a in tenant.agents.values() if a.team in tenant.queues[queue].teams)
 
 
-async def connected_call(
-    phones: PhoneFactory, agent: Desktop, extension: str, ani: str
-) -> tuple[str, Phone, Phone]:
-    phone = await phones.agent(extension, answer_after_ms=200)
-    await agent.login(extension)
-    await agent.available()
-    customer = await phones.customer(ani)
-    await customer.dial(SUPPORT)
-    offer = (await agent.event("interaction.offered"))["data"]
-    await agent.event("interaction.connected")
-    await customer.wait_for("established")
-    return offer["interaction_id"], phone, customer
-
-
 async def put_secrets(alice: Desktop, flow: Desktop, ix_id: str) -> list[str]:
     """Secure values on the call (CAD-6): one set by the flow, one saved by the agent."""
     secrets = [f"ACCT-{uuid.uuid4().hex[:10]}", f"{uuid.uuid4().hex[:10]}@secret.example"]
@@ -118,7 +106,7 @@ async def put_secrets(alice: Desktop, flow: Desktop, ix_id: str) -> list[str]:
 
 @pytest.mark.spec("OPS-1", "LIM-1", "CAD-6")
 async def test_given_calls_waiting_and_connected_when_dashboard_listens_then_it_sees_the_figures(
-    stack: Stack, ami_events: AmiEvents, phones: PhoneFactory
+    stack: Stack, ari: AriClient, ami_events: AmiEvents, phones: PhoneFactory
 ) -> None:
     ami = Dashboard(ami_events)
     config = load_config(RUN_DIR / "test.toml")
@@ -126,7 +114,10 @@ async def test_given_calls_waiting_and_connected_when_dashboard_listens_then_it_
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
         Desktop(stack.url, "demo-admin-token") as flow,
     ):
-        ix_id, _phone, first = await connected_call(phones, alice, "1001", "+15551110001")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15551110001", answer_after_ms=200
+        )
+        ix_id, first = call.ix_id, call.customer
         secrets = await put_secrets(alice, flow, ix_id)
         second = await phones.customer("+15551110002")
         await second.dial(SUPPORT)
@@ -313,7 +304,7 @@ def _median_ms(before: Samples, after: Samples, method: str, route: str) -> floa
 
 @pytest.mark.spec("SEC-1", "CAD-6", "END-1")
 async def test_given_actions_and_a_call_when_supervisor_reads_audit_then_every_change_is_there(
-    stack: Stack, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with (
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
@@ -321,7 +312,10 @@ async def test_given_actions_and_a_call_when_supervisor_reads_audit_then_every_c
         Desktop(stack.url, "demo-supervisor-token") as supervisor,
         Desktop(stack.url, "demo-globex-supervisor-token") as globex,
     ):
-        ix_id, _phone, customer = await connected_call(phones, alice, "1001", "+15551110005")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15551110005", answer_after_ms=200
+        )
+        ix_id, customer = call.ix_id, call.customer
         secrets = await put_secrets(alice, flow, ix_id)
         await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
         with pytest.raises(ApiError) as refused:

@@ -21,6 +21,7 @@ from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, w
 from tests.support.constants import SUPPORT
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
+from tests.support.scenes import connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +30,11 @@ pytestmark = pytest.mark.integration
 async def test_given_connected_call_when_owner_replica_is_killed_then_call_goes_on(
     stack: Stack, standby: devstack.ServiceRunner, ari: AriClient, phones: PhoneFactory
 ) -> None:
-    phone = await phones.agent("1001", answer_after_ms=100)
     async with Desktop(standby.url, "demo-alice-token", "alice") as alice:
-        await alice.login("1001")
-        await alice.available()
-        customer = await phones.customer("+15550000601")
-        await customer.dial(SUPPORT)
-        ix_id = (await alice.event("interaction.connected"))["data"]["id"]
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15550000601", answer_after_ms=100
+        )
+        ix_id, phone, customer = call.ix_id, call.phone, call.customer
         legs = sorted(await channels_of_bridge(ari, ix_id))
 
         stack.service.kill()  # the owner of the event stream dies
@@ -59,13 +58,11 @@ async def test_given_connected_call_when_owner_replica_is_killed_then_call_goes_
 async def test_given_held_call_when_owner_replica_is_killed_then_it_can_be_resumed(
     stack: Stack, standby: devstack.ServiceRunner, ari: AriClient, phones: PhoneFactory
 ) -> None:
-    await phones.agent("1001", answer_after_ms=100)
     async with Desktop(standby.url, "demo-alice-token", "alice") as alice:
-        await alice.login("1001")
-        await alice.available()
-        customer = await phones.customer("+15550000606")
-        await customer.dial(SUPPORT)
-        ix_id = (await alice.event("interaction.connected"))["data"]["id"]
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15550000606", answer_after_ms=100
+        )
+        ix_id, customer = call.ix_id, call.customer
         legs = sorted(await channels_of_bridge(ari, ix_id))
         await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
 
@@ -115,18 +112,6 @@ async def test_given_ringing_offer_when_owner_replica_is_killed_then_offer_withd
         await alice.event("interaction.ended")
 
 
-async def _connected_call(
-    stack: Stack, phones: PhoneFactory, alice: Desktop, ani: str
-) -> tuple[str, PhoneFactory]:
-    await phones.agent("1001", answer_after_ms=100)
-    await alice.login("1001")
-    await alice.available()
-    customer = await phones.customer(ani)
-    await customer.dial(SUPPORT)
-    ix_id = str((await alice.event("interaction.connected"))["data"]["id"])
-    return ix_id, phones
-
-
 async def _health(stack: Stack) -> dict[str, str]:
     async with aiohttp.ClientSession() as http, http.get(f"{stack.url}/health") as resp:
         body = await resp.json()
@@ -146,7 +131,10 @@ async def test_given_connected_call_when_asterisk_crashes_and_restarts_then_stat
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        ix_id, _ = await _connected_call(stack, phones, alice, "+15550000603")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15550000603", answer_after_ms=100
+        )
+        ix_id = call.ix_id
 
         stack.asterisk.kill()  # a crash: no hang-up events for anyone
         stack.asterisk.start()  # every call that was on it is gone
@@ -165,7 +153,10 @@ async def test_given_redis_restart_then_admissions_refused_meanwhile_and_calls_s
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        ix_id, _ = await _connected_call(stack, phones, alice, "+15550000604")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15550000604", answer_after_ms=100
+        )
+        ix_id = call.ix_id
         legs = sorted(await channels_of_bridge(ari, ix_id))
 
         stack.redis.stop()
@@ -232,7 +223,10 @@ async def test_given_connected_call_when_ari_and_ami_connections_drop_then_state
     stack: Stack, ari: AriClient, phones: PhoneFactory
 ) -> None:
     async with Desktop(stack.url, "demo-alice-token", "alice") as alice:
-        ix_id, _ = await _connected_call(stack, phones, alice, "+15550000606")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15550000606", answer_after_ms=100
+        )
+        ix_id = call.ix_id
         customer_leg = next(
             c for c in await channels_of_bridge(ari, ix_id) if not c.startswith(f"{ix_id}-a")
         )

@@ -14,10 +14,11 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import RUN_DIR, Stack
-from tests.support.constants import DC_PREFIX, SUPPORT
+from tests.support.constants import DC_PREFIX
 from tests.support.desktop import Desktop
 from tests.support.phones import PhoneFactory
 from tests.support.routes import PUBLIC, api_routes, concrete
+from tests.support.scenes import connected_call
 from tests.support.snapshot import (
     asterisk_state,
     differences,
@@ -84,7 +85,6 @@ async def test_given_a_call_when_intruders_try_every_endpoint_then_refused_and_n
 ) -> None:
     routes = api_routes(RUN_DIR / "test.toml")
     assert ("POST", "/v1/interactions/{ix_id}/end") in routes and len(routes) >= 15
-    phone = await phones.agent("1001", answer_after_ms=200)
     await phones.agent("1011", answer_after_ms=None)
     async with (
         Desktop(stack.url, "demo-alice-token", "alice") as alice,
@@ -94,13 +94,10 @@ async def test_given_a_call_when_intruders_try_every_endpoint_then_refused_and_n
     ):
         await bob.login("1002")
         await gina.login("1011")
-        await alice.login("1001")
-        await alice.available()
-        customer = await phones.customer("+15552220001")
-        await customer.dial(SUPPORT)
-        ix_id = (await alice.event("interaction.offered"))["data"]["interaction_id"]
-        await alice.event("interaction.connected")
-        await customer.wait_for("established")
+        call = await connected_call(
+            phones, ari, alice, "1001", ani="+15552220001", answer_after_ms=200
+        )
+        ix_id, phone, customer = call.ix_id, call.phone, call.customer
         ids = {"agent_id": "alice", "ix_id": ix_id}
         leak_markers = ["+15552220001", "Acme Support", "Alice Able", '"state": "connected"']
         leak_markers.append('"status": "connected"')
