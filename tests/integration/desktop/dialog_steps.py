@@ -30,6 +30,27 @@ async def expect_status(page: Page, status: str, timeout: float = 10000) -> None
     )
 
 
+async def offered_call(
+    page: Page,
+    phones: PhoneFactory,
+    extension: str,
+    *,
+    ani: str = CUSTOMER,
+    number: str = SUPPORT,
+    available: str = "Available",
+) -> tuple[Phone, Phone]:
+    """The agent goes available (state selector); a customer calls `number`;
+    the offer shows and the agent's phone rings."""
+    phone = await phones.agent(extension, answer_after_ms=None)
+    await choose_state(page, available)
+    await expect_state(page, "available")
+    customer = await phones.customer(ani)
+    await customer.dial(number)
+    await expect(page.locator("#offer")).to_be_visible(timeout=10000)
+    await phone.wait_for("incoming")
+    return phone, customer
+
+
 async def take_call(
     page: Page,
     phones: PhoneFactory,
@@ -40,13 +61,7 @@ async def take_call(
 ) -> tuple[Phone, Phone]:
     """The agent goes available (state selector); a customer calls; the
     agent's phone answers; the control pane shows the call connected."""
-    phone = await phones.agent(extension, answer_after_ms=None)
-    await choose_state(page, available)
-    await expect_state(page, "available")
-    customer = await phones.customer(ani)
-    await customer.dial(SUPPORT)
-    await expect(page.locator("#offer")).to_be_visible(timeout=10000)
-    await phone.wait_for("incoming")
+    phone, customer = await offered_call(page, phones, extension, ani=ani, available=available)
     await phone.answer()
     await expect_status(page, "connected")
     await customer.wait_for("established")

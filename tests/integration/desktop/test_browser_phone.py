@@ -22,6 +22,7 @@ from tests.support.browser import HOST_ADDRESS, PhonePage, browser_files, netns_
 from tests.support.constants import ECHO, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
+from tests.support.scenes import connected_call, request_consult
 from tests.support.sipws import register
 
 pytestmark = pytest.mark.integration
@@ -514,16 +515,10 @@ async def test_browser_phone_serves_an_outdial_ringing_the_agent_first(
 async def given_bob_with_a_customer(
     phones: PhoneFactory, ari: AriClient, bob: Desktop
 ) -> tuple[str, Phone, Phone]:
-    """Bob, on his hard phone (1002), talks with a customer."""
-    bob_phone = await phones.agent("1002", answer_after_ms=0)  # sends 440 Hz
-    await bob.login("1002")
-    await bob.available()
-    customer = await phones.customer("+15557770003")  # sends 620 Hz
-    await customer.dial(SUPPORT)
-    connected = (await bob.event("interaction.connected"))["data"]
-    await customer.wait_for("established")
-    await bob_phone.wait_for("established")
-    return str(connected["id"]), bob_phone, customer
+    """Bob, on his hard phone (1002, sending 440 Hz), talks with a customer
+    (sending 620 Hz)."""
+    call = await connected_call(phones, ari, bob, "1002", ani="+15557770003")
+    return call.ix_id, call.phone, call.customer
 
 
 async def given_consulted_browser(
@@ -531,9 +526,7 @@ async def given_consulted_browser(
 ) -> tuple[str, PhonePage, Phone, Phone]:
     ix_id, bob_phone, customer = await given_bob_with_a_customer(phones, ari, bob)
     page = await desk("alice")
-    await bob.call(
-        "POST", f"/v1/interactions/{ix_id}/consult", {"kind": "agent", "target": "alice"}
-    )
+    await request_consult(bob, ix_id, "agent", "alice")
     await accept(page)
     await bob.event("interaction.consult_connected")
     return ix_id, page, bob_phone, customer

@@ -21,6 +21,12 @@ from tests.integration.desktop.conftest import (
     new_context,
     screenshot,
 )
+from tests.integration.desktop.dialog_steps import (
+    choose_state,
+    expect_state,
+    offered_call,
+    take_call,
+)
 from tests.support.constants import BETA_ENTRY_POINT, CUSTOMER, SUPPORT
 from tests.support.desktop import Desktop
 from tests.support.phones import Phone, PhoneFactory
@@ -31,18 +37,6 @@ pytestmark = pytest.mark.integration
 # Helpers -------------------------------------------------------------------------
 
 
-async def choose_state(page: Page, item: str) -> None:
-    """Opens the state selector and chooses an item ("Available", "Idle: Lunch")."""
-    await page.locator("#state-button").click()
-    await page.get_by_role("menuitemradio", name=item, exact=True).click()
-
-
-async def expect_state(page: Page, state: str, timeout: float = 10000) -> None:
-    await expect(page.locator("#state-button [data-state]")).to_have_attribute(
-        "data-state", state, timeout=timeout
-    )
-
-
 async def state_seconds(page: Page) -> int:
     return int(await page.locator(".state-time time").get_attribute("data-seconds") or "-1")
 
@@ -50,29 +44,6 @@ async def state_seconds(page: Page) -> int:
 async def api_agent(stack: Stack, token: str, agent: str) -> Any:
     async with Desktop(stack.url, token, agent) as api:
         return await api.me()
-
-
-async def offered_call(
-    page: Page, phones: PhoneFactory, extension: str = "1001", number: str = SUPPORT
-) -> tuple[Phone, Phone]:
-    """The agent goes available; a customer calls; the offer shows and the
-    agent's phone rings."""
-    phone = await phones.agent(extension, answer_after_ms=None)
-    await choose_state(page, "Available")
-    await expect_state(page, "available")
-    customer = await phones.customer(CUSTOMER)
-    await customer.dial(number)
-    await expect(page.locator("#offer")).to_be_visible(timeout=10000)
-    await phone.wait_for("incoming")
-    return phone, customer
-
-
-async def connected_call(page: Page, phones: PhoneFactory) -> tuple[Phone, Phone]:
-    phone, customer = await offered_call(page, phones)
-    await phone.answer()
-    await expect(page.locator("#call-status")).to_have_attribute("data-status", "connected")
-    await customer.wait_for("established")
-    return phone, customer
 
 
 async def end_and_wrap_up(page: Page, customer: Phone, reason: str = "Resolved") -> None:
@@ -304,7 +275,7 @@ async def test_a_refused_action_shows_the_rules_text_and_a_reconnect_shows_the_t
 
     await context.route_web_socket(re.compile(r"/v1/events$"), route)
     page = await desktop_page("alice", extension="1001", context=context)
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     pane = page.locator(".control-pane")
     status = page.locator("#call-status")
     ix_id = await pane.get_attribute("data-interaction")
@@ -335,7 +306,7 @@ async def test_rona_offers_available_or_idle_and_nothing_until_chosen(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await offered_call(page, phones)
+    phone, customer = await offered_call(page, phones, "1001")
     # The phone is not answered within the queue's ring time (4 s): RONA.
     rona = page.locator("#rona")
     await expect(rona).to_be_visible(timeout=10000)
@@ -376,7 +347,7 @@ async def test_rona_available_button(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await offered_call(page, phones)
+    phone, customer = await offered_call(page, phones, "1001")
     rona = page.locator("#rona")
     await expect(rona).to_be_visible(timeout=10000)
     await customer.hangup()
@@ -401,7 +372,7 @@ async def test_call_variables_types_save_restore_copy_and_leaving(
     context = await new_context(browser, stack)
     await context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = await desktop_page("alice", extension="1001", context=context)
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     form = page.locator("form.variables")
     ix_id = await page.locator(".control-pane").get_attribute("data-interaction")
     # At most 30, in order; the secure ones marked; read-only ones as text.
@@ -506,7 +477,7 @@ async def test_call_variables_conflict_names_the_variable_and_its_value(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     form = page.locator("form.variables")
     ix_id = await page.locator(".control-pane").get_attribute("data-interaction")
     await form.get_by_label("Customer name", exact=True).fill("Mine")
@@ -540,7 +511,7 @@ async def test_wrap_up_dialog_search_and_exactly_one_reason(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     await customer.hangup()  # the customer ends the call: wrap-up
     dialog = page.locator("#wrapup")
     await expect(dialog).to_be_visible()
@@ -607,7 +578,7 @@ async def test_reload_and_second_tab_show_the_true_state_within_2_s(
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     pane = page.locator(".control-pane")
     ix_id = await pane.get_attribute("data-interaction")
     await pane.get_by_role("button", name="Hold").click()
@@ -646,7 +617,7 @@ async def test_after_a_service_restart_the_desktop_shows_the_true_state_within_2
     stack: Stack, desktop_page: OpenDesktop, phones: PhoneFactory
 ) -> None:
     page = await desktop_page("alice", extension="1001")
-    phone, customer = await connected_call(page, phones)
+    phone, customer = await take_call(page, phones, "1001")
     status = page.locator("#call-status")
     ix_id = await page.locator(".control-pane").get_attribute("data-interaction")
     stack.service.kill()  # as a crash would
