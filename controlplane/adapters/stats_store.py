@@ -38,10 +38,13 @@ class StatsStore:
         self._store = store
         self.redis = store.redis
         self.prefix = store.prefix
-        self._count = store.redis.register_script(_script("stats_count.lua"))
-        self._keep = store.redis.register_script(_script("record_keep.lua"))
-        self._view = store.redis.register_script(_script("supervisor_view.lua"))
+        # The scripts queued on an event's batch go as EVAL, not EVALSHA: a
+        # registered script would make the batch ask Redis for its scripts
+        # first (SCRIPT EXISTS), one more round trip per event.
+        self._count_source = _script("stats_count.lua")
+        self._keep_source = _script("record_keep.lua")
         self._update_source = _script("record_update.lua")
+        self._view = store.redis.register_script(_script("supervisor_view.lua"))
 
     # Keys ----------------------------------------------------------------------------
 
@@ -82,7 +85,7 @@ class StatsStore:
             args: list[str | int] = [mark if ix_id else "", MARK_SECONDS, lifetime]
             for count in counts:
                 args += [3 if count.bucket is not None else 2, count.field]
-            await self._count(keys=keys, args=args, client=pipe)
+            pipe.eval(self._count_source, len(keys), *keys, *args)
 
     async def keep_record_on(
         self,
@@ -105,11 +108,8 @@ class StatsStore:
         ]
         for key, value in record.items():
             args += [key, value]
-        await self._keep(
-            keys=[self.records_key(tenant), self.record_key(tenant, ix_id)],
-            args=args,
-            client=pipe,
-        )
+        keys = [self.records_key(tenant), self.record_key(tenant, ix_id)]
+        pipe.eval(self._keep_source, len(keys), *keys, *args)
 
     def update_record_on(
         self, pipe: Pipeline, tenant: str, ix_id: str, fields: Mapping[str, str]
@@ -120,8 +120,6 @@ class StatsStore:
         args: list[str] = []
         for k, v in fields.items():
             args += [k, v]
-        # EVAL, not EVALSHA: a registered script would make the pipeline ask
-        # Redis for its scripts first, one more round trip.
         pipe.eval(self._update_source, 1, key, *args)
 
     # Reading -------------------------------------------------------------------------
