@@ -3,8 +3,9 @@ supervisor console (SUP-4, SUP-5).
 
 A sign-in checks the password against the agent's (or supervisor's)
 argon2id hash (throttled per ID and per client address), logs an agent in
-on the phone they chose (a supervisor names the extension they listen on)
-and creates a session in Redis: the browser keeps a random 256-bit ID
+on the phone they chose (a supervisor listens on an extension they name, or
+on the browser phone: a seat of their own for the session) and creates a
+session in Redis: the browser keeps a random 256-bit ID
 in an HttpOnly cookie; Redis keeps only its SHA-256, the CSRF token and who
 it is. A new sign-in of the same agent replaces the older session: its event
 WebSockets get `session.replaced` and are closed.
