@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from pydantic import Field
 
 from controlplane.api import docs
+from controlplane.api import supervisor_views as views
 from controlplane.api.auth import Forbidden, Principal, request_session
 from controlplane.api.common import SERVICES, SOCKETS, Feature, Route, body, principal
 from controlplane.api.ops import actor
@@ -363,113 +364,6 @@ async def get_charts(request: web.Request) -> web.Response:
 
 # OpenAPI --------------------------------------------------------------------------
 
-_ISO = {"type": ["string", "null"], "format": "date-time"}
-_COUNTS = {
-    "type": "object",
-    "properties": {
-        "offered": {"type": "integer"},
-        "answered": {"type": "integer"},
-        "answered_in_sl": {"type": "integer"},
-        "abandoned": {"type": "integer"},
-        "service_level": {"type": ["number", "null"], "description": "0..1; null: none answered"},
-    },
-}
-QUEUE_VIEW = {
-    "type": "object",
-    "description": "SUP-1: a queue now, and its figures of the tenant's day",
-    "properties": {
-        "id": {"type": "string"},
-        "name": {"type": "string"},
-        "waiting": {"type": "integer", "description": "calls in the queue"},
-        "oldest_entered_at": {
-            **_ISO,
-            "description": "when the longest-waiting call entered (clients tick from it)",
-        },
-        "agents": {"type": "object", "description": "agents of the queue's teams by state"},
-        "agents_total": {"type": "integer"},
-        "service_level_seconds": {"type": "integer"},
-        "today": _COUNTS,
-    },
-}
-AGENT_VIEW = {
-    "type": "object",
-    "description": "SUP-2: an agent now",
-    "properties": {
-        "id": {"type": "string"},
-        "name": {"type": "string"},
-        "team": {"type": "string"},
-        "queues": {"type": "array", "items": {"type": "string"}},
-        "state": {"type": "string"},
-        "reason": {"type": ["string", "null"]},
-        "since": {**_ISO, "description": "in this state since (time in state ticks from it)"},
-        "extension": {"type": ["string", "null"]},
-        "ronas_today": {"type": "integer"},
-        "call": {
-            "type": ["object", "null"],
-            "description": "the current call: id, status, queue, direction, kind, entered_at, "
-            "connected_at, held",
-        },
-    },
-}
-LIMITS_VIEW = {
-    "type": "object",
-    "description": "SUP-3: concurrent-call slots used and the limits; refusals today by code",
-    "properties": {
-        "datacenter": {"type": "object"},
-        "tenant": {"type": "object"},
-        "refused_today": {
-            "type": "object",
-            "properties": {"26": {"type": "integer"}, "27": {"type": "integer"}},
-        },
-    },
-}
-SNAPSHOT = {
-    "type": "object",
-    "properties": {
-        "tenant": {"type": "string"},
-        "server_time": {"type": "string", "format": "date-time"},
-        "day": {"type": "string", "format": "date"},
-        "timezone": {"type": "string"},
-        "queues": {"type": "array", "items": docs.ref("SupervisorQueue")},
-        "agents": {"type": "array", "items": docs.ref("SupervisorAgent")},
-        "limits": docs.ref("SupervisorLimits"),
-        "supervision": {
-            "oneOf": [docs.ref("Supervision"), {"type": "null"}],
-            "description": "SUP-5: the calling supervisor's own supervision going on (the "
-            "console shows its bar again after a reload)",
-        },
-    },
-}
-SESSION = {
-    "type": "object",
-    "description": "SUP-5: a monitor, whisper or barge on an interaction",
-    "properties": {
-        "interaction": {"type": "string"},
-        "supervisor": {"type": "string", "description": "supervisor:<token id>"},
-        "extension": {"type": "string"},
-        "phone": {
-            "enum": ["browser", "extension"],
-            "description": "browser: the supervisor's browser phone (a seat), which answers "
-            "by itself",
-        },
-        "leg": {"type": "string", "description": "the supervisor's channel"},
-        "mode": {"enum": ["monitor", "whisper", "barge"]},
-        "state": {
-            "enum": ["ringing", "active", "stopped"],
-            "description": "ringing: the supervisor's phone rings",
-        },
-        "agent": {"type": "string"},
-        "started_at": _ISO,
-    },
-}
-LISTED = {
-    "type": "object",
-    "description": "SUP-6: an interaction in the day's list (no call variables)",
-    "properties": {
-        **{k: {"type": ["string", "null"]} for k in rules.RECORD_FIELDS},
-        "status": {"type": "string"},
-    },
-}
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
@@ -490,12 +384,12 @@ _PAGE_PARAMS = [
 
 
 SCHEMAS = {
-    "SupervisorQueue": QUEUE_VIEW,
-    "SupervisorAgent": AGENT_VIEW,
-    "SupervisorLimits": LIMITS_VIEW,
-    "SupervisorSnapshot": SNAPSHOT,
-    "Supervision": SESSION,
-    "ListedInteraction": LISTED,
+    "SupervisorQueue": views.QUEUE_VIEW,
+    "SupervisorAgent": views.AGENT_VIEW,
+    "SupervisorLimits": views.LIMITS_VIEW,
+    "SupervisorSnapshot": views.SNAPSHOT,
+    "Supervision": views.SESSION,
+    "ListedInteraction": views.LISTED,
     **docs.model_schemas(SupervisorStateRequest, SupervisionRequest, SupervisionSwitch),
 }
 
@@ -503,20 +397,6 @@ _VIEW_ERRORS = docs.errors(400, 401, 403)
 
 
 _IX = docs.path_params("ix_id")
-
-
-_LISTING = {
-    "type": "object",
-    "properties": {
-        "tenant": {"type": "string"},
-        "day": {"type": "string", "format": "date"},
-        "server_time": {"type": "string", "format": "date-time"},
-        "active": {"type": "array", "items": docs.ref("ListedInteraction")},
-        "queued": {"type": "array", "items": docs.ref("ListedInteraction")},
-        "completed": {"type": "array", "items": docs.ref("ListedInteraction")},
-        "next_cursor": {"type": ["string", "null"]},
-    },
-}
 
 
 FEATURE = Feature(
@@ -543,7 +423,7 @@ FEATURE = Feature(
             {
                 "summary": "SUP-1: queues now, with today's service level and abandoned calls",
                 "responses": {
-                    "200": docs.content(SNAPSHOT, "queues (the snapshot's)"),
+                    "200": docs.content(views.SNAPSHOT, "queues (the snapshot's)"),
                     **_VIEW_ERRORS,
                 },
             },
@@ -556,7 +436,7 @@ FEATURE = Feature(
                 "summary": "SUP-2: agents now (filter: team, queue); the client sorts",
                 "parameters": _VIEW_PARAMS,
                 "responses": {
-                    "200": docs.content(SNAPSHOT, "agents (the snapshot's)"),
+                    "200": docs.content(views.SNAPSHOT, "agents (the snapshot's)"),
                     **_VIEW_ERRORS,
                 },
             },
@@ -568,7 +448,7 @@ FEATURE = Feature(
             {
                 "summary": "SUP-3: concurrent-call usage and today's refusals by code",
                 "responses": {
-                    "200": docs.content(SNAPSHOT, "limits (the snapshot's)"),
+                    "200": docs.content(views.SNAPSHOT, "limits (the snapshot's)"),
                     **_VIEW_ERRORS,
                 },
             },
@@ -680,7 +560,10 @@ FEATURE = Feature(
                     *_FILTER_PARAMS,
                     *_PAGE_PARAMS,
                 ],
-                "responses": {"200": docs.content(_LISTING, "the interactions"), **_VIEW_ERRORS},
+                "responses": {
+                    "200": docs.content(views.LISTING, "the interactions"),
+                    **_VIEW_ERRORS,
+                },
             },
         ),
         Route(
