@@ -9,7 +9,7 @@ against the state it was decided on) is one Lua script.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -116,6 +116,7 @@ class Reservation:
     agent: str
     queue: str
     seq: int
+    extension: str | None = None  # the extension the agent is logged in with
 
 
 class Store:
@@ -137,6 +138,7 @@ class Store:
         self._transition = client.register_script(_script("agent_transition.lua"))
         self._dispatch = client.register_script(_script("dispatch.lua"))
         self._admit = client.register_script(_script("admit.lua"))
+        self._offer_leg = client.register_script(_script("offer_leg.lua"))
 
     @classmethod
     def from_url(cls, url: str, datacenter: str) -> Store:
@@ -437,15 +439,33 @@ class Store:
         res = await self._dispatch(keys=[], args=argv)
         if not res:
             return None
-        return Reservation(interaction=res[0], agent=res[1], queue=res[2], seq=int(res[3]))
+        return Reservation(
+            interaction=res[0],
+            agent=res[1],
+            queue=res[2],
+            seq=int(res[3]),
+            extension=(res[4] or None) if len(res) > 4 else None,
+        )
 
     # Interactions --------------------------------------------------------------------
 
-    async def save_interaction(self, ix: Interaction, *, new_channel: str | None = None) -> None:
-        """Save the interaction (and index a channel of it just created, in the
-        same round trip)."""
+    async def save_interaction(
+        self,
+        ix: Interaction,
+        *,
+        new_channel: str | None = None,
+        enqueue: bool = False,
+        also: Callable[[Batch], None] | None = None,
+    ) -> None:
+        """Save the interaction (and index a channel of it just created, put it
+        in its queue as `enqueue` does, and whatever `also` queues, all in the
+        same round trip and transaction)."""
         key = self.ix_key(ix.id)
+        if enqueue and ix.status is not Status.QUEUED:
+            raise ValueError(f"interaction {ix.id} is {ix.status.value}, not queued")
         async with self.redis.pipeline(transaction=True) as pipe:
+            if also is not None:
+                also(pipe)
             pipe.delete(key)
             pipe.hset(key, mapping=cast(dict[Any, Any], ix.to_fields()))
             if ix.status is Status.ENDED:
@@ -454,7 +474,32 @@ class Store:
                 pipe.sadd(self.active_key(), ix.id)
             if new_channel is not None:
                 pipe.set(self.chan_key(new_channel), ix.id, ex=CHANNEL_INDEX_SECONDS)
+            if enqueue:
+                pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
             await pipe.execute()
+
+    async def offer_leg(self, ix_id: str, agent: str) -> tuple[bool, Interaction | None]:
+        """IN-1: write and index the offer's agent leg (`<ix>-a<offers>`) if the
+        interaction is still ringing for `agent`, in one round trip. (True, the
+        interaction with its leg) when the offer stands; else (False, the
+        interaction as it is, or None when there is none)."""
+        res = cast(
+            list[Any],
+            await self._offer_leg(
+                keys=[self.ix_key(ix_id), self.chan_key("")],
+                args=[
+                    agent,
+                    Status.RINGING.value,
+                    f"{ix_id}-{LegKind.AGENT}",
+                    ix_id,
+                    CHANNEL_INDEX_SECONDS,
+                ],
+            ),
+        )
+        if not res:
+            return False, None
+        fields = {str(res[i]): str(res[i + 1]) for i in range(1, len(res), 2)}
+        return bool(int(res[0])), Interaction.from_fields(fields)
 
     async def interaction(self, ix_id: str) -> Interaction | None:
         raw = cast(dict[str, str], await self.redis.hgetall(self.ix_key(ix_id)))

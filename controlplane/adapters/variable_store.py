@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, cast
 
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Batch, Store
 from controlplane.domain.variables import Stored, Write
 
 
@@ -36,6 +36,13 @@ class VariableStore:
 
     def key(self, ix_id: str) -> str:
         return f"{self._store.ix_key(ix_id)}:vars"
+
+    def initialise_on(self, pipe: Batch, ix_id: str, values: Mapping[str, str]) -> None:
+        """Queue the start values of a new interaction on a batch the caller
+        executes; never overwrites a value set already."""
+        key = self.key(ix_id)
+        for name, value in values.items():
+            pipe.hsetnx(key, f"val:{name}", value)
 
     async def initialise(self, ix_id: str, values: Mapping[str, str]) -> None:
         """Start values of a new interaction; never overwrites a value set already."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Batch, Store
 from controlplane.config import Config
 from controlplane.core.agents import Agents
 from controlplane.core.hooks import Hooks
@@ -207,20 +207,28 @@ class Calls:
                 "interaction.refused", tenant_id, {**ix.public(), **refused.details}
             )
             return
-        for created in self._hooks.created:  # CAD-1: the flow's variables
-            await created(ix)
-        await self._store.save_interaction(ix, new_channel=channel_id)
+        # Saved, indexed by its channel, with its flow's variables (CAD-1) and
+        # in its queue, in one round trip: recoverable from here on (REL-2).
+        def created(pipe: Batch) -> None:
+            for hook in self._hooks.created:
+                hook(ix, pipe)
+
+        await self._store.save_interaction(ix, new_channel=channel_id, enqueue=True, also=created)
         try:
             await self._ari.answer(channel_id)
             await self._ari.start_moh(channel_id, self._node.moh_class)
         except AriError as exc:
-            log.info("customer channel %s gone before queueing: %s", channel_id, exc)
-            await self.finish(ix, EndCause.ABANDONED)
+            # The call was queued already: a routing step (of any replica) may
+            # have reserved an agent for it meanwhile, whom its end frees.
+            log.info("customer channel %s gone before it was answered: %s", channel_id, exc)
+            await self.finish(await self._store.interaction(ix.id) or ix, EndCause.ABANDONED)
             return
-        await self._store.enqueue(ix)
         log.info("interaction %s queued in %s/%s from %s", ix.id, tenant_id, ix.queue, ix.ani)
         await self._notifier.publish("interaction.queued", tenant_id, ix.public())
-        await self._routing.dispatch(tenant_id)
+        # Routing runs beside the interaction's own jobs: its offer (a job of
+        # this interaction) need not wait for the routing step that finds no
+        # further pair.
+        self._tasks.spawn(f"dispatch:{tenant_id}:{ix.id}", self._routing.dispatch(tenant_id))
 
     async def _agent_answered(self, ix_id: str, channel_id: str) -> None:
         """IN-2: the agent answered: bridge customer and agent."""

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from controlplane.adapters.ari import Event
+from controlplane.adapters.store import Batch
 from controlplane.domain.agent import AgentState, Transition
 from controlplane.domain.interaction import Interaction, Status
 
@@ -72,8 +73,9 @@ class Hooks:
     request_reserved: RequestReserved | None = None
     # the variables an offer shows (CAD)
     offer_variables: OfferVariables | None = None
-    # a new interaction was created by the core (IN-1)
-    created: list[Callable[[Interaction], Awaitable[None]]] = field(default_factory=list)
+    # a new interaction was created by the core (IN-1): what it writes goes on
+    # the batch of the interaction's first save (one round trip, one transaction)
+    created: list[Callable[[Interaction, Batch], None]] = field(default_factory=list)
     # an agent became available (routing tries to offer them a call)
     agent_available: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
 

@@ -117,10 +117,14 @@ class LegDialer:
             return None
         return ix, leg
 
-    async def agent_endpoint(self, tenant_id: str, agent_id: str) -> str:
-        """The agent's phone: the extension they logged in with, else their own."""
-        record = await self._store.agent(tenant_id, agent_id)
-        extension = record.extension or self._agents.tenant(tenant_id).agents[agent_id].extension
+    async def agent_endpoint(
+        self, tenant_id: str, agent_id: str, extension: str | None = None
+    ) -> str:
+        """The agent's phone: the extension they logged in with (read unless
+        given), else their own."""
+        if extension is None:
+            extension = (await self._store.agent(tenant_id, agent_id)).extension
+        extension = extension or self._agents.tenant(tenant_id).agents[agent_id].extension
         return self._node.agent_endpoint.format(extension=extension)
 
     def number_endpoint(self, number: str) -> str:

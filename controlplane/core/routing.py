@@ -78,22 +78,23 @@ class Routing:
             await self._notifier.agent_state(
                 tenant_id, agent_id, change, now_ms(), res.seq, interaction=ix_id
             )
-            self._serial.submit(ix_id, partial(self._offer, ix_id, agent_id))
+            self._serial.submit(ix_id, partial(self._offer, ix_id, agent_id, res.extension))
 
-    async def _offer(self, ix_id: str, agent_id: str) -> None:
+    async def _offer(self, ix_id: str, agent_id: str, extension: str | None = None) -> None:
         """IN-1: ring the reserved agent's phone and show the offer on the desktop."""
-        ix = await self._store.interaction(ix_id)
-        if ix is None or ix.status is not Status.RINGING or ix.agent != agent_id:
+        # still ringing for this agent? then its leg is written and indexed
+        stands, ix = await self._store.offer_leg(ix_id, agent_id)
+        if not stands or ix is None or ix.agent_channel is None:
             log.info("offer of %s to %s no longer stands", ix_id, agent_id)
             await self.release_reservation(ix, ix_id, agent_id)
             return
         tenant = self._agents.tenant(ix.tenant)
         queue = tenant.queues[ix.queue]
-        channel_id = leg_id(ix.id, LegKind.AGENT, ix.offers)
-        ix.agent_channel = channel_id
-        await self._store.save_interaction(ix, new_channel=channel_id)
+        channel_id = ix.agent_channel
+        assert channel_id == leg_id(ix.id, LegKind.AGENT, ix.offers)
         self._interactions.track(channel_id, ix.id)
-        endpoint = await self._legs.agent_endpoint(ix.tenant, agent_id)
+        # the extension the routing step reserved the agent on (ST-4 checked it)
+        endpoint = await self._legs.agent_endpoint(ix.tenant, agent_id, extension)
         try:
             await self._ari.originate(
                 endpoint,

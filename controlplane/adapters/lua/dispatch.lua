@@ -14,7 +14,8 @@
 -- consult legs' letter, `LegKind.CONSULT`),
 -- ARGV[6] number of queues, then per queue: id, priority, team count, teams...
 -- Returns {interaction id, agent id, queue id, the agent's state sequence
--- number} or an empty array.
+-- number, the extension the agent is logged in with ('' if none)} or an
+-- empty array.
 --
 -- TR-4: an interaction may name agents it must never be offered to again
 -- (the set 'ix:<id>:exclude'); when a queue's first call excludes every
@@ -106,7 +107,7 @@ for _, c in ipairs(candidates) do
       redis.call('HINCRBY', ixkey, 'offers', 1)
     end
     local seq = redis.call('HINCRBY', akey, 'seq', 1)
-    return {c.ix, agent, c.qid, seq}
+    return {c.ix, agent, c.qid, seq, redis.call('HGET', akey, 'extension') or ''}
   end
 end
 return {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Batch, Store
 from controlplane.adapters.variable_store import VariableStore
 from controlplane.config import Config, Flow
 from controlplane.domain import variables as rules
@@ -43,6 +43,11 @@ class CallVariables:
         """CAD-1: a new interaction starts with the flow's defaults (and any
         values the flow provides, validated like the flow's later saves)."""
         await self._repo.initialise(ix.id, rules.initial_values(self.flow(ix), provided))
+
+    def initialise_on(self, pipe: Batch, ix: Interaction) -> None:
+        """CAD-1: a new interaction's flow defaults, queued on the batch of its
+        first save."""
+        self._repo.initialise_on(pipe, ix.id, rules.initial_values(self.flow(ix), None))
 
     async def restart(self, ix: Interaction, provided: Mapping[str, Raw]) -> None:
         """TR-4: the interaction runs another flow (`ix.flow`): its variables

@@ -1,0 +1,208 @@
+"""The entry path's cost (IN-1, IN-3): from a customer's StasisStart to the
+originate of the agent's leg, the Redis round trips and the ARI requests.
+
+A round trip is one write of commands to Redis (a pipeline, a transaction
+or a script is one). Not the call's: what the service's own loops write
+beside every call (the event-stream lease, timers, slot leases, phones'
+device states) and what a new connection asks Redis first."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
+
+from tests.inprocess.conftest import Service, wait_until
+from tests.inprocess.scenes import available
+from tests.support.constants import CUSTOMER, SUPPORT
+from tests.support.desktop import Desktop
+
+pytestmark = pytest.mark.inprocess
+
+BACKGROUND_KEYS = (b"}:owner:", b"}:timers", b"}:busy_devices")
+BACKGROUND_FIRST = (b"HELLO", b"PING", b"CLIENT", b"SMEMBERS")  # + slot lease renewals
+# Admission; the interaction saved, indexed, with its flow's variables and
+# queued; the `queued` event; the routing step; the agent's `reserved`
+# event; the offer's leg written; and the routing step that finds no further
+# pair (it runs beside the offer). Before: 12 (13 with the agent's record).
+MAX_ROUND_TRIPS = 7
+MAX_ARI = 3  # the customer's answer and music on hold, the originate
+
+
+@dataclass
+class Path:
+    """What the service sent between the customer's StasisStart and the
+    agent leg's originate."""
+
+    started: float = 0.0
+    originated: float = 0.0
+    round_trips: list[bytes] = field(default_factory=list)
+    ari: list[str] = field(default_factory=list)
+    on: bool = False
+
+
+def _commands(raw: bytes) -> list[list[bytes]]:
+    """The commands of one write (RESP arrays), each as its first arguments."""
+    lines = raw.split(b"\r\n")
+    return [
+        lines[i + 2 : i + 10 : 2]
+        for i, line in enumerate(lines)
+        if line.startswith(b"*") and i + 2 < len(lines)
+    ]
+
+
+def _background(raw: bytes) -> bool:
+    first = _commands(raw)[0] if _commands(raw) else [b""]
+    if first[0] in BACKGROUND_FIRST:
+        return True
+    if first[0] == b"ZADD" and len(first) > 2 and first[2] == b"XX":
+        return True  # slot leases renewed (LIM-3)
+    return any(key in raw for key in BACKGROUND_KEYS)
+
+
+def _names(raw: bytes) -> str:
+    """One round trip's commands with their first arguments, for a failure's message."""
+    return "; ".join(
+        " ".join(a.decode(errors="replace")[:40] for a in args) for args in _commands(raw)
+    )
+
+
+@pytest.fixture
+def path(monkeypatch: pytest.MonkeyPatch, service: Service) -> Iterator[Path]:
+    seen = Path()
+    send = AbstractConnection.send_packed_command
+
+    async def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        if seen.on:
+            parts = [command] if isinstance(command, bytes | str) else list(command)
+            raw = b"".join(p if isinstance(p, bytes) else str(p).encode() for p in parts)
+            if not _background(raw):
+                seen.round_trips.append(raw)
+        await send(self, command, check_health)
+
+    request = service.ari.request
+
+    async def observed(method: str, path: str, **kwargs: Any) -> Any:
+        if seen.on:
+            seen.ari.append(f"{method} {path}")
+            if method == "POST" and path == "/channels":  # the agent's leg
+                seen.originated = time.perf_counter()
+                seen.on = False
+        return await request(method, path, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    monkeypatch.setattr(service.ari, "request", observed)
+    yield seen
+
+
+async def _one_call(service: Service, alice: Desktop, path: Path) -> Path:
+    """A customer calls, alice's phone rings, the customer hangs up."""
+    path.round_trips.clear()
+    path.ari.clear()
+    path.started = time.perf_counter()
+    path.on = True
+    customer = service.ari.customer_calls(SUPPORT, CUSTOMER)
+    await alice.event("interaction.offered")
+    assert not path.on, "the agent's leg was never originated"
+    leg = await service.ari.ringing(service.agent_endpoint("1001"))
+    service.ari.far_hangup(customer)
+    await alice.event("interaction.ended")
+    await service.ari.wait_for("the agent's leg gone", lambda: not service.ari.leftovers())
+    await alice.state_event("available")
+    # the call's last writes are done: its legs no longer lead to it
+    prefix = f"cp:{{{service.config.service.datacenter}}}:chan:"
+    client = aioredis.Redis.from_url(service.config.service.redis_url)
+    try:
+        await wait_until(
+            lambda: _none_exist(client, [prefix + customer, prefix + leg.id]),
+            "the call's channels forgotten",
+        )
+    finally:
+        await client.aclose()
+    assert leg.id.endswith("-a1")
+    return path
+
+
+async def _none_exist(client: aioredis.Redis, keys: list[str]) -> bool:
+    return not await client.exists(*keys)
+
+
+def _check(path: Path) -> None:
+    trips = [_names(t) for t in path.round_trips]
+    assert len(path.round_trips) <= MAX_ROUND_TRIPS, trips
+    assert len(path.ari) <= MAX_ARI, path.ari
+    assert path.ari[-1] == "POST /channels", path.ari
+
+
+@pytest.mark.spec("IN-1", "IN-3")
+async def test_entry_to_originate_in_few_round_trips(service: Service, path: Path) -> None:
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        await available(alice, "1001")
+        await _one_call(service, alice, path)  # (Redis learns the scripts)
+        _check(await _one_call(service, alice, path))
+
+
+@pytest.mark.spec("IN-1")
+async def test_thirty_calls_in_few_round_trips(service: Service, path: Path) -> None:
+    """Every one of 30 calls after the first; prints the median time from
+    entry to originate (the README's figure)."""
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        await available(alice, "1001")
+        await _one_call(service, alice, path)
+        times = []
+        for _ in range(30):
+            _check(await _one_call(service, alice, path))
+            times.append((path.originated - path.started) * 1000)
+        print(f"\nentry -> originate p50 {statistics.median(times):.2f} ms over {len(times)} calls")
+
+
+@pytest.mark.spec("IN-1", "LIM-3", "END-2")
+async def test_customer_gone_before_the_answer_frees_the_agent_reserved_meanwhile(
+    service: Service,
+) -> None:
+    """The call is queued before the customer is answered: an agent who
+    becomes available meanwhile is reserved for it. When the customer has
+    gone by the answer, the interaction ends abandoned, the agent is free
+    again (not reserved, no leg rung) and the call's limit slot is released."""
+    fake = service.ari
+    request = fake.request
+    reserved_first = False
+
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-supervisor-token") as supervisor,
+    ):
+        await alice.login("1001")
+        await alice.state_event("idle")
+        customer = ""
+
+        async def answer_too_late(method: str, path: str, **kwargs: Any) -> Any:
+            nonlocal reserved_first
+            if path == f"/channels/{customer}/answer" and not reserved_first:
+                await alice.available()
+                await alice.state_event("reserved")  # routing took the queued call
+                reserved_first = True
+                fake.far_hangup(customer)
+            return await request(method, path, **kwargs)
+
+        fake.request = answer_too_late  # type: ignore[method-assign]
+        customer = fake.customer_calls(SUPPORT, CUSTOMER)
+        ended = (await supervisor.event("interaction.ended"))["data"]
+        assert reserved_first
+        assert ended["status"] == "ended" and ended["end_cause"] == "abandoned"
+        await alice.state_event("available")
+        assert not fake.originated(service.agent_endpoint("1001"))
+    fake.request = request  # type: ignore[method-assign]
+    client = aioredis.Redis.from_url(service.config.service.redis_url)
+    try:
+        prefix = f"cp:{{{service.config.service.datacenter}}}:slots:"
+        assert await client.zcard(prefix + "dc") == 0  # LIM-3
+        assert await client.zcard(prefix + "tenant:acme") == 0
+    finally:
+        await client.aclose()
