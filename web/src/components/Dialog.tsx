@@ -2,7 +2,7 @@
 // focus (Tab and Shift+Tab cycle inside) and gives it back when it closes;
 // Escape closes where closing is allowed.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -41,11 +41,13 @@ export function Dialog(props: DialogProps) {
   const ref = useRef<HTMLDivElement>(null);
   const { modal = true, onClose } = props;
 
-  useEffect(() => {
+  // (A layout effect: the focus moves in the same task the dialog appears
+  // in, so that it never lands after the person has clicked into a field.)
+  useLayoutEffect(() => {
     const root = ref.current;
     if (!root) return;
     const before = document.activeElement as HTMLElement | null;
-    if (!props.keepFocus) focusFirst(root, props.initialFocus);
+    if (!props.keepFocus && !root.contains(before)) focusFirst(root, props.initialFocus);
     if (!modal) return;
     modals.push(root);
     // The focus stays in the top modal dialog: focus that lands outside
