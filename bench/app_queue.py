@@ -8,10 +8,19 @@ separately), and writes the figures to build/bench/app_queue.json.
 
     .venv/bin/python -m bench.app_queue                 # ~100 concurrent, 5 calls/s, 60 s
     .venv/bin/python -m bench.app_queue --full          # ~300 concurrent, 15 calls/s
+    .venv/bin/python -m bench.app_queue --full --bridge-control --profile
+
+`--bridge-control` adds a third run: Queue() with its `t` option (the agent
+may transfer by DTMF), which keeps its calls off Asterisk's native RTP
+bridge and on `simple_bridge`, as the control plane's mixing bridges are;
+the difference to the first run prices the bridge alone. `--profile` also
+counts the whole box's wake-ups, context switches and system calls per call
+in each run (perf stat).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 from bench.load import agents_for, control_plane_run, level_of, parse_args
@@ -19,8 +28,16 @@ from bench.loadrun import Result, compare, run_load, write_json
 from bench.stack import QUEUE_NUMBER, BenchStack, log, machine_lock
 
 
+def _extra(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bridge-control",
+        action="store_true",
+        help="also run Queue() with option t (simple_bridge instead of native RTP)",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv, doc=__doc__)
+    args = parse_args(argv, doc=__doc__, extra=_extra)
     level = level_of(args)
     agents = agents_for(args, level)
     reports: list[str] = []
@@ -43,6 +60,23 @@ def main(argv: list[str] | None = None) -> None:
             reports.append(baseline.report())
             print(reports[-1], flush=True)
             runs["app_queue"] = baseline
+            if args.bridge_control:
+                stack.asterisk.queue_options = "t"
+                stack.restart_asterisk()
+                control = asyncio.run(
+                    run_load(
+                        stack,
+                        target="app_queue, option t (simple_bridge)",
+                        number=QUEUE_NUMBER,
+                        level=level,
+                        with_desktops=False,
+                        profile=args.profile,
+                    )
+                )
+                stack.asterisk.queue_options = ""
+                reports.append(control.report())
+                print(reports[-1], flush=True)
+                runs["app_queue_simple_bridge"] = control
             ours = asyncio.run(control_plane_run(stack, level, 1, args.profile))
             reports.append(ours.report())
             print(reports[-1], flush=True)

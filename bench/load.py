@@ -14,12 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+from collections.abc import Callable
 
 from bench.loadrun import Level, Result, run_load, write_json
 from bench.stack import CP_NUMBER, MAX_AGENTS, BenchStack, log, machine_lock
 
 
-def parse_args(argv: list[str] | None = None, *, doc: str | None = None) -> argparse.Namespace:
+def parse_args(
+    argv: list[str] | None = None,
+    *,
+    doc: str | None = None,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -54,6 +60,8 @@ def parse_args(argv: list[str] | None = None, *, doc: str | None = None) -> argp
         default=0,
         help="nice value of the services' threads (e.g. -5: ahead of Asterisk's; default 0)",
     )
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     if args.full:
         args.rate, args.hold, args.duration = 15.0, 20.0, 90.0

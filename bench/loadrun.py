@@ -88,6 +88,7 @@ class Result:
     signals: dict[str, list[float]] = field(default_factory=dict)  # ... and its load signals
     service_metrics: dict[str, str] = field(default_factory=dict)  # from its /metrics at the end
     profile: list[str] = field(default_factory=list)
+    box_events: dict[str, int] = field(default_factory=dict)  # perf stat, the whole box, window
     redis_commands: Counter[str] = field(default_factory=Counter)  # during the window
 
     @property
@@ -169,6 +170,10 @@ class Result:
                 f"service: jobs pending median {statistics.median(jobs):g}, max {max(jobs):g}; "
                 + found
             )
+        if self.box_events:
+            n = len(self.window_calls) or 1
+            found = ", ".join(f"{k} {v / n:,.0f}" for k, v in self.box_events.items())
+            lines.append(f"the whole box, per call (perf stat): {found}")
         lines += self.profile
         return "\n".join(lines)
 
@@ -207,6 +212,9 @@ class Result:
                 out[f"log_{_slug(what).replace('-', '_')}"] = count
             if self.jobs_pending:
                 out["jobs_pending_max"] = max(self.jobs_pending)
+        n = len(self.window_calls)
+        for what, count in self.box_events.items():
+            out[f"box_{_slug(what).replace('-', '_')}_per_call"] = round(count / n) if n else None
         return out
 
 
@@ -374,6 +382,29 @@ async def _perf(pid: int, seconds: float, out: Path) -> list[str]:
     return lines
 
 
+# Counted for the whole box while the window lasts (`--profile`): what a call
+# costs in thread wake-ups and kernel entries, whoever makes them.
+BOX_EVENTS = ("sched:sched_wakeup", "context-switches", "raw_syscalls:sys_enter")
+
+
+async def _perf_stat(seconds: float) -> dict[str, int]:
+    perf = shutil.which("perf")
+    if perf is None:
+        return {}
+    stat = await asyncio.create_subprocess_exec(
+        perf, "stat", "-a", "-x", ",", "-e", ",".join(BOX_EVENTS), "--", "sleep",
+        str(max(1, int(seconds))),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await stat.communicate()
+    counts: dict[str, int] = {}
+    for line in err.decode(errors="replace").splitlines():
+        parts = line.split(",")  # value,unit,event,...
+        if len(parts) >= 3 and parts[2] in BOX_EVENTS and parts[0].isdigit():
+            counts[parts[2].split(":")[-1]] = int(parts[0])
+    return counts
+
+
 async def run_load(
     stack: BenchStack,
     *,
@@ -438,6 +469,7 @@ async def run_load(
         if profile and pids["asterisk"][0]:
             out = RUN_DIR / f"{_slug(target)}-perf.data"
             profilers.append(asyncio.create_task(_perf(pids["asterisk"][0], window, out)))
+        counting = asyncio.create_task(_perf_stat(window)) if profile else None
         half = (result.window[0] + result.window[1]) / 2
         sampled_rtp = False
         while time.time() < result.window[1]:
@@ -462,6 +494,8 @@ async def run_load(
             result.redis_commands = _redis_commands(stack) - redis_before
         for profiler in profilers:
             result.profile += await profiler
+        if counting is not None:
+            result.box_events = await counting
         log(f"{target}: steady window over; waiting for the last calls to end")
         code = await asyncio.to_thread(customers.wait, level.hold + 90)
         if code is None:

@@ -147,6 +147,9 @@ class BenchAsterisk(devstack.AsteriskRunner):
         super().__init__(rootfs, run_dir)
         self.agents = agents
         self.ring_seconds = ring_seconds
+        # Queue()'s options; "t" (the agent may transfer: a DTMF feature) keeps
+        # its calls off the native RTP bridge, on simple_bridge like ours
+        self.queue_options = ""
 
     def install_config(self) -> None:
         super().install_config()
@@ -185,7 +188,7 @@ class BenchAsterisk(devstack.AsteriskRunner):
             "; bench only: the app_queue baseline, reached from this number alone\n"
             "[from-carrier](+)\n"
             f"exten => {QUEUE_NUMBER},1,Answer()\n"
-            " same => n,Queue(bench)\n"
+            f" same => n,Queue(bench{',' + self.queue_options if self.queue_options else ''})\n"
             " same => n,Hangup()\n"
         )
         (etc / "bench.conf").chmod(0o644)
