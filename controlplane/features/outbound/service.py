@@ -193,16 +193,8 @@ class Outbound:
         raw, source = rules.destination(
             number=number, address_book=address_book, profile=profile, entries=tenant.address_book
         )
-        dial = self.validate_number(raw, profile)
-        caller = rules.choose_ani(ani, profile, tenant.default_ani)
-        return await self.place(
-            tenant_id,
-            agent_id,
-            number=dial,
-            ani=caller,
-            kind=Kind.OUTDIAL,
-            label=rules.LABEL,
-            source=source.value,
+        return await self._outdial_to(
+            tenant_id, agent_id, profile, raw=raw, source=source.value, ani=ani
         )
 
     async def call_from_history(
@@ -234,8 +226,23 @@ class Outbound:
         rules.require_outdial_permission(profile)
         rules.require_may_start(current.state)
         raw, source = rules.history_destination(customer_number(past), number, profile)
+        return await self._outdial_to(
+            tenant_id, agent_id, profile, raw=raw, source=source.value, ani=ani
+        )
+
+    async def _outdial_to(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        profile: Profile,
+        *,
+        raw: str,
+        source: str,
+        ani: str | None,
+    ) -> Interaction:
+        """OD-2, OD-3: the number cleaned and checked, the caller ID chosen, then placed."""
         dial = self.validate_number(raw, profile)
-        caller = rules.choose_ani(ani, profile, tenant.default_ani)
+        caller = rules.choose_ani(ani, profile, self._agents.tenant(tenant_id).default_ani)
         return await self.place(
             tenant_id,
             agent_id,
@@ -243,7 +250,7 @@ class Outbound:
             ani=caller,
             kind=Kind.OUTDIAL,
             label=rules.LABEL,
-            source=source.value,
+            source=source,
         )
 
     # OD-4: placing the call --------------------------------------------------------------
