@@ -65,7 +65,7 @@ class StatsStore:
 
     # Counting ------------------------------------------------------------------------
 
-    async def count_on(
+    def count_on(
         self,
         pipe: Pipeline,
         tenant: str,
@@ -87,7 +87,7 @@ class StatsStore:
                 args += [3 if count.bucket is not None else 2, count.field]
             pipe.eval(self._count_source, len(keys), *keys, *args)
 
-    async def keep_record_on(
+    def keep_record_on(
         self,
         pipe: Pipeline,
         tenant: str,

@@ -87,12 +87,10 @@ class Figures:
         )
         ix_id = str(data.get("id") or "")
         if counting is not None:
-            await self.stats.count_on(
-                pipe, tenant, ix_id, counting, retention_days=clock.retention_days
-            )
+            self.stats.count_on(pipe, tenant, ix_id, counting, retention_days=clock.retention_days)
         if kind == "interaction.ended" and ix_id:
             ended = rules.parse_iso_ms(data.get("ended_at")) or at
-            await self.stats.keep_record_on(
+            self.stats.keep_record_on(
                 pipe,
                 tenant,
                 rules.record_of(data),
