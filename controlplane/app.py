@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -282,6 +283,15 @@ def build(
     return app
 
 
+def settle_heap() -> None:
+    """Once started: what start-up built (modules, configuration, the
+    application, about 70,000 objects) leaves the garbage collector's view
+    for good. A full collection then walks only what calls create (it took
+    13-17 ms, the whole loop stopped, with those objects in it)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(config: Config) -> None:
     app = build(config)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -290,6 +300,7 @@ async def serve(config: Config) -> None:
         site = web.TCPSite(runner, host, config.service.listen_port)
         await site.start()
         log.info("controlplane listening on http://%s:%s", host, config.service.listen_port)
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

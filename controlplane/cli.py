@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,7 +55,18 @@ def serve_cmd(config_path: Path) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    asyncio.run(serve(config))
+    run(serve(config))
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """The service's event loop: uvloop (libuv) where it is installed, else
+    asyncio's own."""
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 @main.command("check-config")
