@@ -7,8 +7,10 @@ for operators' dashboards.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from controlplane.adapters.ami import AmiClient, AmiError
@@ -23,6 +25,19 @@ log = logging.getLogger(__name__)
 # (the supervisor's figures, SUP-1..SUP-3) in the same round trip.
 EventHook = Callable[[str, str, dict[str, Any], Batch], Awaitable[None]]
 
+# The deferred publish running in this task (it does not wait for itself).
+_running: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar(
+    "deferred_publish", default=None
+)
+
+
+def interaction_key(ix_id: str) -> str:
+    return f"ix:{ix_id}"
+
+
+def agent_key(tenant: str, agent: str) -> str:
+    return f"agent:{tenant}/{agent}"
+
 
 class Notifier:
     def __init__(self, store: Store, ami: AmiClient | None) -> None:
@@ -30,6 +45,51 @@ class Notifier:
         self._ami = ami
         self.audit = AuditLog(store)  # every change also goes to the audit trail
         self.hooks: list[EventHook] = []
+        # per interaction / agent: the last deferred publish not finished yet
+        self._pending: dict[str, asyncio.Future[None]] = {}
+
+    def deferred(
+        self, keys: Iterable[str], publish: Callable[[], Awaitable[None]]
+    ) -> Coroutine[Any, Any, None]:
+        """A publish taken off the caller's path, to run as a task: it follows
+        the earlier deferred publishes of the same interactions and agents
+        (`keys`), and every later publish of them waits until it is out, so
+        that their events keep the order in which they were decided. A
+        failure is logged, as the caller's own would be."""
+        keys = tuple(keys)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        before = {self._pending[k] for k in keys if k in self._pending}
+        for key in keys:
+            self._pending[key] = done
+
+        async def run() -> None:
+            _running.set(done)
+            try:
+                for earlier in before:
+                    await asyncio.shield(earlier)
+                await publish()
+            except Exception:
+                log.exception("event not published")
+            finally:
+                done.set_result(None)
+                for key in keys:
+                    if self._pending.get(key) is done:
+                        del self._pending[key]
+
+        return run()
+
+    async def _after_deferred(self, tenant: str, agent: str | None, data: dict[str, Any]) -> None:
+        """Wait for the deferred publishes this event must follow (a deferred
+        publish itself waited for its own before it started)."""
+        if not self._pending or _running.get() is not None:
+            return
+        keys = [interaction_key(str(data.get(f))) for f in ("id", "interaction_id", "interaction")]
+        if agent is not None:
+            keys.append(agent_key(tenant, agent))
+        for key in keys:
+            earlier = self._pending.get(key)
+            if earlier is not None:
+                await asyncio.shield(earlier)
 
     async def publish(
         self,
@@ -52,6 +112,7 @@ class Notifier:
         }
         if private:
             event["private"] = True
+        await self._after_deferred(tenant, agent, data)
         # The event and its audit record in one round trip.
         async with self._store.batch() as pipe:
             self._store.publish_on(pipe, event)

@@ -478,11 +478,15 @@ class Store:
                 pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
             await pipe.execute()
 
-    async def offer_leg(self, ix_id: str, agent: str) -> tuple[bool, Interaction | None]:
+    async def offer_leg(
+        self, ix_id: str, agent: str
+    ) -> tuple[bool, Interaction | None, bool]:
         """IN-1: write and index the offer's agent leg (`<ix>-a<offers>`) if the
-        interaction is still ringing for `agent`, in one round trip. (True, the
-        interaction with its leg) when the offer stands; else (False, the
-        interaction as it is, or None when there is none)."""
+        interaction is still ringing for `agent`, in one round trip; an
+        interaction without a bridge is given its bridge's ID (its own) too.
+        (True, the interaction with its leg, whether its bridge is new) when
+        the offer stands; else (False, the interaction as it is, or None when
+        there is none, False)."""
         res = cast(
             list[Any],
             await self._offer_leg(
@@ -497,9 +501,10 @@ class Store:
             ),
         )
         if not res:
-            return False, None
+            return False, None, False
         fields = {str(res[i]): str(res[i + 1]) for i in range(1, len(res), 2)}
-        return bool(int(res[0])), Interaction.from_fields(fields)
+        stands = int(res[0])
+        return stands > 0, Interaction.from_fields(fields), stands == 2
 
     async def interaction(self, ix_id: str) -> Interaction | None:
         raw = cast(dict[str, str], await self.redis.hgetall(self.ix_key(ix_id)))

@@ -70,6 +70,7 @@ def build_core(
         ari=ari,
         notifier=notifier,
         serial=serial,
+        tasks=tasks,
         agents=agents,
         interactions=interactions,
         legs=legs,

@@ -10,6 +10,7 @@ through `controlplane.core.hooks`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any
@@ -26,7 +27,6 @@ from controlplane.core.limits import Limits
 from controlplane.core.routing import Routing
 from controlplane.core.wrapup import WrapUp
 from controlplane.domain import agent as agent_rules
-from controlplane.domain import consult as consult_rules
 from controlplane.domain import hangup
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
@@ -39,7 +39,7 @@ from controlplane.domain.interaction import (
     Status,
     now_ms,
 )
-from controlplane.notifier import Notifier
+from controlplane.notifier import Notifier, interaction_key
 from controlplane.tasks import KeyedSerializer, TaskGroup
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ class Calls:
         self._limits = limits
         self._wrapup = wrapup
         self._hooks = hooks
+        # IN-1: per inbound interaction, the customer's answer and music on
+        # hold, running beside the routing and the offer (True when done)
+        self._customer_media: dict[str, asyncio.Task[bool]] = {}
         hooks.on_answered("agent", self._agent_answered)  # IN-2; CB-2 and OD-4 from there
         hooks.observe({"Dial"}, legs.on_dial)  # how the legs we placed are doing
 
@@ -207,6 +210,13 @@ class Calls:
                 "interaction.refused", tenant_id, {**ix.public(), **refused.details}
             )
             return
+        # Admitted: the customer is answered and hears music on hold beside
+        # the rest (saving, routing, ringing the agent); the bridging step
+        # waits for it.
+        self._customer_media[ix.id] = self._tasks.spawn(
+            f"answer:{ix.id}", self._answer_customer(ix.id, channel_id)
+        )
+
         # Saved, indexed by its channel, with its flow's variables (CAD-1) and
         # in its queue, in one round trip: recoverable from here on (REL-2).
         def created(pipe: Batch) -> None:
@@ -214,21 +224,51 @@ class Calls:
                 hook(ix, pipe)
 
         await self._store.save_interaction(ix, new_channel=channel_id, enqueue=True, also=created)
-        try:
-            await self._ari.answer(channel_id)
-            await self._ari.start_moh(channel_id, self._node.moh_class)
-        except AriError as exc:
-            # The call was queued already: a routing step (of any replica) may
-            # have reserved an agent for it meanwhile, whom its end frees.
-            log.info("customer channel %s gone before it was answered: %s", channel_id, exc)
-            await self.finish(await self._store.interaction(ix.id) or ix, EndCause.ABANDONED)
-            return
         log.info("interaction %s queued in %s/%s from %s", ix.id, tenant_id, ix.queue, ix.ani)
-        await self._notifier.publish("interaction.queued", tenant_id, ix.public())
+        queued = ix.public()
+        self._tasks.spawn(
+            f"queued:{ix.id}",
+            self._notifier.deferred(
+                [interaction_key(ix.id)],
+                partial(self._notifier.publish, "interaction.queued", tenant_id, queued),
+            ),
+        )
         # Routing runs beside the interaction's own jobs: its offer (a job of
         # this interaction) need not wait for the routing step that finds no
         # further pair.
         self._tasks.spawn(f"dispatch:{tenant_id}:{ix.id}", self._routing.dispatch(tenant_id))
+
+    async def _answer_customer(self, ix_id: str, channel_id: str) -> bool:
+        """IN-1: answer the customer and start music on hold. A customer gone
+        before that ends the call: the call may be queued already, and a
+        routing step (of any replica) may have reserved an agent for it or
+        rung their phone meanwhile, whom its end frees (END-2, LIM-3)."""
+        try:
+            await self._ari.answer(channel_id)
+            await self._ari.start_moh(channel_id, self._node.moh_class)
+        except AriError as exc:
+            log.info("customer channel %s gone before it was answered: %s", channel_id, exc)
+            self._serial.submit(ix_id, partial(self._unanswered, ix_id))
+            return False
+        return True
+
+    async def _unanswered(self, ix_id: str) -> None:
+        ix = await self._store.interaction(ix_id)
+        if ix is not None and ix.status is not Status.ENDED:
+            await self.finish(ix, EndCause.ABANDONED)
+
+    async def _customer_ready(self, ix_id: str) -> bool:
+        """The customer's answer and music on hold are done (False: they failed,
+        the customer is gone). True when this replica did not start them."""
+        task = self._customer_media.pop(ix_id, None)
+        if task is None:
+            return True
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                return False
+            raise
 
     async def _agent_answered(self, ix_id: str, channel_id: str) -> None:
         """IN-2: the agent answered: bridge customer and agent."""
@@ -241,6 +281,9 @@ class Calls:
         ):
             log.info("agent leg %s answered an offer that no longer stands", channel_id)
             await self._ari.hangup(channel_id)
+            return
+        if not await self._customer_ready(ix.id):
+            await self.finish(ix, EndCause.ABANDONED)  # the reserved agent is freed
             return
         for taker in self._hooks.agent_answered:  # OD-4, CB-2: dial the customer first
             if await taker(ix, channel_id):
@@ -261,21 +304,31 @@ class Calls:
 
     async def bridge_and_connect(self, ix: Interaction, agent_channel: str) -> None:
         """IN-2: put the customer and the agent's leg in the interaction's mixing
-        bridge; the interaction is `connected` from now on."""
+        bridge; the interaction is `connected` from now on. (An offered call's
+        bridge was created beside the ringing of the agent's phone.)"""
+        if not await self._customer_ready(ix.id):
+            await self.finish(ix, EndCause.ABANDONED)
+            return
         try:
-            if ix.bridge is None:  # (a transferred call keeps its bridge and recording)
-                # proxy_media: phones hear Asterisk's own RTP stream, never one
-                # relayed from another phone, whose sequence numbers would jump
-                # when a consult moves the agent between bridges (CO-3, CF-1)
-                await self._ari.create_bridge(
-                    ix.id, name=f"ix-{ix.id}", kind=consult_rules.BRIDGE_TYPE
-                )
+            created = await self._routing.bridge_created(ix.id)
+            if ix.bridge is None or created is False:
+                # (a transferred call keeps its bridge and recording)
+                await self._routing.create_bridge(ix.id)
                 ix.bridge = ix.id
             if ix.recording is Recording.OFF:
                 for connecting in self._hooks.connecting:  # REC-1: the recorder joins first
                     await connecting(ix)
-            await self._ari.stop_moh(ix.customer_channel)
-            await self._ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel])
+            # Both go through the customer channel's command queue in Asterisk,
+            # which runs them one after the other, also once it is bridged: the
+            # music stops either way, and neither waits for the other here.
+            stopped, added = await asyncio.gather(
+                self._ari.stop_moh(ix.customer_channel),
+                self._ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel]),
+                return_exceptions=True,
+            )
+            for failed in (added, stopped):
+                if isinstance(failed, BaseException):
+                    raise failed
         except AriError as exc:
             log.warning("bridging %s failed: %s", ix.id, exc)
             await self.finish(ix, EndCause.SYSTEM)
@@ -383,7 +436,9 @@ class Calls:
         await self._store.save_interaction(ix)
         for channel_id in (ix.customer_channel, ix.agent_channel):
             await self._legs.hang_up(channel_id)
+        self._customer_media.pop(ix.id, None)
         if ix.bridge:
+            await self._routing.bridge_created(ix.id)  # (one being created is destroyed)
             try:
                 await self._ari.destroy_bridge(ix.bridge)
             except AriError as exc:

@@ -4,6 +4,7 @@ taken puts the call back in its queue."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -21,8 +22,8 @@ from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
 from controlplane.domain.interaction import Interaction, Status, now_ms
 from controlplane.domain.legs import LegKind, leg_id
-from controlplane.notifier import Notifier
-from controlplane.tasks import KeyedSerializer
+from controlplane.notifier import Notifier, agent_key, interaction_key
+from controlplane.tasks import KeyedSerializer, TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Routing:
         ari: AriClient,
         notifier: Notifier,
         serial: KeyedSerializer,
+        tasks: TaskGroup,
         agents: Agents,
         interactions: Interactions,
         legs: LegDialer,
@@ -46,6 +48,10 @@ class Routing:
         self._ari = ari
         self._notifier = notifier
         self._serial = serial
+        self._tasks = tasks
+        # IN-1: the interactions' bridges being created beside their offers
+        # (True when created)
+        self._bridging: dict[str, asyncio.Task[bool]] = {}
         self._agents = agents
         self._interactions = interactions
         self._legs = legs
@@ -75,15 +81,29 @@ class Routing:
                 )
                 self._serial.submit(owner, partial(requested, tenant_id, ix_id, agent_id))
                 continue
-            await self._notifier.agent_state(
-                tenant_id, agent_id, change, now_ms(), res.seq, interaction=ix_id
+            # The agent's `reserved` is published beside the offer, after the
+            # call's earlier events and before its and the agent's later ones.
+            self._tasks.spawn(
+                f"reserved:{ix_id}",
+                self._notifier.deferred(
+                    [interaction_key(ix_id), agent_key(tenant_id, agent_id)],
+                    partial(
+                        self._notifier.agent_state,
+                        tenant_id,
+                        agent_id,
+                        change,
+                        now_ms(),
+                        res.seq,
+                        interaction=ix_id,
+                    ),
+                ),
             )
             self._serial.submit(ix_id, partial(self._offer, ix_id, agent_id, res.extension))
 
     async def _offer(self, ix_id: str, agent_id: str, extension: str | None = None) -> None:
         """IN-1: ring the reserved agent's phone and show the offer on the desktop."""
         # still ringing for this agent? then its leg is written and indexed
-        stands, ix = await self._store.offer_leg(ix_id, agent_id)
+        stands, ix, new_bridge = await self._store.offer_leg(ix_id, agent_id)
         if not stands or ix is None or ix.agent_channel is None:
             log.info("offer of %s to %s no longer stands", ix_id, agent_id)
             await self.release_reservation(ix, ix_id, agent_id)
@@ -95,6 +115,10 @@ class Routing:
         self._interactions.track(channel_id, ix.id)
         # the extension the routing step reserved the agent on (ST-4 checked it)
         endpoint = await self._legs.agent_endpoint(ix.tenant, agent_id, extension)
+        if new_bridge:  # IN-2: ready when the agent answers (a requeued call keeps it)
+            self._bridging[ix.id] = self._tasks.spawn(
+                f"bridge:{ix.id}", self._create_bridge_early(ix.id)
+            )
         try:
             await self._ari.originate(
                 endpoint,
@@ -114,6 +138,30 @@ class Routing:
         await self._notifier.publish(
             "interaction.offered", ix.tenant, payload, agent=agent_id, private=True
         )
+
+    async def create_bridge(self, ix_id: str) -> None:
+        """The interaction's mixing bridge (ID = the interaction's). proxy_media:
+        phones hear Asterisk's own RTP stream, never one relayed from another
+        phone, whose sequence numbers would jump when a consult moves the agent
+        between bridges (CO-3, CF-1)."""
+        await self._ari.create_bridge(ix_id, name=f"ix-{ix_id}", kind=consult_rules.BRIDGE_TYPE)
+
+    async def _create_bridge_early(self, ix_id: str) -> bool:
+        try:
+            await self.create_bridge(ix_id)
+        except AriError as exc:
+            log.warning("bridge of %s not created beside its offer: %s", ix_id, exc)
+            return False
+        return True
+
+    async def bridge_created(self, ix_id: str) -> bool | None:
+        """Waits for the interaction's bridge this replica creates beside its
+        offer: True when created, False when that failed, None when there was
+        none."""
+        task = self._bridging.pop(ix_id, None)
+        if task is None:
+            return None
+        return await asyncio.shield(task)
 
     async def release_reservation(self, ix: Interaction | None, ix_id: str, agent_id: str) -> None:
         """An offer that cannot be made: give the agent back their place."""

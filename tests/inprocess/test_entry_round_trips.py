@@ -1,13 +1,21 @@
-"""The entry path's cost (IN-1, IN-3): from a customer's StasisStart to the
-originate of the agent's leg, the Redis round trips and the ARI requests.
+"""The entry path's cost (IN-1, IN-2, IN-3): from a customer's StasisStart to
+the originate of the agent's leg, and from the agent leg's StasisStart to
+the add of both legs to the interaction's bridge, the Redis round trips and
+the ARI requests, and how many of them run one after the other.
 
 A round trip is one write of commands to Redis (a pipeline, a transaction
 or a script is one). Not the call's: what the service's own loops write
 beside every call (the event-stream lease, timers, slot leases, phones'
-device states) and what a new connection asks Redis first."""
+device states) and what a new connection asks Redis first.
+
+Steps in sequence: every round trip and ARI request is held back by the
+same delay; the time a window takes, in delays, counts the steps that had
+to wait for each other (work done beside them costs no more delays)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import statistics
 import time
 from collections.abc import Iterator
@@ -33,6 +41,18 @@ BACKGROUND_FIRST = (b"HELLO", b"PING", b"CLIENT", b"SMEMBERS")  # + slot lease r
 # pair (it runs beside the offer). Before: 12 (13 with the agent's record).
 MAX_ROUND_TRIPS = 7
 MAX_ARI = 3  # the customer's answer and music on hold, the originate
+# In sequence before the originate: admission; the save; the routing step;
+# the offer's leg. The customer's answer and music, the `queued` and
+# `reserved` events and the routing step that finds nothing run beside them.
+# Before: 8 (admission, save, answer, music, `queued`, routing step,
+# `reserved`, the offer's leg).
+MAX_SEQUENTIAL_ENTRY = 4
+# In sequence from the agent's answer to the add: the interaction read; the
+# agent's `connected` (its transition, its event); the recorder's start (REC-1:
+# the demo's support queue records). The bridge exists already and the music
+# stops beside the add. Before: 6 (+ the bridge's creation, the music's stop).
+MAX_SEQUENTIAL_ANSWER = 4
+DELAY = 0.04  # seconds each round trip and ARI request is held back
 
 
 @dataclass
@@ -45,6 +65,21 @@ class Path:
     round_trips: list[bytes] = field(default_factory=list)
     ari: list[str] = field(default_factory=list)
     on: bool = False
+    # from the agent leg's StasisStart to the add to the bridge
+    answered: float = 0.0
+    added: float = 0.0
+    answer_round_trips: list[bytes] = field(default_factory=list)
+    answer_ari: list[str] = field(default_factory=list)
+    answer_on: bool = False
+    delay: float = 0.0  # held back in either window
+
+    def steps(self) -> tuple[int, int]:
+        """Steps in sequence before the originate and before the add (with a delay)."""
+        assert self.delay
+        return (
+            math.floor((self.originated - self.started) / self.delay),
+            math.floor((self.added - self.answered) / self.delay),
+        )
 
 
 def _commands(raw: bytes) -> list[list[bytes]]:
@@ -79,11 +114,13 @@ def path(monkeypatch: pytest.MonkeyPatch, service: Service) -> Iterator[Path]:
     send = AbstractConnection.send_packed_command
 
     async def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        if seen.on:
+        if seen.on or seen.answer_on:
             parts = [command] if isinstance(command, bytes | str) else list(command)
             raw = b"".join(p if isinstance(p, bytes) else str(p).encode() for p in parts)
             if not _background(raw):
-                seen.round_trips.append(raw)
+                (seen.round_trips if seen.on else seen.answer_round_trips).append(raw)
+            if seen.delay:
+                await asyncio.sleep(seen.delay)
         await send(self, command, check_health)
 
     request = service.ari.request
@@ -94,6 +131,15 @@ def path(monkeypatch: pytest.MonkeyPatch, service: Service) -> Iterator[Path]:
             if method == "POST" and path == "/channels":  # the agent's leg
                 seen.originated = time.perf_counter()
                 seen.on = False
+            elif seen.delay:
+                await asyncio.sleep(seen.delay)
+        elif seen.answer_on:
+            seen.answer_ari.append(f"{method} {path}")
+            if method == "POST" and path.endswith("/addChannel"):
+                seen.added = time.perf_counter()
+                seen.answer_on = False
+            elif seen.delay:
+                await asyncio.sleep(seen.delay)
         return await request(method, path, **kwargs)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
@@ -101,19 +147,36 @@ def path(monkeypatch: pytest.MonkeyPatch, service: Service) -> Iterator[Path]:
     yield seen
 
 
-async def _one_call(service: Service, alice: Desktop, path: Path) -> Path:
-    """A customer calls, alice's phone rings, the customer hangs up."""
+async def _one_call(
+    service: Service, alice: Desktop, path: Path, *, answer: bool = False
+) -> Path:
+    """A customer calls, alice's phone rings (and she answers, then the
+    customer hangs up and she wraps up), or the customer hangs up."""
     path.round_trips.clear()
     path.ari.clear()
+    path.answer_round_trips.clear()
+    path.answer_ari.clear()
     path.started = time.perf_counter()
     path.on = True
     customer = service.ari.customer_calls(SUPPORT, CUSTOMER)
-    await alice.event("interaction.offered")
+    offer = (await alice.event("interaction.offered"))["data"]
     assert not path.on, "the agent's leg was never originated"
     leg = await service.ari.ringing(service.agent_endpoint("1001"))
+    if answer:
+        await wait_until(lambda: _music_on(service, customer), "the customer hears music")
+        path.answered = time.perf_counter()
+        path.answer_on = True
+        service.ari.far_answer(leg.id)
+        await alice.event("interaction.connected")
+        assert not path.answer_on, "the legs were never added to the bridge"
+        # (the music stopped and both legs are in the interaction's bridge)
+        await wait_until(lambda: _bridged(service, customer, leg.id), "customer and agent bridged")
     service.ari.far_hangup(customer)
     await alice.event("interaction.ended")
     await service.ari.wait_for("the agent's leg gone", lambda: not service.ari.leftovers())
+    if answer:
+        await alice.state_event("wrap_up")
+        await alice.wrap_up(offer["interaction_id"], "resolved")
     await alice.state_event("available")
     # the call's last writes are done: its legs no longer lead to it
     prefix = f"cp:{{{service.config.service.datacenter}}}:chan:"
@@ -131,6 +194,19 @@ async def _one_call(service: Service, alice: Desktop, path: Path) -> Path:
 
 async def _none_exist(client: aioredis.Redis, keys: list[str]) -> bool:
     return not await client.exists(*keys)
+
+
+async def _music_on(service: Service, channel_id: str) -> bool:
+    channel = service.ari.channels_by_id.get(channel_id)
+    return channel is not None and channel.moh is not None
+
+
+async def _bridged(service: Service, customer: str, agent_leg: str) -> bool:
+    channels = [service.ari.channels_by_id.get(c) for c in (customer, agent_leg)]
+    return all(
+        c is not None and c.bridge is not None and c.bridge == channels[0].bridge  # type: ignore[union-attr]
+        for c in channels
+    ) and channels[0].moh is None  # type: ignore[union-attr]
 
 
 def _check(path: Path) -> None:
@@ -162,17 +238,58 @@ async def test_thirty_calls_in_few_round_trips(service: Service, path: Path) -> 
         print(f"\nentry -> originate p50 {statistics.median(times):.2f} ms over {len(times)} calls")
 
 
+@pytest.mark.spec("IN-1", "IN-2", "IN-3")
+async def test_entry_and_answer_steps_in_sequence(service: Service, path: Path) -> None:
+    """With every round trip and ARI request held back by the same delay, the
+    originate and the add to the bridge come after few delays: what does not
+    decide them runs beside them. (The fewest over three calls: the time
+    beside the delays only adds.)"""
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        await available(alice, "1001")
+        await _one_call(service, alice, path, answer=True)  # (Redis learns the scripts)
+        path.delay = DELAY
+        steps = []
+        for _ in range(3):
+            await _one_call(service, alice, path, answer=True)
+            steps.append(path.steps())
+            print(
+                f"\nin sequence: {steps[-1][0]} before the originate of "
+                f"{[_names(t) for t in path.round_trips]} {path.ari}; "
+                f"{steps[-1][1]} before the add of "
+                f"{[_names(t) for t in path.answer_round_trips]} {path.answer_ari}"
+            )
+        path.delay = 0.0
+    assert min(s[0] for s in steps) <= MAX_SEQUENTIAL_ENTRY, steps
+    assert min(s[1] for s in steps) <= MAX_SEQUENTIAL_ANSWER, steps
+
+
+@pytest.mark.spec("IN-2")
+async def test_thirty_answers_bridged(service: Service, path: Path) -> None:
+    """Prints the median time from the agent leg's StasisStart to the add of
+    both legs to the bridge over 30 answered calls."""
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        await available(alice, "1001")
+        await _one_call(service, alice, path, answer=True)
+        times = []
+        for _ in range(30):
+            await _one_call(service, alice, path, answer=True)
+            times.append((path.added - path.answered) * 1000)
+        print(f"\nanswer -> add p50 {statistics.median(times):.2f} ms over {len(times)} calls")
+
+
 @pytest.mark.spec("IN-1", "LIM-3", "END-2")
+@pytest.mark.parametrize("until", ["reserved", "ringing"])
 async def test_customer_gone_before_the_answer_frees_the_agent_reserved_meanwhile(
-    service: Service,
+    service: Service, until: str
 ) -> None:
-    """The call is queued before the customer is answered: an agent who
-    becomes available meanwhile is reserved for it. When the customer has
-    gone by the answer, the interaction ends abandoned, the agent is free
-    again (not reserved, no leg rung) and the call's limit slot is released."""
+    """The call is queued and offered while the customer is being answered:
+    an agent who becomes available meanwhile is reserved for it, and their
+    phone may ring already. When the customer has gone by the answer, the
+    interaction ends abandoned, the agent is free again (available, a leg
+    rung for them hung up) and the call's limit slot is released."""
     fake = service.ari
     request = fake.request
-    reserved_first = False
+    held = False
 
     async with (
         Desktop(service.url, "demo-alice-token", "alice") as alice,
@@ -183,21 +300,27 @@ async def test_customer_gone_before_the_answer_frees_the_agent_reserved_meanwhil
         customer = ""
 
         async def answer_too_late(method: str, path: str, **kwargs: Any) -> Any:
-            nonlocal reserved_first
-            if path == f"/channels/{customer}/answer" and not reserved_first:
+            nonlocal held
+            if path == f"/channels/{customer}/answer" and not held:
+                held = True
                 await alice.available()
                 await alice.state_event("reserved")  # routing took the queued call
-                reserved_first = True
+                if until == "ringing":
+                    await alice.event("interaction.offered")
+                    await fake.ringing(service.agent_endpoint("1001"))
                 fake.far_hangup(customer)
             return await request(method, path, **kwargs)
 
         fake.request = answer_too_late  # type: ignore[method-assign]
         customer = fake.customer_calls(SUPPORT, CUSTOMER)
         ended = (await supervisor.event("interaction.ended"))["data"]
-        assert reserved_first
+        assert held
         assert ended["status"] == "ended" and ended["end_cause"] == "abandoned"
         await alice.state_event("available")
-        assert not fake.originated(service.agent_endpoint("1001"))
+        if until == "ringing":
+            assert fake.originated(service.agent_endpoint("1001"))
+        # the agent's leg (if rung) hung up, the bridge made for it destroyed
+        await fake.wait_for("nothing left", lambda: not fake.leftovers())
     fake.request = request  # type: ignore[method-assign]
     client = aioredis.Redis.from_url(service.config.service.redis_url)
     try:

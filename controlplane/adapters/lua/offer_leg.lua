@@ -3,7 +3,9 @@
 -- interaction may have ended it or put it back since the routing step); then
 -- its agent leg's channel ID ('<interaction id>-a<offers>') is written to the
 -- interaction (that one field) and indexed, so that the leg leads to its
--- interaction before Asterisk has it (REL-1, reconciliation).
+-- interaction before Asterisk has it (REL-1, reconciliation). An interaction
+-- without a bridge yet is given its bridge's ID (= its own), so that an end
+-- destroys the bridge that is created beside the offer.
 --
 -- KEYS[1] the interaction's hash, KEYS[2] the channel index's key prefix
 -- ('cp:{dc}:chan:', same hash tag).
@@ -11,7 +13,7 @@
 -- ARGV[3] the leg ID's start ('<interaction id>-a'), ARGV[4] the interaction
 -- ID, ARGV[5] the index's lifetime (seconds).
 -- Returns {1, field, value, ...} (the interaction after the write) when the
--- offer stands, {0, field, value, ...} (as it is) when not, {} when there is
+-- offer stands ({2, ...} when its bridge was named by this write), {0, field, value, ...} (as it is) when not, {} when there is
 -- no such interaction.
 local raw = redis.call('HGETALL', KEYS[1])
 if #raw == 0 then return {} end
@@ -22,8 +24,14 @@ if f['status'] ~= ARGV[2] or f['agent'] ~= ARGV[1] then
   return raw
 end
 local channel = ARGV[3] .. (f['offers'] or '0')
-redis.call('HSET', KEYS[1], 'agent_channel', channel)
+local stands = 1
+if (f['bridge'] or '') == '' then
+  redis.call('HSET', KEYS[1], 'agent_channel', channel, 'bridge', ARGV[4])
+  stands = 2
+else
+  redis.call('HSET', KEYS[1], 'agent_channel', channel)
+end
 redis.call('SET', KEYS[2] .. channel, ARGV[4], 'EX', ARGV[5])
 local now = redis.call('HGETALL', KEYS[1])
-table.insert(now, 1, 1)
+table.insert(now, 1, stands)
 return now
