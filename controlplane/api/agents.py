@@ -7,12 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
+from controlplane.adapters.store import AgentRecord
 from controlplane.api import docs
+from controlplane.api.auth import Forbidden
 from controlplane.api.common import SERVICES, Feature, Route, body, principal
 from controlplane.api.schemas import LoginRequest, StateRequest, WrapUpRequest
 from controlplane.config import Role
 from controlplane.domain.agent import AgentState
 from controlplane.domain.consult import Action as ConsultAction
+from controlplane.domain.interaction import Interaction
 
 
 async def get_agent(request: web.Request) -> web.Response:
@@ -72,17 +75,19 @@ async def end_interaction(request: web.Request) -> web.Response:
 async def wrap_up(request: web.Request) -> web.Response:
     s, p = request.app[SERVICES], principal(request)
     ix_id = request.match_info["ix_id"]
-    ix = await s.cc.interaction(p.tenant, ix_id)
-    # TR-6: an agent wraps up their own part of a call, also one that goes on
-    # with another agent after a transfer
-    agent = p.agent if p.role is Role.AGENT else None
-    mine = await s.cc.agent(p.tenant, agent) if agent else None
-    if agent is None or (agent != ix.agent and (mine is None or mine.interaction != ix.id)):
-        p.require_self(ix.agent or "")
-    assert agent is not None
-    s.cc.consults.refuse_consulted(ix, agent, ConsultAction.WRAP_UP)  # CO-5
+    if p.role is not Role.AGENT or p.agent is None:
+        raise Forbidden("only the agent themself may do this")
+    agent = p.agent
     req = await body(request, WrapUpRequest)
-    record = await s.cc.wrap_up(p.tenant, agent, ix_id, req.reason)
+
+    def check(ix: Interaction, mine: AgentRecord) -> None:  # in the job's own reads
+        # TR-6: an agent wraps up their own part of a call, also one that goes
+        # on with another agent after a transfer
+        if agent != ix.agent and mine.interaction != ix.id:
+            p.require_self(ix.agent or "")
+        s.cc.consults.refuse_consulted(ix, agent, ConsultAction.WRAP_UP)  # CO-5
+
+    record = await s.cc.wrap_up(p.tenant, agent, ix_id, req.reason, check=check)
     return web.json_response(record.public())
 
 

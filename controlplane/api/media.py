@@ -7,6 +7,7 @@ with the interaction as it is afterwards.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
 
@@ -14,9 +15,13 @@ from controlplane.api import docs
 from controlplane.api.common import SERVICES, Feature, Route, principal
 from controlplane.domain.consult import Action as ConsultAction
 from controlplane.domain.interaction import Interaction
-from controlplane.features.media.service import MediaService
+from controlplane.features.media.service import Check, MediaService
 
-Action = Callable[[MediaService, str, str, str], Awaitable[Interaction]]
+
+class Action(Protocol):
+    def __call__(
+        self, media: MediaService, tenant: str, agent: str, ix_id: str, /, *, check: Check | None
+    ) -> Awaitable[Interaction]: ...
 
 
 def _handler(
@@ -25,11 +30,13 @@ def _handler(
     async def handle(request: web.Request) -> web.Response:
         s, p = request.app[SERVICES], principal(request)
         ix_id = request.match_info["ix_id"]
-        ix = await s.cc.interaction(p.tenant, ix_id)
-        if consult is not None:  # CO-5: the consulted agent holds nothing
-            s.cc.consults.refuse_consulted(ix, p.agent, consult)
-        p.require_self(ix.agent or "")
-        ix = await action(s.cc.media, p.tenant, ix.agent or "", ix_id)
+
+        def check(ix: Interaction) -> None:  # in the action's own read of the interaction
+            if consult is not None:  # CO-5: the consulted agent holds nothing
+                s.cc.consults.refuse_consulted(ix, p.agent, consult)
+            p.require_self(ix.agent or "")
+
+        ix = await action(s.cc.media, p.tenant, p.agent or "", ix_id, check=check)
         return web.json_response(ix.public())
 
     return handle

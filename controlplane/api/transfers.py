@@ -107,9 +107,17 @@ async def targets(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    s, tenant, agent, ix_id = await _party(request, "TR-6")
+    s, p = request.app[SERVICES], principal(request)
+    agent = _agent(p, "TR-6")
     req = await body(request, TargetRequest)
-    ix = await s.cc.transfers.blind(tenant, agent, ix_id, TargetKind(req.kind), req.target)
+    ix = await s.cc.transfers.blind(
+        p.tenant,
+        agent,
+        request.match_info["ix_id"],
+        TargetKind(req.kind),
+        req.target,
+        check=lambda ix: _require_party(ix, agent),  # in the action's own read
+    )
     answer = ix.public()
     if req.kind in NUMBER_KINDS:  # DN-1: the number as the rules cleaned it
         answer["dialled"] = next((leg.number for leg in reversed(ix.legs) if leg.number), None)

@@ -7,7 +7,11 @@ restarts meanwhile). The rules are in `controlplane.domain.wrapup`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from controlplane.adapters.store import AgentRecord, Store
 from controlplane.core.agents import Agents
@@ -24,6 +28,22 @@ from controlplane.tasks import KeyedSerializer
 from controlplane.timers import Timers
 
 log = logging.getLogger(__name__)
+
+# Who may wrap up, checked on the interaction and the agent's record as the
+# job reads them (raises the refusal).
+Check = Callable[[Interaction, AgentRecord], None]
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Two independent reads at once; the first one's error wins."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(a, BaseException):
+        raise a
+    if isinstance(b, BaseException):
+        raise b
+    return a, b
 
 
 class WrapUp:
@@ -63,19 +83,35 @@ class WrapUp:
         return True
 
     async def apply(
-        self, tenant_id: str, agent_id: str, ix_id: str, reason: str, *, by_system: bool = False
+        self,
+        tenant_id: str,
+        agent_id: str,
+        ix_id: str,
+        reason: str,
+        *,
+        by_system: bool = False,
+        check: Check | None = None,
     ) -> AgentRecord:
         """END-2: the agent applies one of the tenant's wrap-up reasons (or the
-        system its reserved one: auto wrap-up)."""
+        system its reserved one: auto wrap-up). `check` (who may act) sees the
+        interaction and the agent as the job reads them, before the rules.
+
+        The answer waits for the interaction and the agent, read together;
+        the interaction saved; the agent's change; then the history, the
+        event and the agent as it is now, together. The routing step that
+        may offer the agent the next call runs after the answer."""
         tenant = self._agents.tenant(tenant_id)
-        if not by_system:
-            rules.require_reason(reason, tenant.wrap_up_reasons)
 
         async def job() -> AgentRecord:
-            ix = await self._interactions.get(tenant_id, ix_id)
-            current = await self._agents.agent(tenant_id, agent_id)
-            for check in self._hooks.before_wrap_up:  # CO-5
-                check(ix, agent_id)
+            ix, current = await _both(
+                self._interactions.get(tenant_id, ix_id), self._agents.agent(tenant_id, agent_id)
+            )
+            if check is not None:
+                check(ix, current)
+            if not by_system:
+                rules.require_reason(reason, tenant.wrap_up_reasons)
+            for before in self._hooks.before_wrap_up:  # CO-5
+                before(ix, agent_id)
             # TR-6: the agent's own part in the call counts, not who has it now
             # (an agent who transferred it wraps up while it goes on)
             if current.interaction != ix.id:
@@ -95,15 +131,18 @@ class WrapUp:
                 tenant_id, agent_id, change, fields={"interaction": ""}, interaction=ix.id
             ):
                 raise InvalidTransition("the agent's state changed meanwhile", rule="END-2")
-            await self._store.add_history(tenant_id, agent_id, ix.id)
-            await self._notifier.publish(
-                "interaction.wrapped_up", tenant_id, ix.public(), agent=agent_id
+            _, _, record = await asyncio.gather(
+                self._store.add_history(tenant_id, agent_id, ix.id),
+                self._notifier.publish(
+                    "interaction.wrapped_up", tenant_id, ix.public(), agent=agent_id
+                ),
+                self._store.agent(tenant_id, agent_id),
             )
-            return await self._store.agent(tenant_id, agent_id)
+            return record
 
         record: AgentRecord = await self._serial.run(ix_id, job)
         if record.state is AgentState.AVAILABLE:
-            await self._routing.dispatch(tenant_id)
+            self._serial.submit(f"dispatch:{tenant_id}", partial(self._routing.dispatch, tenant_id))
         return record
 
     async def _auto(self, key: str) -> None:

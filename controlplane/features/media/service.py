@@ -48,6 +48,9 @@ T = TypeVar("T")
 # (interaction, agent) -> the interaction when a feature did the switch
 # instead (HOLD-3: back to a consulted party), else None
 Switch = Callable[[Interaction, str], Awaitable[Interaction | None]]
+# Who may act, checked on the interaction as the action's job reads it
+# (raises the refusal): the API's checks, in the same read as the action's.
+Check = Callable[[Interaction], None]
 
 
 class MediaService:
@@ -122,11 +125,15 @@ class MediaService:
 
     # Hold (HOLD-1, HOLD-2) -------------------------------------------------------------
 
-    async def hold(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+    async def hold(
+        self, tenant_id: str, agent_id: str, ix_id: str, *, check: Check | None = None
+    ) -> Interaction:
         """HOLD-1: the customer leaves the talk path and hears music on hold."""
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
+            if check is not None:
+                check(ix)
             for switch in self.on_hold:  # HOLD-3, CF-3
                 switched = await switch(ix, agent_id)
                 if switched is not None:
@@ -140,11 +147,15 @@ class MediaService:
 
         return await self._run(ix_id, job)
 
-    async def resume(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+    async def resume(
+        self, tenant_id: str, agent_id: str, ix_id: str, *, check: Check | None = None
+    ) -> Interaction:
         """HOLD-2: the customer is back in the talk path."""
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
+            if check is not None:
+                check(ix)
             for switch in self.on_resume:  # HOLD-3, CF-3
                 switched = await switch(ix, agent_id)
                 if switched is not None:
@@ -187,13 +198,17 @@ class MediaService:
 
     # Privacy shield (REC-2, REC-3) -----------------------------------------------------
 
-    async def pause_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+    async def pause_recording(
+        self, tenant_id: str, agent_id: str, ix_id: str, *, check: Check | None = None
+    ) -> Interaction:
         """REC-2: silence goes to the file until the tenant's shield time is
         over or the agent resumes."""
         tenant = self._agents.tenant(tenant_id)
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
+            if check is not None:
+                check(ix)
             profile = self._profile(tenant, agent_id) or Profile()
             rules.require_may_pause_recording(ix, agent_id, tenant, profile)
             name = ix.recording_name or ix.id
@@ -213,11 +228,15 @@ class MediaService:
 
         return await self._run(ix_id, job)
 
-    async def resume_recording(self, tenant_id: str, agent_id: str, ix_id: str) -> Interaction:
+    async def resume_recording(
+        self, tenant_id: str, agent_id: str, ix_id: str, *, check: Check | None = None
+    ) -> Interaction:
         """REC-2: the agent ends the privacy shield early."""
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
+            if check is not None:
+                check(ix)
             rules.require_may_resume_recording(ix, agent_id)
             try:
                 await self._ari.mute_recording(ix.recording_name or ix.id, False)

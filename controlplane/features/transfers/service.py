@@ -18,7 +18,11 @@ a ``party`` leg, whose hang-up ends the interaction.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
+from collections.abc import Callable
+from functools import partial
 
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
@@ -135,10 +139,24 @@ class TransferService:
     # Blind transfer (TR-2..TR-6) ------------------------------------------------------
 
     async def blind(
-        self, tenant_id: str, agent_id: str, ix_id: str, kind: TargetKind, target: str
+        self,
+        tenant_id: str,
+        agent_id: str,
+        ix_id: str,
+        kind: TargetKind,
+        target: str,
+        *,
+        check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
         """TR-2..TR-6: the call goes to the target; the agent leaves it at once
-        and is in wrap-up. Every refusal comes before anything changes."""
+        and is in wrap-up. Every refusal comes before anything changes
+        (`check`, who may act, sees the interaction as the job reads it).
+
+        The answer comes once the agent is out of the call and the transfer
+        is published; ringing the target (or the routing step, for a queue)
+        follows in the interaction's own order, right after: its failure is
+        the `interaction.transfer_failed` event, as a target that does not
+        answer."""
         tenant = self._agents.tenant(tenant_id)
         number = None
         if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
@@ -153,6 +171,8 @@ class TransferService:
 
         async def job() -> Interaction:
             ix = await self._interactions.get(tenant_id, ix_id)
+            if check is not None:
+                check(ix)
             rules.require_handling_agent(ix, agent_id, "TR-6", "transfer")
             rules.require_no_other_leg(ix, "TR-6")
             rules.require_transfer_kind(kind, ix, tenant)  # TR-7
@@ -198,19 +218,22 @@ class TransferService:
                 await self._store.save_interaction(ix)
                 described["number"] = leg.number or ""
             log.info("interaction %s: %s transfers to %s %s", ix.id, agent_id, kind.value, target)
-            await self._legs.hang_up(old_channel)
-            await self.agent_left(ix, agent_id)
+            # the agent's phone hangs up while the agent goes to wrap-up
+            await asyncio.gather(self._legs.hang_up(old_channel), self.agent_left(ix, agent_id))
             await self._notifier.publish(
                 TRANSFERRED_EVENT,
                 ix.tenant,
                 {**ix.public(), "from_agent": agent_id, "target": described},
                 agent=agent_id,
             )
+            answer = copy.deepcopy(ix)  # (ringing goes on with `ix`)
             if leg is not None:
-                await self._ring(ix, leg)
+                self._serial.submit(ix.id, partial(self._ring, ix, leg))
             else:
-                await self._routing.dispatch(ix.tenant)
-            return ix
+                self._serial.submit(
+                    f"dispatch:{ix.tenant}", partial(self._routing.dispatch, ix.tenant)
+                )
+            return answer
 
         result: Interaction = await self._serial.run(ix_id, job)
         return result
