@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
 from controlplane.adapters.ari import AriClient, AriError
@@ -34,7 +35,7 @@ from controlplane.core.interactions import Interactions
 from controlplane.domain import media as rules
 from controlplane.domain.errors import Unavailable
 from controlplane.domain.interaction import Interaction, Recording, Status, iso
-from controlplane.notifier import Notifier
+from controlplane.notifier import Notifier, agent_key, interaction_key
 from controlplane.tasks import KeyedSerializer
 from controlplane.timers import Timers
 
@@ -142,7 +143,7 @@ class MediaService:
             await self.hold_customer(ix)
             await self._store.save_interaction(ix)
             log.info("interaction %s held by %s", ix.id, agent_id)
-            await self._publish("interaction.held", ix)
+            self._publish_after_answer("interaction.held", ix)
             return ix
 
         return await self._run(ix_id, job)
@@ -164,7 +165,7 @@ class MediaService:
             await self.resume_customer(ix)
             await self._store.save_interaction(ix)
             log.info("interaction %s resumed by %s", ix.id, agent_id)
-            await self._publish("interaction.resumed", ix)
+            self._publish_after_answer("interaction.resumed", ix)
             return ix
 
         return await self._run(ix_id, job)
@@ -290,6 +291,19 @@ class MediaService:
     async def _run(self, ix_id: str, job: Callable[[], Awaitable[T]]) -> T:
         result: T = await self._serial.run(ix_id, job)
         return result
+
+    def _publish_after_answer(self, kind: str, ix: Interaction) -> None:
+        """The event leaves the answer's path but keeps its order: it follows
+        the interaction's and its agent's earlier deferred events, and their
+        later events wait for it (a failure to publish is logged)."""
+        data = ix.public()
+        keys = [interaction_key(ix.id)]
+        if ix.agent is not None:
+            keys.append(agent_key(ix.tenant, ix.agent))
+        publish = self._notifier.deferred(
+            keys, partial(self._notifier.publish, kind, ix.tenant, data, agent=ix.agent)
+        )
+        self._serial.submit(f"event:{ix.id}", lambda: publish)
 
     async def _publish(self, kind: str, ix: Interaction, **extra: object) -> None:
         await self._notifier.publish(kind, ix.tenant, {**ix.public(), **extra}, agent=ix.agent)
