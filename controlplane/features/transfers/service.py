@@ -50,7 +50,7 @@ from controlplane.domain.interaction import (
 from controlplane.domain.transfer import AgentView, TargetKind
 from controlplane.features.media.service import MediaService
 from controlplane.features.variables.service import CallVariables
-from controlplane.notifier import Notifier
+from controlplane.notifier import Notifier, agent_key, interaction_key
 from controlplane.tasks import KeyedSerializer
 
 log = logging.getLogger(__name__)
@@ -152,11 +152,11 @@ class TransferService:
         and is in wrap-up. Every refusal comes before anything changes
         (`check`, who may act, sees the interaction as the job reads it).
 
-        The answer comes once the agent is out of the call and the transfer
-        is published; ringing the target (or the routing step, for a queue)
-        follows in the interaction's own order, right after: its failure is
-        the `interaction.transfer_failed` event, as a target that does not
-        answer."""
+        The answer comes once the agent is out of the call; the transfer's
+        event and ringing the target (or the routing step, for a queue)
+        follow in the interaction's own order, right after: a failure to
+        ring is the `interaction.transfer_failed` event, as a target that
+        does not answer."""
         tenant = self._agents.tenant(tenant_id)
         number = None
         if kind in (TargetKind.DIAL_NUMBER, TargetKind.ADDRESS_BOOK):
@@ -220,12 +220,19 @@ class TransferService:
             log.info("interaction %s: %s transfers to %s %s", ix.id, agent_id, kind.value, target)
             # the agent's phone hangs up while the agent goes to wrap-up
             await asyncio.gather(self._legs.hang_up(old_channel), self.agent_left(ix, agent_id))
-            await self._notifier.publish(
-                TRANSFERRED_EVENT,
-                ix.tenant,
-                {**ix.public(), "from_agent": agent_id, "target": described},
-                agent=agent_id,
+            # the event follows the answer in its order: after the interaction's
+            # and the agent's earlier deferred events, before their later ones
+            transferred = self._notifier.deferred(
+                [interaction_key(ix.id), agent_key(ix.tenant, agent_id)],
+                partial(
+                    self._notifier.publish,
+                    TRANSFERRED_EVENT,
+                    ix.tenant,
+                    {**ix.public(), "from_agent": agent_id, "target": described},
+                    agent=agent_id,
+                ),
             )
+            self._serial.submit(f"event:{ix.id}", lambda: transferred)
             answer = copy.deepcopy(ix)  # (ringing goes on with `ix`)
             if leg is not None:
                 self._serial.submit(ix.id, partial(self._ring, ix, leg))
