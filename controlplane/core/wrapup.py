@@ -67,7 +67,8 @@ class WrapUp:
         self._interactions = interactions
         self._routing = routing
         self._hooks = hooks
-        timers.on(rules.TIMER, self._auto)
+        for kind in (rules.TIMER, *rules.EARLIER_TIMERS):
+            timers.on(kind, self._auto)
 
     async def enter(self, ix: Interaction, agent_id: str, change: Transition | None = None) -> bool:
         """END-2, TR-6: the agent's call ended (or they transferred it): the

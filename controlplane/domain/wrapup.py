@@ -25,8 +25,13 @@ from controlplane.domain.interaction import Interaction
 # timer's.
 AUTO_REASON = "auto"
 
-# The one timer of the auto wrap-up.
+# The one timer of the auto wrap-up (key: "<interaction>:<agent>", or an
+# interaction alone for its own agent).
 TIMER = "auto_wrap_up"
+# Earlier releases kept a second kind for the agent who transferred a call
+# (key "<interaction>:<agent>"); such timers still pending after an upgrade
+# run the same auto wrap-up.
+EARLIER_TIMERS = ("transfer.auto_wrap_up",)
 
 
 def require_reason(reason: str, reasons: dict[str, str]) -> None:

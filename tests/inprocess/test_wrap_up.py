@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
-from tests.inprocess.conftest import StartService
+from tests.inprocess.conftest import StartService, wait_until
 from tests.inprocess.scenes import available, connected_call, of
 from tests.support.desktop import Desktop
 
@@ -60,3 +61,32 @@ async def test_both_agents_of_a_transferred_call_get_the_auto_wrap_up(
         final = await bob.call("GET", f"/v1/interactions/{ix}")
         assert final["wrap_up_reason"] == "auto" and final["agent"] == "bob"
         assert not fake.leftovers()
+
+
+@pytest.mark.spec("END-2", "TR-6")
+async def test_an_auto_wrap_up_timer_of_an_earlier_release_still_runs(
+    start_service: StartService, redis_url: str
+) -> None:
+    """A transferring agent's timer of the kind earlier releases scheduled
+    (`transfer.auto_wrap_up`, "<interaction>:<agent>"), pending at an
+    upgrade, applies `auto` as the timer of today does."""
+    service = await start_service()  # no auto wrap-up configured: no timer of today's kind
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        call = await connected_call(service, alice, "1001")
+        await alice.end(call.ix_id)
+        await alice.state_event("wrap_up")
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            timers = f"cp:{{{service.config.service.datacenter}}}:timers"
+            assert await client.zcard(timers) == 0
+            await client.zadd(timers, {f"transfer.auto_wrap_up|{call.ix_id}:alice": 0})
+            await wait_until(lambda: _gone(client, timers), "the earlier release's timer was taken")
+        finally:
+            await client.aclose()
+        wrapped = await alice.event("interaction.wrapped_up", of(call.ix_id), timeout=5)
+        assert wrapped["data"]["wrap_up_reason"] == "auto"
+        assert (await alice.state_event("available"))["data"]["previous"] == "wrap_up"
+
+
+async def _gone(client: aioredis.Redis, timers: str) -> bool:
+    return await client.zcard(timers) == 0
