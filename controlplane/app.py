@@ -245,6 +245,7 @@ def build(
             gate.on_event,
             on_connect=cc.reconcile,
             on_lost=lambda: metrics.connection_lost("ari"),
+            event_types=cc.hooks.event_types,  # Asterisk sends only what is read
         )
         owner = EventStreamOwner(store, node, stream)
         metrics.watch_event_stream(stream.connected.is_set)

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypedDict, cast
 
 import aiohttp
@@ -513,6 +513,15 @@ class AriEventStream:
     (re)connection, before any event of that connection is delivered, so the
     service can reconcile what it missed; `on_lost` runs when a connected
     stream drops (not when it is stopped).
+
+    With `event_types`, every connection first sets the app's event filter
+    to those types (`PUT /applications/{app}/eventFilter`, allowed list):
+    Asterisk then writes no other event to the socket. The filter lives in
+    the app inside Asterisk and is gone after Asterisk restarts, so it is
+    set again on every connection, before `on_connect`. A refused filter is
+    logged and the stream runs unfiltered (more events, nothing missed).
+    (ARI requests sent over this socket would need `RESTResponse` among
+    the types: their answers pass the same filter.)
     """
 
     def __init__(
@@ -522,11 +531,13 @@ class AriEventStream:
         *,
         on_connect: ConnectHandler | None = None,
         on_lost: Callable[[], None] | None = None,
+        event_types: Callable[[], Collection[str]] | None = None,
         heartbeat: float = 5.0,
         max_backoff: float = 5.0,
     ) -> None:
         self._client = client
         self._handler = handler
+        self._event_types = event_types
         self._on_connect = on_connect
         self._on_lost = on_lost
         self._heartbeat = heartbeat
@@ -578,6 +589,7 @@ class AriEventStream:
         ) as ws:
             self._ws = ws
             log.info("ARI event stream connected (app %s)", self._client.app)
+            await self._set_event_filter()
             if self._on_connect is not None:
                 await self._on_connect()
             self.connected.set()
@@ -594,6 +606,20 @@ class AriEventStream:
             self._ws = None
             if not self._stop.is_set():
                 raise ConnectionError("ARI closed the event stream")
+
+    async def _set_event_filter(self) -> None:
+        if self._event_types is None:
+            return
+        allowed = [{"type": kind} for kind in sorted(self._event_types())]
+        try:
+            await self._client.request(
+                "PUT",
+                f"/applications/{self._client.app}/eventFilter",
+                body={"allowed": allowed, "disallowed": []},
+                idempotent=True,
+            )
+        except AriError as exc:
+            log.warning("ARI event filter not set, every event comes: %s", exc)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -41,6 +41,10 @@ RequestReserved = Callable[[str, str, str], Awaitable[None]]
 OfferVariables = Callable[[Interaction], Awaitable[list[dict[str, object]]]]
 Observer = Callable[[Event], None]
 
+# The Asterisk events the core's call path reads itself (`Calls.on_ari_event`):
+# a leg entered or left the Stasis app, a channel is gone.
+CORE_EVENTS = frozenset({"StasisStart", "StasisEnd", "ChannelDestroyed"})
+
 
 @dataclass
 class Hooks:
@@ -82,6 +86,12 @@ class Hooks:
     def observe(self, kinds: frozenset[str] | set[str], observer: Observer) -> None:
         for kind in kinds:
             self.observers.setdefault(kind, []).append(observer)
+
+    def event_types(self) -> frozenset[str]:
+        """Every Asterisk event type the service reads: the core's own and
+        those observed. Asterisk sends the Stasis app only these (its event
+        filter), so an observer registered here is all a feature needs."""
+        return CORE_EVENTS | frozenset(self.observers)
 
     def on_answered(self, purpose: str, handler: Answered) -> None:
         if purpose in self.answered:

@@ -183,7 +183,8 @@ class FakeAri(AriClient):
     ) -> None:
         super().__init__("http://127.0.0.1:0/ari", "fake", "fake", app)
         self.requests: list[Request] = []
-        self.events: list[Event] = []  # every event sent to the app, in order
+        # every event of the app, in order (its socket gets those its filter allows)
+        self.events: list[Event] = []
         self.channels_by_id: dict[str, FakeChannel] = {}
         self.bridges_by_id: dict[str, FakeBridge] = {}
         self.recordings: dict[str, FakeRecording] = {}
@@ -201,6 +202,10 @@ class FakeAri(AriClient):
         self._changed = asyncio.Condition()
         self._devices: dict[str, str] = {}
         self._busy_outside: set[str] = set()  # phones on a call the app does not see
+        # The app's event filter (`PUT /applications/{app}/eventFilter`): the
+        # types Asterisk writes to the app's socket; empty: every type.
+        self.events_allowed: list[dict[str, Any]] = []
+        self.events_disallowed: list[dict[str, Any]] = []
 
     # The client's lifecycle ------------------------------------------------------
 
@@ -309,17 +314,46 @@ class FakeAri(AriClient):
             return self._recordings(method, path, rest)
         if head == "endpoints" and method == "GET":
             return self._endpoints(path, rest)
-        if head == "applications" and method == "GET" and len(rest) == 1:
+        if head == "applications" and rest and (method, rest[1:]) in (
+            ("GET", []),
+            ("PUT", ["eventFilter"]),
+        ):
             if rest[0] != self.app or not self._ws:
                 raise AriError(method, path, 404, '{"message": "Application not found"}')
+            if method == "PUT":
+                self._set_event_filter(method, path, body)
             return {
                 "name": self.app,
                 "channel_ids": sorted(c for c, ch in self.channels_by_id.items() if ch.in_stasis),
                 "bridge_ids": sorted(self.bridges_by_id),
                 "endpoint_ids": [],
                 "device_names": [],
+                "events_allowed": list(self.events_allowed),
+                "events_disallowed": list(self.events_disallowed),
             }
         return self._unsupported(method, path)
+
+    def _set_event_filter(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+        """As Asterisk: an empty body clears both lists, a list left out
+        stays as it was, every entry names a type."""
+        if not body:
+            self.events_allowed, self.events_disallowed = [], []
+            return
+        for key in ("allowed", "disallowed"):
+            if key not in body:
+                continue
+            entries = body[key]
+            if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("type"), str) and e["type"]
+                for e in entries
+            ):
+                raise AriError(method, path, 400, '{"message": "Invalid format definition"}')
+            setattr(self, f"events_{key}", [dict(e) for e in entries])
+
+    def _event_allowed(self, kind: str) -> bool:
+        if any(e["type"] == kind for e in self.events_disallowed):
+            return False
+        return not self.events_allowed or any(e["type"] == kind for e in self.events_allowed)
 
     def _unsupported(self, method: str, path: str) -> Any:
         self.unsupported.append(f"{method} {path}")
@@ -649,6 +683,8 @@ class FakeAri(AriClient):
             **fields,
         }
         self.events.append(event)
+        if not self._event_allowed(kind):  # (Asterisk built it, and wrote it to no socket)
+            return
         data = json.dumps(event)
         for queue in self._queues.values():
             queue.put_nowait(data)
