@@ -27,6 +27,8 @@ from tests.support.browser import HOST_ADDRESS, NETWORK, PhoneNet
 from tests.support.constants import (
     BETA_ENTRY_POINT,
     BILLING_ENTRY_POINT,
+    DASHBOARD_AMI_SECRET,
+    DASHBOARD_AMI_USER,
     DC_PREFIX,
     GAMMA_ENTRY_POINT,
 )
@@ -341,7 +343,8 @@ async def ari(stack: Stack) -> AsyncIterator[AriClient]:
 
 @pytest.fixture
 async def ami_events(stack: Stack) -> AsyncIterator[AmiEvents]:
-    client = AmiClient("127.0.0.1", devstack.AMI_PORT, devstack.AMI_USERNAME, devstack.AMI_SECRET)
+    """AMI events as an operator's dashboard reads them (its own AMI user)."""
+    client = AmiClient("127.0.0.1", devstack.AMI_PORT, DASHBOARD_AMI_USER, DASHBOARD_AMI_SECRET)
     events = AmiEvents(client)
     await client.start()
     yield events

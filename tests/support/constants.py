@@ -41,3 +41,9 @@ DC_PREFIX = "cp:{dc1}:"
 # seats (WebRTC endpoints 2101..2110)
 SUPERVISOR_EXTENSION = "1009"
 SEATS = tuple(str(n) for n in range(2101, 2111))
+
+# The AMI user operators' dashboards read with (asterisk-conf/etc/manager.conf;
+# LOCAL-DEMO credentials, loopback only). The control plane's own user reads
+# device states only.
+DASHBOARD_AMI_USER = "dashboard"
+DASHBOARD_AMI_SECRET = "demo-dashboard-secret"
