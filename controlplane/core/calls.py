@@ -24,7 +24,7 @@ from controlplane.core.hooks import Hooks
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.limits import Limits
-from controlplane.core.routing import Routing
+from controlplane.core.routing import Routing, forget_created
 from controlplane.core.wrapup import WrapUp
 from controlplane.domain import agent as agent_rules
 from controlplane.domain import hangup
@@ -213,9 +213,9 @@ class Calls:
         # Admitted: the customer is answered and hears music on hold beside
         # the rest (saving, routing, ringing the agent); the bridging step
         # waits for it.
-        self._customer_media[ix.id] = self._tasks.spawn(
-            f"answer:{ix.id}", self._answer_customer(ix.id, channel_id)
-        )
+        media = self._tasks.spawn(f"answer:{ix.id}", self._answer_customer(ix.id, channel_id))
+        self._customer_media[ix.id] = media
+        media.add_done_callback(partial(forget_created, self._customer_media, ix.id))
 
         # Saved, indexed by its channel, with its flow's variables (CAD-1) and
         # in its queue, in one round trip: recoverable from here on (REL-2).

@@ -28,6 +28,15 @@ from controlplane.tasks import KeyedSerializer, TaskGroup
 log = logging.getLogger(__name__)
 
 
+def forget_created(
+    tasks: dict[str, asyncio.Task[bool]], key: str, task: asyncio.Task[bool]
+) -> None:
+    """Done: a task whose work succeeded need not be waited for any more
+    (one that failed is kept, so that whoever waits learns it failed)."""
+    if tasks.get(key) is task and not task.cancelled() and task.result() is True:
+        del tasks[key]
+
+
 class Routing:
     def __init__(
         self,
@@ -116,9 +125,11 @@ class Routing:
         # the extension the routing step reserved the agent on (ST-4 checked it)
         endpoint = await self._legs.agent_endpoint(ix.tenant, agent_id, extension)
         if new_bridge:  # IN-2: ready when the agent answers (a requeued call keeps it)
-            self._bridging[ix.id] = self._tasks.spawn(
-                f"bridge:{ix.id}", self._create_bridge_early(ix.id)
-            )
+            task = self._tasks.spawn(f"bridge:{ix.id}", self._create_bridge_early(ix.id))
+            self._bridging[ix.id] = task
+            # (once created, nothing need wait for it: the answer, or the end,
+            # may come to another replica)
+            task.add_done_callback(partial(forget_created, self._bridging, ix.id))
         try:
             await self._ari.originate(
                 endpoint,

@@ -28,7 +28,7 @@ from redis.asyncio.connection import AbstractConnection
 
 from tests.inprocess.conftest import Service, wait_until
 from tests.inprocess.scenes import available
-from tests.support.constants import CUSTOMER, SUPPORT
+from tests.support.constants import CUSTOMER, ECHO, SUPPORT
 from tests.support.desktop import Desktop
 
 pytestmark = pytest.mark.inprocess
@@ -329,3 +329,29 @@ async def test_customer_gone_before_the_answer_frees_the_agent_reserved_meanwhil
         assert await client.zcard(prefix + "tenant:acme") == 0
     finally:
         await client.aclose()
+
+
+@pytest.mark.spec("CB-2", "RONA-1")
+async def test_a_callback_gets_no_bridge_before_its_customer_is_called(service: Service) -> None:
+    """A customer's call gets its bridge beside its first offer; a callback
+    has no customer on the line while it is offered (the customer is dialled
+    once the agent answered), so an offer that is not taken leaves no bridge
+    behind while the callback waits in its queue again."""
+    fake = service.ari
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-admin-token") as admin,
+    ):
+        await available(alice, "1001")
+        created = await admin.call(
+            "POST", "/v1/callbacks", {"number": ECHO, "queue": "support"}, expect=201
+        )
+        offer = (await alice.event("interaction.offered"))["data"]
+        assert offer["interaction_id"] == created["id"] and offer["kind"] == "callback"
+        leg = await fake.ringing(service.agent_endpoint("1001"))
+        fake.far_busy(leg.id)
+        await alice.state_event("rona")
+        await fake.wait_for("the agent's leg gone", lambda: not fake.leftovers())
+        queued = await admin.call("GET", f"/v1/interactions/{created['id']}")
+        assert queued["status"] == "queued"
+        assert not fake.bridges_by_id

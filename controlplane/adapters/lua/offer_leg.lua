@@ -3,9 +3,10 @@
 -- interaction may have ended it or put it back since the routing step); then
 -- its agent leg's channel ID ('<interaction id>-a<offers>') is written to the
 -- interaction (that one field) and indexed, so that the leg leads to its
--- interaction before Asterisk has it (REL-1, reconciliation). An interaction
--- without a bridge yet is given its bridge's ID (= its own), so that an end
--- destroys the bridge that is created beside the offer.
+-- interaction before Asterisk has it (REL-1, reconciliation). A customer's
+-- call (not a callback, whose customer is dialled only once the agent
+-- answered) without a bridge yet is given its bridge's ID (= its own), so
+-- that its end destroys the bridge that is created beside the offer.
 --
 -- KEYS[1] the interaction's hash, KEYS[2] the channel index's key prefix
 -- ('cp:{dc}:chan:', same hash tag).
@@ -25,7 +26,7 @@ if f['status'] ~= ARGV[2] or f['agent'] ~= ARGV[1] then
 end
 local channel = ARGV[3] .. (f['offers'] or '0')
 local stands = 1
-if (f['bridge'] or '') == '' then
+if (f['bridge'] or '') == '' and (f['kind'] or 'call') == 'call' then
   redis.call('HSET', KEYS[1], 'agent_channel', channel, 'bridge', ARGV[4])
   stands = 2
 else
