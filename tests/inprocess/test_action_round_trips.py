@@ -159,9 +159,12 @@ async def _forgotten(service: Service, *channels: str) -> None:
         await client.aclose()
 
 
-@pytest.mark.spec("HOLD-1", "HOLD-2", "END-2")
+@pytest.mark.spec("HOLD-1", "HOLD-2", "END-2", "SEC-1")
 async def test_hold_resume_and_wrap_up_in_few_round_trips(service: Service, trace: Trace) -> None:
-    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+    async with (
+        Desktop(service.url, "demo-alice-token", "alice") as alice,
+        Desktop(service.url, "demo-supervisor-token") as watch,
+    ):
         await available(alice, "1001")
         for _ in range(3):
             call = await _answered(service, alice, "1001")
@@ -202,6 +205,15 @@ async def test_hold_resume_and_wrap_up_in_few_round_trips(service: Service, trac
             await alice.state_event("available")
             wrapped = await alice.event("interaction.wrapped_up", of(call.ix_id))
             assert wrapped["data"]["wrap_up_reason"] == "resolved"
+        # the events that followed the answers name who acted (SEC-1)
+        await _audited(watch, {"interaction.held": 18, "interaction.resumed": 18})
+
+
+async def _audited(watch: Desktop, counts: dict[str, int]) -> None:
+    records = (await watch.call("GET", "/v1/audit?limit=1000"))["records"]
+    for action, count in counts.items():
+        actors = [r["actor"] for r in records if r["action"] == action]
+        assert actors == ["agent:alice"] * count, (action, actors)
 
 
 @pytest.mark.spec("TR-5", "TR-6", "END-2")
@@ -250,3 +262,4 @@ async def test_blind_transfer_and_wrap_up_in_few_round_trips(
                 "wrap-up", partial(alice.wrap_up, call.ix_id, "resolved"), MAX_WRAP_UP
             )
             await alice.state_event("available")
+        await _audited(watch, {"interaction.transferred": 5})

@@ -48,7 +48,7 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.domain.transfer import AgentView, TargetKind
-from controlplane.features.media.service import MediaService
+from controlplane.features.media.service import MediaService, publish_after_answer
 from controlplane.features.variables.service import CallVariables
 from controlplane.notifier import Notifier, agent_key, interaction_key
 from controlplane.tasks import KeyedSerializer
@@ -222,7 +222,10 @@ class TransferService:
             await asyncio.gather(self._legs.hang_up(old_channel), self.agent_left(ix, agent_id))
             # the event follows the answer in its order: after the interaction's
             # and the agent's earlier deferred events, before their later ones
-            transferred = self._notifier.deferred(
+            publish_after_answer(
+                self._serial,
+                self._notifier,
+                ix.id,
                 [interaction_key(ix.id), agent_key(ix.tenant, agent_id)],
                 partial(
                     self._notifier.publish,
@@ -232,7 +235,6 @@ class TransferService:
                     agent=agent_id,
                 ),
             )
-            self._serial.submit(f"event:{ix.id}", lambda: transferred)
             answer = copy.deepcopy(ix)  # (ringing goes on with `ix`)
             if leg is not None:
                 self._serial.submit(ix.id, partial(self._ring, ix, leg))
