@@ -434,15 +434,15 @@ class Calls:
         for ending in self._hooks.ending:  # REC-1, END-2, CO-6, CF-7, SUP-5
             freed |= await ending(ix, was)
         await self._store.save_interaction(ix)
-        for channel_id in (ix.customer_channel, ix.agent_channel):
-            await self._legs.hang_up(channel_id)
         self._customer_media.pop(ix.id, None)
-        if ix.bridge:
-            await self._routing.bridge_created(ix.id)  # (one being created is destroyed)
-            try:
-                await self._ari.destroy_bridge(ix.bridge)
-            except AriError as exc:
-                log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
+        # Both legs and the bridge are torn down together (each failure is
+        # logged where it happens; a hang-up Asterisk did not confirm is
+        # tried again in the background).
+        await asyncio.gather(
+            self._legs.hang_up(ix.customer_channel),
+            self._legs.hang_up(ix.agent_channel),
+            self._destroy_bridge(ix),
+        )
         if ix.agent is not None:
             await self._release_agent(ix, was)
         if freed:
@@ -450,6 +450,15 @@ class Calls:
         log.info("interaction %s ended: %s", ix.id, cause.value)
         metrics.call_ended(ix.tenant, cause.value)
         await self._notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)
+
+    async def _destroy_bridge(self, ix: Interaction) -> None:
+        if not ix.bridge:
+            return
+        await self._routing.bridge_created(ix.id)  # (one being created is destroyed)
+        try:
+            await self._ari.destroy_bridge(ix.bridge)
+        except AriError as exc:
+            log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
 
     async def _release_agent(self, ix: Interaction, was: Status) -> None:
         """The interaction's agent after its end: in wrap-up after a connected
