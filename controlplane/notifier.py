@@ -18,6 +18,7 @@ from controlplane.adapters.store import Batch, Store
 from controlplane.audit import AuditLog
 from controlplane.domain.agent import Transition
 from controlplane.domain.interaction import iso, now_ms
+from controlplane.tasks import KeyedSerializer
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,23 @@ class Notifier:
                         del self._pending[key]
 
         return run()
+
+    def after_answer(
+        self,
+        serial: KeyedSerializer,
+        ix_id: str,
+        keys: list[str],
+        publish: Callable[[], Awaitable[None]],
+    ) -> None:
+        """An action's event leaves the answer's path but keeps its order: it
+        follows the earlier deferred events of the same interaction and agents
+        (`keys`), and their later events wait for it; it is published for the
+        action's caller (the audit trail names them) and a failure is logged."""
+        out = self.deferred(keys, publish)
+        caller = contextvars.copy_context()
+        serial.submit(
+            f"event:{ix_id}", lambda: asyncio.get_running_loop().create_task(out, context=caller)
+        )
 
     async def _after_deferred(self, tenant: str, agent: str | None, data: dict[str, Any]) -> None:
         """Wait for the deferred publishes this event must follow (a deferred

@@ -21,9 +21,7 @@ Asterisk side:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -54,24 +52,6 @@ Switch = Callable[[Interaction, str], Awaitable[Interaction | None]]
 # Who may act, checked on the interaction as the action's job reads it
 # (raises the refusal): the API's checks, in the same read as the action's.
 Check = Callable[[Interaction], None]
-
-
-def publish_after_answer(
-    serial: KeyedSerializer,
-    notifier: Notifier,
-    ix_id: str,
-    keys: list[str],
-    publish: Callable[[], Awaitable[None]],
-) -> None:
-    """An action's event leaves the answer's path but keeps its order: it
-    follows the earlier deferred events of the same interaction and agents
-    (`keys`), and their later events wait for it; it is published for the
-    action's caller (the audit trail names them) and a failure is logged."""
-    out = notifier.deferred(keys, publish)
-    caller = contextvars.copy_context()
-    serial.submit(
-        f"event:{ix_id}", lambda: asyncio.get_running_loop().create_task(out, context=caller)
-    )
 
 
 class MediaService:
@@ -316,9 +296,8 @@ class MediaService:
         keys = [interaction_key(ix.id)]
         if ix.agent is not None:
             keys.append(agent_key(ix.tenant, ix.agent))
-        publish_after_answer(
+        self._notifier.after_answer(
             self._serial,
-            self._notifier,
             ix.id,
             keys,
             partial(self._notifier.publish, kind, ix.tenant, ix.public(), agent=ix.agent),

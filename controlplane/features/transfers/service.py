@@ -48,7 +48,7 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.domain.transfer import AgentView, TargetKind
-from controlplane.features.media.service import MediaService, publish_after_answer
+from controlplane.features.media.service import MediaService
 from controlplane.features.variables.service import CallVariables
 from controlplane.notifier import Notifier, agent_key, interaction_key
 from controlplane.tasks import KeyedSerializer
@@ -222,9 +222,8 @@ class TransferService:
             await asyncio.gather(self._legs.hang_up(old_channel), self.agent_left(ix, agent_id))
             # the event follows the answer in its order: after the interaction's
             # and the agent's earlier deferred events, before their later ones
-            publish_after_answer(
+            self._notifier.after_answer(
                 self._serial,
-                self._notifier,
                 ix.id,
                 [interaction_key(ix.id), agent_key(ix.tenant, agent_id)],
                 partial(
