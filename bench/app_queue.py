@@ -47,40 +47,32 @@ def main(argv: list[str] | None = None) -> None:
         stack.service_nice = args.service_nice
         try:
             stack.start_base()
-            baseline = asyncio.run(
-                run_load(
-                    stack,
-                    target="app_queue",
-                    number=QUEUE_NUMBER,
-                    level=level,
-                    with_desktops=False,
-                    profile=args.profile,
-                )
-            )
-            reports.append(baseline.report())
-            print(reports[-1], flush=True)
-            runs["app_queue"] = baseline
-            if args.bridge_control:
-                stack.asterisk.queue_options = "t"
-                stack.restart_asterisk()
-                control = asyncio.run(
+
+            def queue_run(key: str, target: str) -> None:
+                result = asyncio.run(
                     run_load(
                         stack,
-                        target="app_queue, option t (simple_bridge)",
+                        target=target,
                         number=QUEUE_NUMBER,
                         level=level,
                         with_desktops=False,
                         profile=args.profile,
                     )
                 )
-                stack.asterisk.queue_options = ""
-                reports.append(control.report())
+                reports.append(result.report())
                 print(reports[-1], flush=True)
-                runs["app_queue_simple_bridge"] = control
+                runs[key] = result
+
+            queue_run("app_queue", "app_queue")
+            if args.bridge_control:
+                stack.asterisk.queue_options = "t"
+                stack.restart_asterisk()
+                queue_run("app_queue_simple_bridge", "app_queue, option t (simple_bridge)")
+                stack.asterisk.queue_options = ""
             ours = asyncio.run(control_plane_run(stack, level, 1, args.profile))
             reports.append(ours.report())
             print(reports[-1], flush=True)
-            reports.append(compare(baseline, ours))
+            reports.append(compare(runs["app_queue"], ours))
             runs["controlplane"] = ours
         finally:
             log("stopping the stack")
