@@ -9,15 +9,18 @@ replica died before saving the call, a hang-up lost in a restart.
 The sweep judges only what the interaction's record accounts for: the
 customer's channel, the legs of roles `a` (agent), `c` (callback customer),
 `o` (outdial customer), `k` (consult) and `x` (transfer), the interaction's
-main bridge (its ID) and a consult's bridge (`<k leg>-bridge`). Channels and
-bridges of other features (supervision's legs, snoops and bridges) are kept
-by those features' own records and reconciliation, and are left alone here.
+bridges (its direct one, ID = its own, and the shared one its parties move
+to, `<interaction>-shared`) and a consult's bridge (`<k leg>-bridge`).
+Channels and bridges of other features (supervision's legs, snoops and
+bridges) are kept by those features' own records and reconciliation, and
+are left alone here.
 
 A channel is judged when the channel index or its ID
 (`<interaction>-<role><n>`) names its interaction, or when it sits in our
 Stasis app with no such name. It is an orphan when its interaction ended,
 has no record, or no longer names it. A bridge is an orphan when its
-interaction ended, or (a consult's) when the consult leg is gone. Something is
+interaction ended, (a consult's) when the consult leg is gone, or (a direct
+one) when the parties moved to the shared one. Something is
 removed only when two sweeps in a row (`SWEEP_SECONDS` apart) found it
 orphaned, so that work in progress (a call being saved, a leg being placed)
 is never taken for a leak.
@@ -30,6 +33,7 @@ from collections.abc import Callable
 
 from controlplane.adapters.ari import AriClient, Channel
 from controlplane.adapters.store import Store
+from controlplane.domain import bridges as bridge_rules
 from controlplane.domain import legs as leg_rules
 from controlplane.domain.interaction import Interaction, Status
 from controlplane.domain.legs import LegKind
@@ -106,7 +110,9 @@ class OrphanSweeper:
                     continue  # another feature's bridge
                 owner = leg_rules.leg_interaction(leg)
             else:
-                owner = bid if _looks_like_interaction(bid) else None
+                owner = bridge_rules.shared_owner(bid) or (
+                    bid if _looks_like_interaction(bid) else None
+                )
             if owner is not None:
                 bridge_owner[bid] = owner
         owners = {o for o in channel_owner.values() if o} | set(bridge_owner.values())
@@ -131,6 +137,8 @@ class OrphanSweeper:
                 leg_channel = bid.removesuffix(_CONSULT_BRIDGE)
                 if all(leg.channel != leg_channel for leg in ix.legs):
                     orphans.add(("bridge", bid))
+            elif bid == ix.id and ix.bridge == bridge_rules.shared_bridge_id(ix.id):
+                orphans.add(("bridge", bid))  # (left by the move)
 
         confirmed = orphans & self._suspects
         self._suspects = orphans - confirmed

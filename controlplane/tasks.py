@@ -80,6 +80,50 @@ async def _cancel(tasks: list[asyncio.Task[Any]], timeout: float) -> None:
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=timeout)
 
 
+class Beside:
+    """Keyed work started beside a step, for a later step to wait for (the
+    customer's answer, an interaction's bridge): each task returns whether
+    its work succeeded. A task that succeeded is forgotten once done, since
+    nothing need wait for it any more (the later step may come to another
+    replica); one that failed is kept, so that whoever waits learns it."""
+
+    def __init__(self, tasks: TaskGroup, name: str) -> None:
+        self._tasks = tasks
+        self._name = name
+        self._running: dict[str, asyncio.Task[bool]] = {}
+
+    def start(self, key: str, work: Coroutine[Any, Any, bool]) -> None:
+        task: asyncio.Task[bool] = self._tasks.spawn(f"{self._name}:{key}", work)
+        self._running[key] = task
+        task.add_done_callback(lambda done: self._forget_succeeded(key, done))
+
+    def _forget_succeeded(self, key: str, task: asyncio.Task[bool]) -> None:
+        if (
+            self._running.get(key) is task
+            and not task.cancelled()
+            and task.exception() is None
+            and task.result() is True
+        ):
+            del self._running[key]
+
+    async def outcome(self, key: str) -> bool | None:
+        """Waits for the key's work: True when it succeeded, False when it
+        failed or was cancelled, None when this replica started none (or it
+        succeeded and was forgotten)."""
+        task = self._running.pop(key, None)
+        if task is None:
+            return None
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                return False
+            raise
+
+    def forget(self, key: str) -> None:
+        self._running.pop(key, None)
+
+
 class KeyedSerializer:
     """Runs jobs one at a time per key, in submission order."""
 

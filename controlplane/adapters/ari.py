@@ -57,6 +57,8 @@ class RtpStatistics(TypedDict, total=False):
     rxcount: int
     txoctetcount: int
     rxoctetcount: int
+    local_ssrc: int  # what Asterisk sends under (a relayed stream's, while relaying)
+    remote_ssrc: int
 
 
 class LiveRecording(TypedDict, total=False):

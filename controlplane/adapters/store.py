@@ -139,6 +139,7 @@ class Store:
         self._dispatch = client.register_script(_script("dispatch.lua"))
         self._admit = client.register_script(_script("admit.lua"))
         self._offer_leg = client.register_script(_script("offer_leg.lua"))
+        self._interaction_bridge = client.register_script(_script("interaction_bridge.lua"))
 
     @classmethod
     def from_url(cls, url: str, datacenter: str) -> Store:
@@ -478,12 +479,20 @@ class Store:
                 pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
             await pipe.execute()
 
+    async def set_bridge(self, ix_id: str, bridge: str) -> bool:
+        """IN-2: the bridge the interaction's parties moved to (that field
+        only; False when the interaction has ended or has no record)."""
+        res = await self._interaction_bridge(
+            keys=[self.ix_key(ix_id)], args=[bridge, Status.ENDED.value]
+        )
+        return bool(res)
+
     async def offer_leg(
-        self, ix_id: str, agent: str
+        self, ix_id: str, agent: str, bridge: str
     ) -> tuple[bool, Interaction | None, bool]:
         """IN-1: write and index the offer's agent leg (`<ix>-a<offers>`) if the
         interaction is still ringing for `agent`, in one round trip; an
-        interaction without a bridge is given its bridge's ID (its own) too.
+        interaction without a bridge is given its bridge's ID (`bridge`) too.
         (True, the interaction with its leg, whether its bridge is new) when
         the offer stands; else (False, the interaction as it is, or None when
         there is none, False)."""
@@ -497,6 +506,7 @@ class Store:
                     f"{ix_id}-{LegKind.AGENT}",
                     ix_id,
                     CHANNEL_INDEX_SECONDS,
+                    bridge,
                 ],
             ),
         )

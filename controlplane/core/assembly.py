@@ -9,6 +9,7 @@ from controlplane.adapters.ari import AriClient
 from controlplane.adapters.store import Store
 from controlplane.config import AsteriskNode, Config
 from controlplane.core.agents import Agents
+from controlplane.core.bridges import Bridges
 from controlplane.core.calls import Calls
 from controlplane.core.hooks import Hooks
 from controlplane.core.interactions import Interactions
@@ -32,6 +33,7 @@ class Core:
     timers: Timers
     serial: KeyedSerializer
     hooks: Hooks
+    bridges: Bridges
     agents: Agents
     interactions: Interactions
     legs: LegDialer
@@ -53,6 +55,7 @@ def build_core(
     node = config.datacenter.asterisk[0]
     hooks = Hooks()
     serial = KeyedSerializer(tasks)
+    bridges = Bridges(store=store, ari=ari, tasks=tasks)
     agents = Agents(config, store=store, notifier=notifier, hooks=hooks)
     interactions = Interactions(store=store)
     legs = LegDialer(
@@ -75,6 +78,7 @@ def build_core(
         interactions=interactions,
         legs=legs,
         hooks=hooks,
+        bridges=bridges,
     )
     wrapup = WrapUp(
         store=store,
@@ -100,6 +104,7 @@ def build_core(
         limits=limits,
         wrapup=wrapup,
         hooks=hooks,
+        bridges=bridges,
     )
     return Core(
         config=config,
@@ -111,6 +116,7 @@ def build_core(
         timers=timers,
         serial=serial,
         hooks=hooks,
+        bridges=bridges,
         agents=agents,
         interactions=interactions,
         legs=legs,

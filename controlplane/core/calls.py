@@ -20,13 +20,15 @@ from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.adapters.store import Batch, Store
 from controlplane.config import Config
 from controlplane.core.agents import Agents
+from controlplane.core.bridges import Bridges
 from controlplane.core.hooks import Hooks
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.core.limits import Limits
-from controlplane.core.routing import Routing, forget_created
+from controlplane.core.routing import Routing
 from controlplane.core.wrapup import WrapUp
 from controlplane.domain import agent as agent_rules
+from controlplane.domain import bridges as bridge_rules
 from controlplane.domain import hangup
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
@@ -40,7 +42,7 @@ from controlplane.domain.interaction import (
     now_ms,
 )
 from controlplane.notifier import Notifier, interaction_key
-from controlplane.tasks import KeyedSerializer, TaskGroup
+from controlplane.tasks import Beside, KeyedSerializer, TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,10 @@ class Calls:
         limits: Limits,
         wrapup: WrapUp,
         hooks: Hooks,
+        bridges: Bridges,
     ) -> None:
         self._config = config
+        self._bridges = bridges
         self._node = config.datacenter.asterisk[0]
         self._store = store
         self._ari = ari
@@ -79,7 +83,7 @@ class Calls:
         self._hooks = hooks
         # IN-1: per inbound interaction, the customer's answer and music on
         # hold, running beside the routing and the offer (True when done)
-        self._customer_media: dict[str, asyncio.Task[bool]] = {}
+        self._customer_media = Beside(tasks, "answer")
         hooks.on_answered("agent", self._agent_answered)  # IN-2; CB-2 and OD-4 from there
         hooks.observe({"Dial"}, legs.on_dial)  # how the legs we placed are doing
 
@@ -213,9 +217,7 @@ class Calls:
         # Admitted: the customer is answered and hears music on hold beside
         # the rest (saving, routing, ringing the agent); the bridging step
         # waits for it.
-        media = self._tasks.spawn(f"answer:{ix.id}", self._answer_customer(ix.id, channel_id))
-        self._customer_media[ix.id] = media
-        media.add_done_callback(partial(forget_created, self._customer_media, ix.id))
+        self._customer_media.start(ix.id, self._answer_customer(ix.id, channel_id))
 
         # Saved, indexed by its channel, with its flow's variables (CAD-1) and
         # in its queue, in one round trip: recoverable from here on (REL-2).
@@ -260,15 +262,7 @@ class Calls:
     async def _customer_ready(self, ix_id: str) -> bool:
         """The customer's answer and music on hold are done (False: they failed,
         the customer is gone). True when this replica did not start them."""
-        task = self._customer_media.pop(ix_id, None)
-        if task is None:
-            return True
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():
-                return False
-            raise
+        return await self._customer_media.outcome(ix_id) is not False
 
     async def _agent_answered(self, ix_id: str, channel_id: str) -> None:
         """IN-2: the agent answered: bridge customer and agent."""
@@ -310,11 +304,13 @@ class Calls:
             await self.finish(ix, EndCause.ABANDONED)
             return
         try:
-            created = await self._routing.bridge_created(ix.id)
+            created = await self._bridges.created(ix.id)
             if ix.bridge is None or created is False:
                 # (a transferred call keeps its bridge and recording)
-                await self._routing.create_bridge(ix.id)
-                ix.bridge = ix.id
+                records, agent = self._hooks.records, ix.agent or ""
+                recorded = records is not None and records(ix.tenant, ix.queue or None, agent)
+                ix.bridge = ix.bridge or bridge_rules.first_bridge(ix.id, recorded)
+                await self._bridges.create(ix.id, ix.bridge)
             if ix.recording is Recording.OFF:
                 for connecting in self._hooks.connecting:  # REC-1: the recorder joins first
                     await connecting(ix)
@@ -323,7 +319,7 @@ class Calls:
             # music stops either way, and neither waits for the other here.
             stopped, added = await asyncio.gather(
                 self._ari.stop_moh(ix.customer_channel),
-                self._ari.add_to_bridge(ix.id, [ix.customer_channel, agent_channel]),
+                self._ari.add_to_bridge(ix.bridge, [ix.customer_channel, agent_channel]),
                 return_exceptions=True,
             )
             for failed in (added, stopped):
@@ -434,14 +430,14 @@ class Calls:
         for ending in self._hooks.ending:  # REC-1, END-2, CO-6, CF-7, SUP-5
             freed |= await ending(ix, was)
         await self._store.save_interaction(ix)
-        self._customer_media.pop(ix.id, None)
+        self._customer_media.forget(ix.id)
         # Both legs and the bridge are torn down together (each failure is
         # logged where it happens; a hang-up Asterisk did not confirm is
         # tried again in the background).
         await asyncio.gather(
             self._legs.hang_up(ix.customer_channel),
             self._legs.hang_up(ix.agent_channel),
-            self._destroy_bridge(ix),
+            self._bridges.destroy(ix),
         )
         if ix.agent is not None:
             await self._release_agent(ix, was)
@@ -450,15 +446,6 @@ class Calls:
         log.info("interaction %s ended: %s", ix.id, cause.value)
         metrics.call_ended(ix.tenant, cause.value)
         await self._notifier.publish("interaction.ended", ix.tenant, ix.public(), agent=ix.agent)
-
-    async def _destroy_bridge(self, ix: Interaction) -> None:
-        if not ix.bridge:
-            return
-        await self._routing.bridge_created(ix.id)  # (one being created is destroyed)
-        try:
-            await self._ari.destroy_bridge(ix.bridge)
-        except AriError as exc:
-            log.warning("destroying bridge %s failed: %s", ix.bridge, exc)
 
     async def _release_agent(self, ix: Interaction, was: Status) -> None:
         """The interaction's agent after its end: in wrap-up after a connected

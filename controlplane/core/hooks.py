@@ -39,6 +39,8 @@ AfterWrapUp = Callable[[Interaction, str, AgentState], Awaitable[Transition | No
 RequestReserved = Callable[[str, str, str], Awaitable[None]]
 # (interaction) -> the offer's variables
 OfferVariables = Callable[[Interaction], Awaitable[list[dict[str, object]]]]
+# REC-1: whether a call of (tenant, queue or None, agent) is recorded
+Records = Callable[[str, str | None, str], bool]
 Observer = Callable[[Event], None]
 
 # The Asterisk events the core's call path reads itself (`Calls.on_ari_event`):
@@ -77,6 +79,8 @@ class Hooks:
     request_reserved: RequestReserved | None = None
     # the variables an offer shows (CAD)
     offer_variables: OfferVariables | None = None
+    # IN-2, REC-1: a call to be recorded talks in a shared bridge from the start
+    records: Records | None = None
     # a new interaction was created by the core (IN-1): what it writes goes on
     # the batch of the interaction's first save (one round trip, one transaction)
     created: list[Callable[[Interaction, Batch], None]] = field(default_factory=list)

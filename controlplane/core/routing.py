@@ -4,7 +4,6 @@ taken puts the call back in its queue."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import partial
 
@@ -13,10 +12,12 @@ from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.config import Config, Tenant
 from controlplane.core.agents import Agents
+from controlplane.core.bridges import Bridges
 from controlplane.core.hooks import Hooks
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
 from controlplane.domain import agent as agent_rules
+from controlplane.domain import bridges as bridge_rules
 from controlplane.domain import consult as consult_rules
 from controlplane.domain import interaction as ix_rules
 from controlplane.domain.agent import AgentState, Trigger
@@ -26,15 +27,6 @@ from controlplane.notifier import Notifier, agent_key, interaction_key
 from controlplane.tasks import KeyedSerializer, TaskGroup
 
 log = logging.getLogger(__name__)
-
-
-def forget_created(
-    tasks: dict[str, asyncio.Task[bool]], key: str, task: asyncio.Task[bool]
-) -> None:
-    """Done: a task whose work succeeded need not be waited for any more
-    (one that failed is kept, so that whoever waits learns it failed)."""
-    if tasks.get(key) is task and not task.cancelled() and task.result() is True:
-        del tasks[key]
 
 
 class Routing:
@@ -51,16 +43,15 @@ class Routing:
         interactions: Interactions,
         legs: LegDialer,
         hooks: Hooks,
+        bridges: Bridges,
     ) -> None:
         self._config = config
+        self._bridges = bridges
         self._store = store
         self._ari = ari
         self._notifier = notifier
         self._serial = serial
         self._tasks = tasks
-        # IN-1: the interactions' bridges being created beside their offers
-        # (True when created)
-        self._bridging: dict[str, asyncio.Task[bool]] = {}
         self._agents = agents
         self._interactions = interactions
         self._legs = legs
@@ -107,12 +98,19 @@ class Routing:
                     ),
                 ),
             )
-            self._serial.submit(ix_id, partial(self._offer, ix_id, agent_id, res.extension))
+            records = self._hooks.records
+            recorded = records is not None and records(tenant_id, res.queue, agent_id)
+            bridge = bridge_rules.first_bridge(ix_id, recorded)
+            self._serial.submit(
+                ix_id, partial(self._offer, ix_id, agent_id, bridge, res.extension)
+            )
 
-    async def _offer(self, ix_id: str, agent_id: str, extension: str | None = None) -> None:
+    async def _offer(
+        self, ix_id: str, agent_id: str, bridge: str, extension: str | None = None
+    ) -> None:
         """IN-1: ring the reserved agent's phone and show the offer on the desktop."""
         # still ringing for this agent? then its leg is written and indexed
-        stands, ix, new_bridge = await self._store.offer_leg(ix_id, agent_id)
+        stands, ix, new_bridge = await self._store.offer_leg(ix_id, agent_id, bridge)
         if not stands or ix is None or ix.agent_channel is None:
             log.info("offer of %s to %s no longer stands", ix_id, agent_id)
             await self.release_reservation(ix, ix_id, agent_id)
@@ -125,11 +123,7 @@ class Routing:
         # the extension the routing step reserved the agent on (ST-4 checked it)
         endpoint = await self._legs.agent_endpoint(ix.tenant, agent_id, extension)
         if new_bridge:  # IN-2: ready when the agent answers (a requeued call keeps it)
-            task = self._tasks.spawn(f"bridge:{ix.id}", self._create_bridge_early(ix.id))
-            self._bridging[ix.id] = task
-            # (once created, nothing need wait for it: the answer, or the end,
-            # may come to another replica)
-            task.add_done_callback(partial(forget_created, self._bridging, ix.id))
+            self._bridges.create_beside(ix.id, bridge)
         try:
             await self._ari.originate(
                 endpoint,
@@ -149,30 +143,6 @@ class Routing:
         await self._notifier.publish(
             "interaction.offered", ix.tenant, payload, agent=agent_id, private=True
         )
-
-    async def create_bridge(self, ix_id: str) -> None:
-        """The interaction's mixing bridge (ID = the interaction's). proxy_media:
-        phones hear Asterisk's own RTP stream, never one relayed from another
-        phone, whose sequence numbers would jump when a consult moves the agent
-        between bridges (CO-3, CF-1)."""
-        await self._ari.create_bridge(ix_id, name=f"ix-{ix_id}", kind=consult_rules.BRIDGE_TYPE)
-
-    async def _create_bridge_early(self, ix_id: str) -> bool:
-        try:
-            await self.create_bridge(ix_id)
-        except AriError as exc:
-            log.warning("bridge of %s not created beside its offer: %s", ix_id, exc)
-            return False
-        return True
-
-    async def bridge_created(self, ix_id: str) -> bool | None:
-        """Waits for the interaction's bridge this replica creates beside its
-        offer: True when created, False when that failed, None when there was
-        none."""
-        task = self._bridging.pop(ix_id, None)
-        if task is None:
-            return None
-        return await asyncio.shield(task)
 
     async def release_reservation(self, ix: Interaction | None, ix_id: str, agent_id: str) -> None:
         """An offer that cannot be made: give the agent back their place."""

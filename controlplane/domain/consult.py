@@ -38,13 +38,6 @@ S = LegState
 
 _REQUEST = re.compile(rf"^(?P<ix>[0-9a-f]{{32}})-{LegKind.CONSULT}(?P<n>[0-9]+)$")
 
-# The interaction's and the consult's bridges mix in Asterisk, also with two
-# phones: a channel that moves between bridges (CO-3, CF-1) keeps receiving
-# one RTP stream with continuous sequence numbers. (Native RTP bridging would
-# relay the other phone's packets, and phones drop a stream whose sequence
-# numbers jump back as late.)
-BRIDGE_TYPE = "mixing,proxy_media"
-
 MAX_CONFIGURED_VARIABLES = 6  # CO-2
 MAX_CONSULT_VARIABLES = 9  # CO-2: the consulting agent's three, plus six configured
 

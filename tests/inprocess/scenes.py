@@ -27,11 +27,17 @@ async def available(desktop: Desktop, extension: str) -> None:
 
 
 async def connected_call(
-    service: Service, desktop: Desktop, extension: str, *, caller: str = CUSTOMER
+    service: Service,
+    desktop: Desktop,
+    extension: str,
+    *,
+    caller: str = CUSTOMER,
+    number: str = SUPPORT,
 ) -> Call:
-    """The desktop's agent is available and answers a customer's call to support."""
+    """The desktop's agent is available and answers a customer's call (to
+    support, unless `number` says otherwise)."""
     await available(desktop, extension)
-    customer = service.ari.customer_calls(SUPPORT, caller)
+    customer = service.ari.customer_calls(number, caller)
     offer = (await desktop.event("interaction.offered"))["data"]
     leg = await service.ari.ringing(service.agent_endpoint(extension))
     service.ari.far_answer(leg.id)

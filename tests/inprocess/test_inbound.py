@@ -51,12 +51,14 @@ async def test_inbound_call_is_queued_offered_bridged_ended_and_wrapped_up(
         connected = (await alice.event("interaction.connected"))["data"]
         assert connected["status"] == "connected" and connected["connected_at"]
         await alice.state_event("connected")
-        bridge = fake.bridges_by_id[ix_id]
+        bridge = fake.call_bridge(ix_id)
         assert sorted(bridge.channels) == sorted([customer, leg.id])
         assert fake.sent("DELETE", f"/channels/{customer}/moh")
         assert fake.channels_by_id[customer].moh is None
-        # REC-1: acme records its calls: the bridge is recorded
-        assert fake.sent("POST", f"/bridges/{ix_id}/record")
+        # REC-1: acme records its calls: the bridge is recorded (the call's
+        # shared one from the start, IN-2)
+        assert bridge.id == f"{ix_id}-shared"
+        assert fake.sent("POST", f"/bridges/{bridge.id}/record")
         state = await alice.call("GET", f"/v1/interactions/{ix_id}")
         assert state["status"] == "connected" and state["agent"] == "alice"
 
@@ -66,7 +68,7 @@ async def test_inbound_call_is_queued_offered_bridged_ended_and_wrapped_up(
         assert ended["end_cause"] == "customer_hangup"
         await alice.state_event("wrap_up")
         assert fake.sent("DELETE", f"/channels/{leg.id}")
-        assert fake.sent("DELETE", f"/bridges/{ix_id}")
+        assert fake.sent("DELETE", f"/bridges/{bridge.id}")
         assert not fake.leftovers()
 
         # END-2: only the tenant's reasons; then available again
@@ -119,7 +121,7 @@ async def test_offer_not_answered_in_ring_time_goes_to_next_agent_and_agent_to_r
         assert second.id != first.id and second.args == ["agent", ix_id]
         fake.far_answer(second.id)
         await bob.event("interaction.connected")
-        assert sorted(fake.bridges_by_id[ix_id].channels) == sorted([customer, second.id])
+        assert sorted(fake.call_bridge(ix_id).channels) == sorted([customer, second.id])
 
         # ST-3: Alice stays in rona while calls wait; she leaves it only by her own choice
         me = await alice.me()

@@ -24,7 +24,7 @@ async def test_hold_puts_the_customer_on_music_and_resume_takes_them_back(
         held = await alice.call("POST", f"/v1/interactions/{ix_id}/hold")
         assert held["held"] is True and held["status"] == "connected"
         assert (await alice.event("interaction.held"))["data"]["held"] is True
-        assert fake.bridges_by_id[ix_id].channels == [call.agent_leg]
+        assert fake.call_bridge(ix_id).channels == [call.agent_leg]
         assert fake.channels_by_id[customer].moh == "default"
         # (the first music was the queue's, stopped when the agent answered)
         moh = fake.sent("POST", f"/channels/{customer}/moh")
@@ -46,9 +46,9 @@ async def test_hold_puts_the_customer_on_music_and_resume_takes_them_back(
         assert resumed["held"] is False
         assert (await alice.event("interaction.resumed"))["data"]["held"] is False
         assert fake.channels_by_id[customer].moh is None
-        assert sorted(fake.bridges_by_id[ix_id].channels) == sorted([customer, call.agent_leg])
+        assert sorted(fake.call_bridge(ix_id).channels) == sorted([customer, call.agent_leg])
         stop = fake.sent("DELETE", f"/channels/{customer}/moh")
-        add = fake.sent("POST", f"/bridges/{ix_id}/addChannel")
+        add = fake.sent("POST", f"/bridges/{fake.call_bridge(ix_id).id}/addChannel")
         assert stop[-1].at <= add[-1].at and add[-1].params["channel"] == customer
         with pytest.raises(ApiError) as again:
             await alice.call("POST", f"/v1/interactions/{ix_id}/resume")

@@ -64,7 +64,7 @@ async def test_outdial_rings_the_agent_first_then_dials_the_customer_with_the_ch
         connected = (await alice.event("interaction.connected", of(ix_id)))["data"]
         assert connected["status"] == "connected"
         await alice.state_event("connected")
-        assert sorted(fake.bridges_by_id[ix_id].channels) == sorted([agent_leg.id, customer.id])
+        assert sorted(fake.call_bridge(ix_id).channels) == sorted([agent_leg.id, customer.id])
         assert fake.sent("DELETE", f"/channels/{agent_leg.id}/ring")
 
         # the customer hangs up; OD-7: acme's agents go back to their state before
@@ -144,7 +144,7 @@ async def test_callback_rings_the_agent_then_dials_the_customer_and_connects_the
         connected = (await alice.event("interaction.connected"))["data"]
         assert connected["id"] == ix_id and connected["kind"] == "callback"
         await alice.state_event("connected")
-        assert sorted(fake.bridges_by_id[ix_id].channels) == sorted([agent_leg.id, customer.id])
+        assert sorted(fake.call_bridge(ix_id).channels) == sorted([agent_leg.id, customer.id])
         ended = await alice.end(ix_id)
         assert ended["end_cause"] == "agent_end"
         await alice.state_event("wrap_up")

@@ -45,7 +45,7 @@ async def test_supervisor_monitors_whispers_barges_and_stops(service: Service) -
         (request,) = fake.sent("POST", f"/channels/{call.agent_leg}/snoop")
         assert request.params["spy"] == "both" and request.params["whisper"] == "none"
         assert request.params["snoopId"] == snoop
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, call.agent_leg])
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, call.agent_leg])
 
         # whisper: a new snoop that also speaks to the agent, on the same supervisor leg
         await sup.call("PUT", path, {"mode": "whisper"})
@@ -58,7 +58,7 @@ async def test_supervisor_monitors_whispers_barges_and_stops(service: Service) -
         # barge: the supervisor's leg joins the call's bridge; no snoop any more
         await sup.call("PUT", path, {"mode": "barge"})
         await fake.wait_for(
-            "the supervisor in the call's bridge", lambda: leg in fake.bridges_by_id[ix].channels
+            "the supervisor in the call's bridge", lambda: leg in fake.call_bridge(ix).channels
         )
         assert not [c for c in fake.channels_by_id if c.startswith(f"{ix}-p")]
         with pytest.raises(ApiError) as same:
@@ -69,8 +69,8 @@ async def test_supervisor_monitors_whispers_barges_and_stops(service: Service) -
         stopped = await sup.call("DELETE", path)
         assert stopped["state"] == "stopped"
         assert leg not in fake.channels_by_id
-        assert list(fake.bridges_by_id) == [ix]
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, call.agent_leg])
+        assert list(fake.bridges_by_id) == [fake.call_bridge(ix).id]
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, call.agent_leg])
         await alice.end(ix)
         await alice.state_event("wrap_up")
         await alice.wrap_up(ix, "resolved")

@@ -59,7 +59,7 @@ async def test_blind_transfer_to_an_available_agent(service: Service) -> None:
         connected = (await bob.event("interaction.connected"))["data"]
         assert connected["agent"] == "bob" and connected["legs"] == []
         await bob.state_event("connected")
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, leg.id])
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, leg.id])
         assert fake.channels_by_id[call.customer].moh is None
         await bob.end(ix)
         await bob.state_event("wrap_up")
@@ -89,7 +89,7 @@ async def test_blind_transfer_to_a_queue_requeues_the_call(service: Service) -> 
         leg = await fake.ringing(service.agent_endpoint("1003"))
         fake.far_answer(leg.id)
         await carol.event("interaction.connected")
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, leg.id])
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, leg.id])
         fake.far_hangup(call.customer)
         ended = (await carol.event("interaction.ended"))["data"]
         assert ended["end_cause"] == "customer_hangup"
@@ -112,7 +112,7 @@ async def consult_bob(service: Service, alice: Desktop, bob: Desktop) -> tuple[C
     assert leg.id == offer["consult"]["channel"] and leg.args == ["consult", call.ix_id]
     # HOLD-3: the customer is held as the consult starts
     assert fake.channels_by_id[call.customer].moh == "default"
-    assert call.customer not in fake.bridges_by_id[call.ix_id].channels
+    assert call.customer not in fake.call_bridge(call.ix_id).channels
     fake.far_answer(leg.id)
     await alice.event("interaction.consult_connected")
     await bob.state_event("connected")
@@ -147,7 +147,7 @@ async def test_consult_then_transfer_to_the_consulted_agent(service: Service) ->
         assert (await alice.state_event("wrap_up"))["data"]["reason"] == "transferred"
         moved = (await alice.event("interaction.transferred", of(ix)))["data"]
         assert moved["from_agent"] == "alice" and moved["target"]["agent"] == "bob"
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, leg])
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, leg])
         assert fake.channels_by_id[call.customer].moh is None
         assert call.agent_leg not in fake.channels_by_id
         assert consult_bridge not in fake.bridges_by_id
@@ -177,10 +177,10 @@ async def test_consult_then_conference_of_all_three(service: Service) -> None:
         view = await alice.call("POST", f"/v1/interactions/{ix}/conference")
         assert view["consult"]["state"] == "conference"
         assert view["customer"]["state"] == "conference"
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted(
+        assert sorted(fake.call_bridge(ix).channels) == sorted(
             [call.customer, call.agent_leg, leg]
         )
-        assert list(fake.bridges_by_id) == [ix]  # the consult's bridge is gone
+        assert list(fake.bridges_by_id) == [fake.call_bridge(ix).id]  # the consult's bridge is gone
         assert fake.channels_by_id[call.customer].moh is None
         # CF-3: nobody can be held in a conference
         with pytest.raises(ApiError) as held:
@@ -224,7 +224,7 @@ async def test_blind_transfer_to_a_number_sends_its_post_dial_digits_once_answer
         connected = to_number["data"]
         assert connected["id"] == ix
         assert [(x["role"], x["state"]) for x in connected["legs"]] == [("party", "connected")]
-        assert sorted(fake.bridges_by_id[ix].channels) == sorted([call.customer, leg.id])
+        assert sorted(fake.call_bridge(ix).channels) == sorted([call.customer, leg.id])
         await fake.wait_for("the post-dial digits", lambda: fake.channels_by_id[leg.id].dtmf_sent)
         assert fake.channels_by_id[leg.id].dtmf_sent == ["12#"]
         await alice.wrap_up(ix, "resolved")
@@ -276,7 +276,7 @@ async def test_consulted_agent_leaves_the_conference_and_the_call_goes_on(
         assert left["data"]["previous"] == "connected"
         await fake.wait_for(
             "the call between Alice and the customer",
-            lambda: sorted(fake.bridges_by_id[ix].channels)
+            lambda: sorted(fake.call_bridge(ix).channels)
             == sorted([call.customer, call.agent_leg]),
         )
         current = await alice.call("GET", f"/v1/interactions/{ix}")

@@ -20,7 +20,13 @@ from tests.integration.conftest import (
     CALLBACK_RING_SECONDS,
     Stack,
 )
-from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.asterisk import (
+    AmiEvents,
+    audio_flows,
+    channels_of_bridge,
+    interaction_bridge,
+    wait_until,
+)
 from tests.support.constants import (
     ANSWERS_AFTER_2S,
     BUSY,
@@ -125,7 +131,7 @@ async def test_given_available_agent_when_flow_registers_callback_then_customer_
         await alice.state_event("connected")
         bridge = await channels_of_bridge(ari, ix_id)
         assert bridge == {f"{ix_id}-a1", f"{ix_id}-c1"}
-        assert "mixing" in (await ari.bridge(ix_id)).get("bridge_type", "")
+        assert "mixing" in (await interaction_bridge(ari, ix_id)).get("bridge_type", "")
         assert await audio_flows(ari, [f"{ix_id}-a1"])
         await phone.wait_for_audio()  # the customer's echo of the agent's tone
 

@@ -12,7 +12,7 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import CONSULT_VARIABLES, Stack
-from tests.support.asterisk import audio_flows
+from tests.support.asterisk import audio_flows, interaction_bridge
 from tests.support.constants import VIP
 from tests.support.consults import (
     nothing_left_behind,
@@ -66,7 +66,10 @@ async def test_given_consult_when_agent_starts_conference_then_all_three_hear_ea
         assert (await a1.call("GET", f"/v1/interactions/{ix}"))["held"] is False
         legs = {call.customer_leg, call.agent_leg, c.leg}
         assert await talkers(ari, ix) == legs
-        bridge = await ari.bridge(ix)
+        bridge = await interaction_bridge(ari, ix)
+        # IN-2: a recorded call's bridge was shared from the start, one not
+        # recorded moved there at the consult's hold
+        assert bridge["id"] == f"{ix}-shared"
         assert "mixing" in bridge.get("bridge_type", "")
         assert bridge.get("technology") == "softmix"
         assert await audio_flows(ari, sorted(legs))

@@ -10,7 +10,13 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack
-from tests.support.asterisk import AmiEvents, audio_flows, channels_of_bridge, wait_until
+from tests.support.asterisk import (
+    AmiEvents,
+    audio_flows,
+    channels_of_bridge,
+    interaction_bridge,
+    wait_until,
+)
 from tests.support.constants import CUSTOMER, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
@@ -26,7 +32,11 @@ async def talk_path(ari: AriClient, ix_id: str, customer_channel: str) -> set[st
     return {c for c in channels if c == customer_channel or c.startswith(f"{ix_id}-a")}
 
 
-@pytest.mark.spec("HOLD-1", "HOLD-2", "END-1")
+async def _gone(ari: AriClient, bridge_id: str) -> bool:
+    return bridge_id not in {b["id"] for b in await ari.bridges()}
+
+
+@pytest.mark.spec("HOLD-1", "HOLD-2", "END-1", "IN-2")
 @pytest.mark.parametrize(
     "case",
     [
@@ -54,6 +64,19 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
         assert await audio_flows(ari, [customer_leg, agent_leg])
         await phone.wait_for_audio()
         ami_events.events.clear()  # the music while queued is not the hold's
+        # IN-2: two phones alone relay natively; a recorded call's bridge (its
+        # shared one from the start) mixes
+        if recording == "off":
+            assert (await ari.bridge(ix_id))["technology"] == "native_rtp"
+            # the agent's phone gets the customer's packets as they came in
+            relayed = {
+                "local_ssrc": (await ari.rtp_statistics(agent_leg))["local_ssrc"],
+                "remote_ssrc": (await ari.rtp_statistics(customer_leg))["remote_ssrc"],
+            }
+            assert relayed["local_ssrc"] == relayed["remote_ssrc"], relayed
+        else:
+            assert not await _gone(ari, f"{ix_id}-shared")
+            assert (await ari.bridge(f"{ix_id}-shared"))["technology"] == "softmix"
 
         # HOLD-1: hold -> the call shows held, the customer leaves the talk path
         held = await desktop.call("POST", f"/v1/interactions/{ix_id}/hold")
@@ -62,6 +85,16 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
         assert event["id"] == ix_id and event["held"] is True
         assert (await desktop.call("GET", f"/v1/interactions/{ix_id}"))["held"] is True
         assert await talk_path(ari, ix_id, customer_leg) == {agent_leg}
+        # IN-2: the first hold moved a native call's parties to the shared
+        # bridge, which sends each phone Asterisk's own stream
+        assert (await interaction_bridge(ari, ix_id))["id"] == f"{ix_id}-shared"
+        await wait_until(lambda: _gone(ari, ix_id), what="the direct bridge gone")
+        if recording == "off":
+            # the relayed stream ended with the move: the agent's phone hears
+            # Asterisk's own stream under a new SSRC, a new source to any
+            # receiver (RFC 3550, 8.2)
+            moved = await ari.rtp_statistics(agent_leg)
+            assert moved["local_ssrc"] not in (relayed["local_ssrc"], relayed["remote_ssrc"])
         moh = await ami_events.wait_for(
             "MusicOnHoldStart", lambda e: e.get("Uniqueid") == customer_leg
         )
@@ -96,6 +129,8 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
         assert (await desktop.event("interaction.resumed"))["data"]["held"] is False
         await ami_events.wait_for("MusicOnHoldStop", lambda e: e.get("Uniqueid") == customer_leg)
         assert await talk_path(ari, ix_id, customer_leg) == {customer_leg, agent_leg}
+        technology = (await interaction_bridge(ari, ix_id))["technology"]
+        assert technology == ("simple_bridge" if recording == "off" else "softmix")
         assert await audio_flows(ari, [customer_leg, agent_leg])
         await phone.wait_for_audio()
         await customer.wait_for_audio()

@@ -13,6 +13,7 @@ from tests.support.asterisk import (
     audio_flows,
     channel_by_endpoint,
     channels_of_bridge,
+    interaction_bridge,
     wait_until,
 )
 from tests.support.constants import CUSTOMER, SUPPORT
@@ -79,8 +80,10 @@ async def test_given_available_agent_when_customer_calls_then_offered_bridged_an
 
         bridge_channels = await channels_of_bridge(ari, ix_id)
         assert len(bridge_channels) == 2
-        bridge = await ari.bridge(ix_id)
-        assert bridge.get("technology") in ("simple_bridge", "softmix", "native_rtp")
+        bridge = await interaction_bridge(ari, ix_id)
+        # IN-2, REC-1: alice's calls are recorded: their shared bridge mixes
+        assert bridge["id"] == f"{ix_id}-shared"
+        assert bridge.get("technology") == "softmix"
         assert "mixing" in bridge.get("bridge_type", "")
         assert await audio_flows(ari, sorted(bridge_channels))
         await ami_events.wait_for(

@@ -19,7 +19,7 @@ import devstack
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import Stack, app_owned
 from tests.support.asterisk import wait_until
-from tests.support.constants import CUSTOMER, SUPERVISOR_EXTENSION, SUPPORT
+from tests.support.constants import CUSTOMER, SUPERVISOR_EXTENSION, SUPPORT, VIP
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import Phone, PhoneFactory
 
@@ -29,12 +29,14 @@ HEARD = -40.0  # dBov: the tones are about -10 dBov
 SILENT = -50.0  # a muted phone gives about -84 dBov
 
 
-async def given_connected_call(phones: PhoneFactory, alice: Desktop) -> tuple[Phone, Phone, str]:
-    agent = await phones.agent("1001", answer_after_ms=0, tone_hz=440)
-    await alice.login("1001")
+async def given_connected_call(
+    phones: PhoneFactory, alice: Desktop, extension: str = "1001", number: str = SUPPORT
+) -> tuple[Phone, Phone, str]:
+    agent = await phones.agent(extension, answer_after_ms=0, tone_hz=440)
+    await alice.login(extension)
     await alice.available()
     customer = await phones.customer(CUSTOMER, tone_hz=620)
-    await customer.dial(SUPPORT)
+    await customer.dial(number)
     ix_id = (await alice.event("interaction.connected"))["data"]["id"]
     await customer.wait_for("established")
     await agent.wait_for("established")
@@ -101,15 +103,26 @@ async def audit(sup: Desktop, action: str) -> list[dict[str, Any]]:
     return [r for r in records if r["action"] == action]
 
 
-@pytest.mark.spec("SUP-5")
+@pytest.mark.spec("SUP-5", "IN-2")
+@pytest.mark.parametrize(
+    "agent1",
+    [
+        # alice's profile records: the recorder is in the bridge from the start
+        pytest.param(("alice", "1001", SUPPORT), id="recorded"),
+        # carol's records nothing: the two phones' bridge relays natively until
+        # the supervisor's snoop, before which both move to a shared bridge
+        pytest.param(("carol", "1003", VIP), id="not-recorded"),
+    ],
+)
 async def test_given_connected_call_when_supervisor_monitors_whispers_and_barges_then_audio_follows_the_mode(  # noqa: E501
-    stack: Stack, ari: AriClient, phones: PhoneFactory
+    stack: Stack, ari: AriClient, phones: PhoneFactory, agent1: tuple[str, str, str]
 ) -> None:
+    name, extension, number = agent1
     async with (
-        Desktop(stack.url, "demo-alice-token", "alice") as alice,
+        Desktop(stack.url, f"demo-{name}-token", name) as alice,
         Desktop(stack.url, "demo-supervisor-token") as sup,
     ):
-        agent, customer, ix_id = await given_connected_call(phones, alice)
+        agent, customer, ix_id = await given_connected_call(phones, alice, extension, number)
         supervisor = await phones.agent(
             SUPERVISOR_EXTENSION, answer_after_ms=0, tone_hz=880, name="supervisor"
         )

@@ -12,7 +12,7 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import TRANSFER_RING_SECONDS, Stack
-from tests.support.asterisk import AmiEvents, wait_until
+from tests.support.asterisk import AmiEvents, bridges_gone, wait_until
 from tests.support.constants import BILLING_ENTRY_POINT, CUSTOMER, ECHO, GAMMA_ENTRY_POINT, SALES
 from tests.support.consults import (
     nothing_left_behind,
@@ -244,7 +244,7 @@ async def test_given_target_agent_in_wrap_up_or_not_available_when_transferred_t
         await bob.end(bobs)
         await bob.state_event("wrap_up")
         await carol.login("1003")  # idle
-        await wait_until(lambda: _gone(ari, bobs), what="bob's call gone from Asterisk")
+        await wait_until(lambda: bridges_gone(ari, bobs), what="bob's call gone from Asterisk")
 
         before = await snapshot(stack, ari)
         body = await refused(
@@ -612,10 +612,6 @@ async def test_given_outdial_when_tenant_disables_transfer_to_queue_then_agents_
         await bob.state_event("wrap_up")
         assert (await bob.wrap_up(ix, "resolved"))["state"] == "available"
         await nothing_left_behind(ari, stack.redis.url)
-
-
-async def _gone(ari: AriClient, bridge_id: str) -> bool:
-    return bridge_id not in {b["id"] for b in await ari.bridges()}
 
 
 @pytest.mark.spec("TR-4", "IN-3")

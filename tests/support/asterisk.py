@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
 from controlplane.adapters.ami import AmiClient
-from controlplane.adapters.ari import AriClient, Bridge, Channel
+from controlplane.adapters.ari import AriClient, AriError, Bridge, Channel
+from controlplane.domain import bridges as bridge_rules
+
+_INTERACTION_ID = re.compile("[0-9a-f]{32}")
 
 
 class AmiEvents:
@@ -60,8 +64,30 @@ async def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: last={last!r}")
 
 
+async def interaction_bridge(ari: AriClient, ix_id: str) -> Bridge:
+    """The bridge an interaction's parties talk in: its shared bridge once
+    they moved there (IN-2), else its direct one (ID = the interaction's)."""
+    try:
+        return await ari.bridge(bridge_rules.shared_bridge_id(ix_id))
+    except AriError as exc:
+        if exc.status != 404:
+            raise
+    return await ari.bridge(ix_id)
+
+
+async def bridges_gone(ari: AriClient, ix_id: str) -> bool:
+    """True when Asterisk has none of the interaction's bridges (IN-2)."""
+    ids = {b["id"] for b in await ari.bridges()}
+    return not ids & {ix_id, bridge_rules.shared_bridge_id(ix_id)}
+
+
 async def channels_of_bridge(ari: AriClient, bridge_id: str) -> set[str]:
-    bridge: Bridge = await ari.bridge(bridge_id)
+    """The channels in a bridge; an interaction's ID stands for the bridge
+    its parties talk in."""
+    if _INTERACTION_ID.fullmatch(bridge_id):
+        bridge = await interaction_bridge(ari, bridge_id)
+    else:
+        bridge = await ari.bridge(bridge_id)
     return set(bridge.get("channels", []))
 
 

@@ -133,7 +133,7 @@ class FakeBridge:
         return {
             "id": self.id,
             "technology": "simple_bridge",
-            "bridge_type": "mixing",
+            "bridge_type": self.types or "mixing",
             "bridge_class": "stasis",
             "creator": "Stasis",
             "name": self.name,
@@ -882,6 +882,11 @@ class FakeAri(AriClient):
 
         found: FakeChannel = await self.wait_for(f"a leg ringing at {endpoint}", find, timeout)
         return found
+
+    def call_bridge(self, ix_id: str) -> FakeBridge:
+        """The bridge an interaction's parties talk in: its shared one once
+        there is one (IN-2), else its direct one."""
+        return self.bridges_by_id.get(f"{ix_id}-shared") or self.bridges_by_id[ix_id]
 
     def leftovers(self) -> list[str]:
         """Channels and bridges still in the fake Asterisk."""

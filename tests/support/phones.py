@@ -760,7 +760,11 @@ class Phone:
             ("rtp_ports", _RTP_PORTS),
             ("rtp_stats", "yes"),
             ("rtcp_mux", "no"),
-            ("jitter_buffer_delay", "5-10"),
+            # no jitter buffer: baresip 1.0's (libre 1.1) goes on dropping a
+            # stream as late after a change of SSRC to one whose sequence
+            # numbers are lower, where phones and browsers take a new SSRC
+            # as a new source (RFC 3550, 8.2); on loopback nothing is late
+            ("jitter_buffer_delay", "0-0"),
             ("statmode_default", "off"),
             ("ringback_disabled", "yes"),
             ("vumeter_stderr", "no"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
+import pytest
+
 from controlplane.adapters.ari import AriClient, Bridge, Channel
 from controlplane.adapters.store import Store
 from controlplane.domain.interaction import (
@@ -165,6 +167,26 @@ async def test_a_leg_its_live_call_no_longer_names_goes() -> None:
     await sweeper.sweep()
     assert await sweeper.sweep() == 2
     assert ari.hung_up == [stale] and ari.destroyed == [gone_consult]
+
+
+@pytest.mark.spec("REL-2", "IN-2")
+async def test_a_direct_bridge_left_by_a_move_goes_and_the_shared_one_stays_until_the_end() -> (
+    None
+):
+    ari, store = FakeAri(), FakeStore()
+    moved = _live_call(ari, store)
+    moved.bridge = f"{moved.id}-shared"  # its parties moved; its direct bridge was left
+    ari.bridges_.add(moved.bridge)
+    racing = _live_call(ari, store)  # the shared bridge of a move whose record is not written yet
+    ari.bridges_.add(f"{racing.id}-shared")
+    ended = _live_call(ari, store, Status.ENDED)
+    ended.bridge = f"{ended.id}-shared"
+    ari.bridges_.add(ended.bridge)
+    sweeper = _sweeper(ari, store)
+    await sweeper.sweep()
+    await sweeper.sweep()
+    assert moved.bridge not in ari.destroyed and f"{racing.id}-shared" not in ari.destroyed
+    assert sorted(ari.destroyed) == sorted([moved.id, ended.id, f"{ended.id}-shared"])
 
 
 async def test_an_orphan_seen_once_and_then_wanted_is_kept() -> None:

@@ -5,14 +5,15 @@
 -- interaction (that one field) and indexed, so that the leg leads to its
 -- interaction before Asterisk has it (REL-1, reconciliation). A customer's
 -- call (not a callback, whose customer is dialled only once the agent
--- answered) without a bridge yet is given its bridge's ID (= its own), so
--- that its end destroys the bridge that is created beside the offer.
+-- answered) without a bridge yet is given its bridge's ID (its direct one or,
+-- to be recorded, its shared one: IN-2), so that its end destroys the bridge
+-- that is created beside the offer.
 --
 -- KEYS[1] the interaction's hash, KEYS[2] the channel index's key prefix
 -- ('cp:{dc}:chan:', same hash tag).
 -- ARGV[1] the reserved agent, ARGV[2] the status an offer rings in,
 -- ARGV[3] the leg ID's start ('<interaction id>-a'), ARGV[4] the interaction
--- ID, ARGV[5] the index's lifetime (seconds).
+-- ID, ARGV[5] the index's lifetime (seconds), ARGV[6] the bridge's ID.
 -- Returns {1, field, value, ...} (the interaction after the write) when the
 -- offer stands ({2, ...} when its bridge was named by this write), {0, field, value, ...} (as it is) when not, {} when there is
 -- no such interaction.
@@ -27,7 +28,7 @@ end
 local channel = ARGV[3] .. (f['offers'] or '0')
 local stands = 1
 if (f['bridge'] or '') == '' and (f['kind'] or 'call') == 'call' then
-  redis.call('HSET', KEYS[1], 'agent_channel', channel, 'bridge', ARGV[4])
+  redis.call('HSET', KEYS[1], 'agent_channel', channel, 'bridge', ARGV[6])
   stands = 2
 else
   redis.call('HSET', KEYS[1], 'agent_channel', channel)

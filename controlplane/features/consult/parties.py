@@ -11,6 +11,7 @@ from typing import Any
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.core.agents import Agents
+from controlplane.domain import bridges as bridge_rules
 from controlplane.domain import consult as rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Leg, LegState, iso
@@ -115,7 +116,9 @@ class Parties:
     async def join_consult(self, ix: Interaction, leg: Leg) -> None:
         """Agent 1 leaves the interaction's bridge for the consult's own."""
         bridge = rules.consult_bridge_id(leg)
-        await self._ari.create_bridge(bridge, name=f"consult-{ix.id}", kind=rules.BRIDGE_TYPE)
+        await self._ari.create_bridge(
+            bridge, name=f"consult-{ix.id}", kind=bridge_rules.SHARED_TYPE
+        )
         if ix.agent_channel:
             await self._ari.remove_from_bridge(ix.bridge or ix.id, [ix.agent_channel])
         await self._ari.add_to_bridge(bridge, [c for c in (ix.agent_channel, leg.channel) if c])

@@ -17,8 +17,10 @@ def plug(core: Core) -> MediaService:
         serial=core.serial,
         agents=core.agents,
         interactions=core.interactions,
+        bridges=core.bridges,
     )
     core.hooks.connecting.append(media.connecting)  # REC-1: the recorder joins first
+    core.hooks.records = media.records  # IN-2: such a call's bridge is shared from the start
 
     def may_end(ix: Interaction, _agent: str | None) -> None:
         media.require_may_end(ix)  # END-1: not a held call

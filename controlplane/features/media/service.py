@@ -31,6 +31,7 @@ from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
 from controlplane.config import AsteriskNode, Profile, Tenant
 from controlplane.core.agents import Agents
+from controlplane.core.bridges import Bridges
 from controlplane.core.interactions import Interactions
 from controlplane.domain import media as rules
 from controlplane.domain.errors import Unavailable
@@ -66,8 +67,10 @@ class MediaService:
         serial: KeyedSerializer,
         agents: Agents,
         interactions: Interactions,
+        bridges: Bridges,
     ) -> None:
         self._node = node
+        self._bridges = bridges
         self._ari = ari
         self._store = store
         self._notifier = notifier
@@ -83,24 +86,32 @@ class MediaService:
 
     # Hooks of the core ------------------------------------------------------
 
+    def records(self, tenant_id: str, queue_id: str | None, agent_id: str) -> bool:
+        """REC-1: whether a call of that queue (None: of none) is recorded when
+        that agent takes it."""
+        tenant = self._agents.tenant(tenant_id)
+        profile = self._profile(tenant, agent_id)
+        queue = tenant.queues.get(queue_id) if queue_id else None
+        return profile is not None and rules.recording_enabled(tenant, queue, profile)
+
     async def connecting(self, ix: Interaction) -> None:
         """REC-1: the interaction's bridge exists and customer and agent are
         about to join it: record the bridge if tenant, queue and profile allow
         it. Sets the interaction's recording fields; the caller saves them.
 
-        The recorder joins before the two parties: a bridge that grows from
-        two channels to three changes from relaying the phones' RTP packets
-        (their sequence numbers included) to mixing, and a phone whose
-        incoming sequence numbers jump backwards may drop all further audio.
-        With the recorder in first, the bridge mixes from the start."""
+        The recorder records the call's shared bridge (IN-2), and joins it
+        before the two parties: in a direct bridge, a recorder joining two
+        phones relayed natively would turn it to mixing in place, and a
+        phone whose incoming sequence numbers then jump backwards under the
+        same SSRC drops all further audio."""
         if ix.agent is None:
             return
-        tenant = self._agents.tenant(ix.tenant)
-        profile = self._profile(tenant, ix.agent)
-        queue = tenant.queues.get(ix.queue)
-        if profile is None or not rules.recording_enabled(tenant, queue, profile):
+        if not self.records(ix.tenant, ix.queue or None, ix.agent):
             return
         try:
+            # a recorder must never find two phones relayed natively (IN-2):
+            # the call's bridge is its shared one (made so beside the offer)
+            await self._bridges.share(ix, parties_in=False)
             await self._ari.record_bridge(ix.bridge or ix.id, ix.id)
         except AriError as exc:
             log.warning("recording of interaction %s did not start: %s", ix.id, exc)
@@ -172,9 +183,14 @@ class MediaService:
 
     async def hold_customer(self, ix: Interaction) -> None:
         """HOLD-1, HOLD-3: the customer's channel leaves the interaction's
-        bridge and hears music on hold; sets `held` (the caller saves)."""
-        bridge, customer = ix.bridge or ix.id, ix.customer_channel
+        bridge and hears music on hold; sets `held` (the caller saves). The
+        first hold of a call moves its parties to a shared bridge first
+        (IN-2): every change of parties (consult, transfer, conference)
+        begins with a hold."""
+        customer = ix.customer_channel
         try:
+            await self._bridges.share(ix)
+            bridge = ix.bridge or ix.id
             await self._ari.remove_from_bridge(bridge, [customer])
         except AriError as exc:
             raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc

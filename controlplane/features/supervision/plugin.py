@@ -20,6 +20,7 @@ def plug(core: Core) -> Supervision:
         agents=core.agents,
         interactions=core.interactions,
         legs=core.legs,
+        bridges=core.bridges,
     )
     hooks, notifier = core.hooks, core.notifier
 

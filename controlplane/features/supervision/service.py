@@ -24,9 +24,10 @@ from controlplane.audit import ACTOR, SYSTEM
 from controlplane.browser_phone import is_browser_endpoint
 from controlplane.config import AsteriskNode, Config
 from controlplane.core.agents import Agents
+from controlplane.core.bridges import Bridges
 from controlplane.core.interactions import Interactions
 from controlplane.core.legs import LegDialer
-from controlplane.domain import consult as consult_rules
+from controlplane.domain import bridges as bridge_rules
 from controlplane.domain import supervision as sup_rules
 from controlplane.domain.agent import AgentState
 from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound
@@ -60,8 +61,10 @@ class Supervision(Figures):
         agents: Agents,
         interactions: Interactions,
         legs: LegDialer,
+        bridges: Bridges,
     ) -> None:
         super().__init__(config, store=store, agents=agents)
+        self._bridges = bridges
         self._node = node
         self._ari = ari
         self._notifier = notifier
@@ -285,11 +288,14 @@ class Supervision(Figures):
         try:
             try:
                 await self._ari.create_bridge(
-                    session.bridge, name=f"sup-{ix_id}", kind=consult_rules.BRIDGE_TYPE
+                    session.bridge, name=f"sup-{ix_id}", kind=bridge_rules.SHARED_TYPE
                 )
             except AriError as exc:
                 if exc.status != 409:  # (a leg rung again: the bridge is there)
                     raise
+            # IN-2: a snoop's audiohook, or a barging supervisor, changes the
+            # call's bridge: its parties move to a shared one first
+            await self._bridges.share(ix)
             await self._place(session, ix.bridge or ix.id, None)
         except AriError as exc:
             log.warning("supervision of %s could not start: %s", ix_id, exc)
