@@ -4,8 +4,10 @@ at the end. Which kind when: `controlplane.domain.bridges`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 from controlplane.adapters.ari import AriClient, AriError
 from controlplane.adapters.store import Store
@@ -48,15 +50,23 @@ class Bridges:
         when created, False when that failed, None when there was none."""
         return await self._creating.outcome(ix_id)
 
-    async def share(self, ix: Interaction, *, parties_in: bool = True) -> None:
+    async def share(
+        self,
+        ix: Interaction,
+        *,
+        parties_in: bool = True,
+        leaving: str | None = None,
+    ) -> bool:
         """Before the parties' first change: customer and agent move from the
         direct bridge to the shared one, which the interaction keeps from now
-        on (`ix.bridge`, written here). Nothing when they are there already
-        or a recorder mixes their bridge. `parties_in=False`: the call is not
-        bridged yet (a call about to be recorded), so only its bridge changes.
-        Raises AriError when they could not move (they stay where they were)."""
+        on (`ix.bridge`). Nothing when they talk there already; True when
+        they moved. `parties_in=False`: the call is not bridged yet (a call
+        about to be recorded whose bridge was made direct), so only its
+        bridge changes. `leaving`: a party that leaves the direct bridge for
+        no other (a hold), at the same time as the other moves. Raises
+        AriError when they could not move (they stay where they were)."""
         if not rules.must_share(ix):
-            return
+            return False
         direct, shared = ix.id, rules.shared_bridge_id(ix.id)
         await self._creating.outcome(ix.id)  # (the direct one, created beside the offer)
         try:
@@ -64,20 +74,28 @@ class Bridges:
         except AriError as exc:
             if exc.status != 409:  # (moved by a step that raced this one)
                 raise
-        channels = [c for c in (ix.customer_channel, ix.agent_channel) if c and parties_in]
-        if channels:
-            try:
-                await self._ari.add_to_bridge(shared, channels)
-            except AriError:
-                # back where they were (those still there); the shared bridge goes
-                with contextlib.suppress(AriError):
-                    await self._ari.add_to_bridge(direct, channels)
-                await self._ari.destroy_bridge(shared)
-                raise
+        parties = [c for c in (ix.customer_channel, ix.agent_channel) if c and parties_in]
+        moving = [c for c in parties if c != leaving]
+        # the record names the shared bridge while they move (named back if
+        # they could not)
+        steps: list[Awaitable[object]] = [self._store.set_bridge(ix.id, shared)]
+        if moving:
+            steps.append(self._ari.add_to_bridge(shared, moving))
+        if leaving in parties:
+            steps.append(self._ari.remove_from_bridge(direct, [leaving]))
+        done = await asyncio.gather(*steps, return_exceptions=True)
+        failed = [r for r in done if isinstance(r, BaseException)]
+        if failed:
+            with contextlib.suppress(AriError):
+                await self._ari.add_to_bridge(direct, parties)
+            await asyncio.gather(
+                self._store.set_bridge(ix.id, direct), self._ari.destroy_bridge(shared)
+            )
+            raise failed[0]
         ix.bridge = shared
-        await self._store.set_bridge(ix.id, shared)
         log.info("interaction %s: bridge %s", ix.id, shared)
         self._tasks.spawn(f"unbridge:{direct}", self._ari.destroy_bridge(direct))
+        return True
 
     async def destroy(self, ix: Interaction) -> None:
         """The interaction ended: its bridge goes (one still being created

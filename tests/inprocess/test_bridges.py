@@ -28,12 +28,13 @@ async def test_a_call_not_recorded_moves_to_a_shared_bridge_at_its_first_hold(
         assert sorted(direct.channels) == sorted([customer, agent])
         assert not fake.sent("POST", f"/bridges/{ix_id}/record")
 
-        # the first hold: both move to a shared bridge (proxy_media), then the
-        # customer leaves it for music on hold; the direct bridge goes
+        # the first hold: the agent moves to a shared bridge (proxy_media) as
+        # the customer leaves the direct one for music on hold; it goes
         await carol.call("POST", f"/v1/interactions/{ix_id}/hold")
         assert fake.bridges_by_id[shared].types == "mixing,proxy_media"
-        moved = fake.sent("POST", f"/bridges/{shared}/addChannel")
-        assert sorted(moved[0].params["channel"].split(",")) == sorted([customer, agent])
+        assert fake.sent("POST", f"/bridges/{shared}/addChannel")[0].params["channel"] == agent
+        left = fake.sent("POST", f"/bridges/{ix_id}/removeChannel")
+        assert [r.params["channel"] for r in left] == [customer]
         await fake.wait_for("the direct bridge gone", lambda: ix_id not in fake.bridges_by_id)
         assert fake.bridges_by_id[shared].channels == [agent]
         assert fake.channels_by_id[customer].moh == "default"

@@ -189,9 +189,12 @@ class MediaService:
         begins with a hold."""
         customer = ix.customer_channel
         try:
-            await self._bridges.share(ix)
+            # the first hold: the agent moves to the shared bridge as the
+            # customer leaves the direct one
+            moved = await self._bridges.share(ix, leaving=customer)
             bridge = ix.bridge or ix.id
-            await self._ari.remove_from_bridge(bridge, [customer])
+            if not moved:
+                await self._ari.remove_from_bridge(bridge, [customer])
         except AriError as exc:
             raise Unavailable("the call cannot be put on hold", rule="HOLD-1") from exc
         try:
