@@ -87,6 +87,11 @@ class Hooks:
     # an agent became available (routing tries to offer them a call)
     agent_available: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
 
+    def recorded(self, tenant: str, queue: str | None, agent: str) -> bool:
+        """REC-1: whether a call of that queue is recorded when that agent
+        takes it (never without a feature that records)."""
+        return self.records is not None and self.records(tenant, queue, agent)
+
     def observe(self, kinds: frozenset[str] | set[str], observer: Observer) -> None:
         for kind in kinds:
             self.observers.setdefault(kind, []).append(observer)

@@ -98,8 +98,7 @@ class Routing:
                     ),
                 ),
             )
-            records = self._hooks.records
-            recorded = records is not None and records(tenant_id, res.queue, agent_id)
+            recorded = self._hooks.recorded(tenant_id, res.queue, agent_id)
             bridge = bridge_rules.first_bridge(ix_id, recorded)
             self._serial.submit(
                 ix_id, partial(self._offer, ix_id, agent_id, bridge, res.extension)
