@@ -183,10 +183,10 @@ class MediaService:
 
     async def hold_customer(self, ix: Interaction) -> None:
         """HOLD-1, HOLD-3: the customer's channel leaves the interaction's
-        bridge and hears music on hold; sets `held` (the caller saves). The
-        first hold of a call moves its parties to a shared bridge first
-        (IN-2): every change of parties (consult, transfer, conference)
-        begins with a hold."""
+        bridge and hears music on hold; sets `held` (the caller saves). At a
+        call's first hold its agent moves to the shared bridge as the
+        customer leaves the direct one (IN-2): every change of parties
+        (consult, transfer, conference) begins with a hold."""
         customer = ix.customer_channel
         try:
             # the first hold: the agent moves to the shared bridge as the
