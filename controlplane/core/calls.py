@@ -307,7 +307,7 @@ class Calls:
             created = await self._bridges.created(ix.id)
             if ix.bridge is None or created is False:
                 # (a transferred call keeps its bridge and recording)
-                recorded = self._hooks.recorded(ix.tenant, ix.queue or None, ix.agent or "")
+                recorded = self._hooks.recorded(ix.tenant, ix.queue, ix.agent or "")
                 ix.bridge = ix.bridge or bridge_rules.first_bridge(ix.id, recorded)
                 await self._bridges.create(ix.id, ix.bridge)
             if ix.recording is Recording.OFF:

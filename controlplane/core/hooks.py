@@ -39,8 +39,8 @@ AfterWrapUp = Callable[[Interaction, str, AgentState], Awaitable[Transition | No
 RequestReserved = Callable[[str, str, str], Awaitable[None]]
 # (interaction) -> the offer's variables
 OfferVariables = Callable[[Interaction], Awaitable[list[dict[str, object]]]]
-# REC-1: whether a call of (tenant, queue or None, agent) is recorded
-Records = Callable[[str, str | None, str], bool]
+# REC-1: whether a call of (tenant, queue, agent) is recorded
+Records = Callable[[str, str, str], bool]
 Observer = Callable[[Event], None]
 
 # The Asterisk events the core's call path reads itself (`Calls.on_ari_event`):
@@ -87,7 +87,7 @@ class Hooks:
     # an agent became available (routing tries to offer them a call)
     agent_available: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
 
-    def recorded(self, tenant: str, queue: str | None, agent: str) -> bool:
+    def recorded(self, tenant: str, queue: str, agent: str) -> bool:
         """REC-1: whether a call of that queue is recorded when that agent
         takes it (never without a feature that records)."""
         return self.records is not None and self.records(tenant, queue, agent)

@@ -86,12 +86,12 @@ class MediaService:
 
     # Hooks of the core ------------------------------------------------------
 
-    def records(self, tenant_id: str, queue_id: str | None, agent_id: str) -> bool:
-        """REC-1: whether a call of that queue (None: of none) is recorded when
+    def records(self, tenant_id: str, queue_id: str, agent_id: str) -> bool:
+        """REC-1: whether a call of that queue ("": of none) is recorded when
         that agent takes it."""
         tenant = self._agents.tenant(tenant_id)
         profile = self._profile(tenant, agent_id)
-        queue = tenant.queues.get(queue_id) if queue_id else None
+        queue = tenant.queues.get(queue_id)
         return profile is not None and rules.recording_enabled(tenant, queue, profile)
 
     async def connecting(self, ix: Interaction) -> None:
@@ -106,7 +106,7 @@ class MediaService:
         same SSRC drops all further audio."""
         if ix.agent is None:
             return
-        if not self.records(ix.tenant, ix.queue or None, ix.agent):
+        if not self.records(ix.tenant, ix.queue, ix.agent):
             return
         try:
             # a recorder must never find two phones relayed natively (IN-2):
