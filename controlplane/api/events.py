@@ -13,7 +13,6 @@ from controlplane.api import docs
 from controlplane.api.common import SERVICES, SOCKETS, Feature, Route, principal
 from controlplane.api.hub import CLOSE
 from controlplane.api.session import SessionKeeper
-from controlplane.sessions import CLOSE_SESSION_OVER
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -31,7 +30,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         while True:
             data = await queue.get()
             if data is CLOSE:
-                await ws.close(code=CLOSE_SESSION_OVER, message=b"session over")
+                keeper.close_over(b"session over")
                 return
             await ws.send_str(data)
 

@@ -143,6 +143,7 @@ class SessionKeeper:
         self._session = request_session(request) if p.session else None
         self._ws = ws
         self._task: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[bool] | None = None
         self._last = 0.0
 
     def start(self) -> None:
@@ -170,13 +171,27 @@ class SessionKeeper:
         if not alive and not self._ws.closed:
             with contextlib.suppress(ConnectionError):
                 await self._ws.send_json({"type": ENDED_EVENT, "data": {}})
-                await self._ws.close(code=CLOSE_SESSION_OVER, message=b"session ended")
+            self.close_over(b"session ended")
+
+    def close_over(self, message: bytes) -> None:
+        """Close the socket with the code that tells the page its session is
+        over (4001). The closing handshake runs in a task of its own, which
+        `stop` waits for: a task that is cancelled half-way through it drops
+        the connection, and the client then sees an abnormal closure (1006)
+        instead."""
+        if self._closer is None and not self._ws.closed:
+            self._closer = asyncio.create_task(
+                self._ws.close(code=CLOSE_SESSION_OVER, message=message), name="ws-close"
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._task
+        if self._closer is not None:  # (bounded by the socket's own close timeout)
+            with contextlib.suppress(ConnectionError):
+                await self._closer
 
 
 # OpenAPI --------------------------------------------------------------------------

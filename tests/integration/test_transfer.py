@@ -12,7 +12,7 @@ import pytest
 
 from controlplane.adapters.ari import AriClient
 from tests.integration.conftest import TRANSFER_RING_SECONDS, Stack
-from tests.support.asterisk import AmiEvents, bridges_gone, wait_until
+from tests.support.asterisk import AmiEvents, wait_until
 from tests.support.constants import BILLING_ENTRY_POINT, CUSTOMER, ECHO, GAMMA_ENTRY_POINT, SALES
 from tests.support.consults import (
     nothing_left_behind,
@@ -27,7 +27,7 @@ from tests.support.consults import (
 )
 from tests.support.desktop import ApiError, Desktop
 from tests.support.phones import PhoneFactory
-from tests.support.scenes import available_agent, connected_call
+from tests.support.scenes import available_agent, call_gone, connected_call
 
 pytestmark = pytest.mark.integration
 
@@ -240,11 +240,11 @@ async def test_given_target_agent_in_wrap_up_or_not_available_when_transferred_t
         call = await connected_call(phones, ari, alice, "1001")
         ix = call.ix_id
         # bob takes a call of his own and ends it: he is in wrap-up
-        bobs = (await connected_call(phones, ari, bob, "1002", ani="+15559990002")).ix_id
-        await bob.end(bobs)
+        bobs = await connected_call(phones, ari, bob, "1002", ani="+15559990002")
+        await bob.end(bobs.ix_id)
         await bob.state_event("wrap_up")
         await carol.login("1003")  # idle
-        await wait_until(lambda: bridges_gone(ari, bobs), what="bob's call gone from Asterisk")
+        await wait_until(lambda: call_gone(ari, bobs), what="bob's call gone from Asterisk")
 
         before = await snapshot(stack, ari)
         body = await refused(
@@ -286,7 +286,7 @@ async def test_given_target_agent_in_wrap_up_or_not_available_when_transferred_t
         assert (await alice.call("GET", f"/v1/interactions/{ix}"))["agent"] == "alice"
         await path_carries(call.customer, [call.phone], [])
 
-        await bob.wrap_up(bobs, "resolved")
+        await bob.wrap_up(bobs.ix_id, "resolved")
         await call.customer.hangup()
         await alice.event("interaction.ended", of(ix))
         await nothing_left_behind(ari, stack.redis.url)

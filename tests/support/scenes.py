@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.adapters.ari import AriClient
-from tests.support.asterisk import channels_of_bridge
+from tests.support.asterisk import bridges_gone, channels_of_bridge
 from tests.support.constants import CUSTOMER, SUPPORT
 from tests.support.desktop import Desktop, Event
 from tests.support.phones import Phone, PhoneFactory
@@ -81,6 +81,14 @@ async def connected_call(
             customer_leg = channel_id
     assert customer_leg, members
     return Call(ix_id, customer, phone, desktop, customer_leg, agent_leg, connected, connected_at)
+
+
+async def call_gone(ari: AriClient, call: Call) -> bool:
+    """True when Asterisk has neither the call's bridges nor its channels
+    (a bridge can be gone while a channel's hang-up is still under way)."""
+    if not await bridges_gone(ari, call.ix_id):
+        return False
+    return not {c["id"] for c in await ari.channels()} & set(call.legs)
 
 
 async def available_agent(phones: PhoneFactory, desktop: Desktop, extension: str) -> Phone:
