@@ -32,6 +32,7 @@ from typing import Any
 import aiohttp
 
 import devstack
+from bench.loadrun import BENCH_JSON_DIR
 from bench.measure import AmiTimeline, CallTimes, ms, percentile
 from bench.stack import (
     AMI_SECRET,
@@ -51,6 +52,7 @@ from tests.support.phones import Phone, PhoneFactory
 EXTENSION = 1001
 CUSTOMER_ANI = "+15557770001"
 TRANSFER_PATH = "/v1/interactions/{ix_id}/transfer"
+OUT = BENCH_JSON_DIR / "latency.json"
 
 Event = dict[str, Any]
 
@@ -281,26 +283,29 @@ async def run(stack: BenchStack, calls: int, transfer_to: str) -> tuple[Samples,
     return samples, notes
 
 
+ROWS = (
+    ("accept (agent up -> interaction.connected event)", "accept_event"),
+    ("accept, Asterisk side (agent up -> customer bridged)", "accept_bridged"),
+    ("hold (POST .../hold)", "hold"),
+    ("resume (POST .../resume)", "resume"),
+    ("transfer (POST .../transfer, dial number)", "transfer"),
+    ("end (POST .../end)", "end"),
+    ("wrap-up (POST .../wrap-up)", "wrap_up"),
+    ("API floor (GET /v1/agents/{id})", "api_floor"),
+)
+TARGET_OVER_PING_MS = 1.5  # an action's p50 at most the ARI ping's p50 + this
+
+
 def report(samples: Samples, notes: list[str], recording: bool) -> str:
     ping = samples.get("ari_ping")
     p50, p99 = percentile(ping, 50), percentile(ping, 99)
-    rows = [
-        ("accept (agent up -> interaction.connected event)", "accept_event"),
-        ("accept, Asterisk side (agent up -> customer bridged)", "accept_bridged"),
-        ("hold (POST .../hold)", "hold"),
-        ("resume (POST .../resume)", "resume"),
-        ("transfer (POST .../transfer, dial number)", "transfer"),
-        ("end (POST .../end)", "end"),
-        ("wrap-up (POST .../wrap-up)", "wrap_up"),
-        ("API floor (GET /v1/agents/{id})", "api_floor"),
-    ]
     lines = [
         f"== action latency, {len(samples.get('hold'))} calls, recording "
         f"{'on' if recording else 'off'}",
         f"ARI GET /asterisk/ping: p50 {ms(p50)}, p99 {ms(p99)} (n={len(ping)})",
         f"{'action':56} {'p50':>10} {'p99':>10} {'p50/ping':>9} {'p50-ping':>10}",
     ]
-    for label, key in rows:
+    for label, key in ROWS:
         values = samples.get(key)
         if not values:
             lines.append(f"{label:56} {'n/a':>10}")
@@ -334,7 +339,44 @@ def main(argv: list[str] | None = None) -> None:
             log("stopping the stack")
             stack.close()
     print(report(samples, notes, args.recording))
-    (RUN_DIR / "latency.json").write_text(json.dumps(samples.by_name))
+    (RUN_DIR / "latency-samples.json").write_text(json.dumps(samples.by_name))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(figures(samples, args.recording), indent=2, sort_keys=True) + "\n")
+    print(f"figures written to {OUT}")
+
+
+def figures(samples: Samples, recording: bool) -> dict[str, Any]:
+    """The run's figures for build/bench/latency.json: the ARI ping (the
+    baseline) and each action's p50 and p99, its p50 over the ping's and
+    whether that meets the target."""
+
+    def rounded(seconds: float) -> float | None:
+        return None if math.isnan(seconds) else round(seconds * 1000, 3)
+
+    ping = samples.get("ari_ping")
+    ping_p50 = percentile(ping, 50)
+    actions: dict[str, Any] = {}
+    for _label, key in ROWS:
+        values = samples.get(key)
+        a50 = percentile(values, 50)
+        over = rounded(a50 - ping_p50)
+        actions[key] = {
+            "n": len(values),
+            "p50_ms": rounded(a50),
+            "p99_ms": rounded(percentile(values, 99)),
+            "p50_over_ping_ms": over,
+            "meets_target": None if over is None else over <= TARGET_OVER_PING_MS,
+        }
+    return {
+        "recording": recording,
+        "ari_ping": {
+            "n": len(ping),
+            "p50_ms": rounded(ping_p50),
+            "p99_ms": rounded(percentile(ping, 99)),
+        },
+        "target_p50_over_ping_ms": TARGET_OVER_PING_MS,
+        "actions": actions,
+    }
 
 
 if __name__ == "__main__":
