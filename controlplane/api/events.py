@@ -13,6 +13,7 @@ from controlplane.api import docs
 from controlplane.api.common import SERVICES, SOCKETS, Feature, Route, principal
 from controlplane.api.hub import CLOSE
 from controlplane.api.session import SessionKeeper
+from controlplane.sessions import CLOSE_SESSION_OVER
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -34,19 +35,35 @@ async def events(request: web.Request) -> web.StreamResponse:
                 return
             await ws.send_str(data)
 
-    sender = asyncio.create_task(pump(), name="ws-events")
-    try:
+    async def read() -> None:
         async for msg in ws:
             if msg.type is WSMsgType.ERROR:
                 break
             await keeper.touch()
+
+    sender = asyncio.create_task(pump(), name="ws-events")
+    reader = asyncio.create_task(read(), name="ws-read")
+    try:
+        await asyncio.wait((reader, keeper.over), return_when=asyncio.FIRST_COMPLETED)
+        if keeper.over.done() and not ws.closed:
+            # The session is over. The close is this task's, with no read
+            # under way in another: the closing handshake then waits for the
+            # client's closing frame before the connection closes (closed
+            # while another task reads, the connection would drop at once
+            # and the client see 1006 instead of the code).
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            with contextlib.suppress(ConnectionError):
+                await ws.close(code=CLOSE_SESSION_OVER, message=keeper.over.result())
     finally:
         sockets.discard(ws)
         s.hub.unsubscribe(key)
         await keeper.stop()
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await sender
+        for task in (sender, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await task
     return ws
 
 

@@ -35,7 +35,7 @@ from controlplane.api.schemas import Body
 from controlplane.config import Role
 from controlplane.desktop import snapshot
 from controlplane.domain import session as rules
-from controlplane.sessions import CLOSE_SESSION_OVER, ENDED_EVENT
+from controlplane.sessions import ENDED_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,8 @@ class SessionKeeper:
         self._session = request_session(request) if p.session else None
         self._ws = ws
         self._task: asyncio.Task[None] | None = None
-        self._closer: asyncio.Task[bool] | None = None
+        # set to the closing message when the socket's session is over
+        self.over: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._last = 0.0
 
     def start(self) -> None:
@@ -174,24 +175,15 @@ class SessionKeeper:
             self.close_over(b"session ended")
 
     def close_over(self, message: bytes) -> None:
-        """Close the socket with the code that tells the page its session is
-        over (4001). The closing handshake runs in a task of its own, which
-        `stop` waits for: a task that is cancelled half-way through it drops
-        the connection, and the client then sees an abnormal closure (1006)
-        instead."""
-        if self._closer is None and not self._ws.closed:
-            self._closer = asyncio.create_task(
-                self._ws.close(code=CLOSE_SESSION_OVER, message=message), name="ws-close"
-            )
+        """The session is over: the socket's handler closes it (`over`)."""
+        if not self.over.done():
+            self.over.set_result(message)
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._task
-        if self._closer is not None:  # (bounded by the socket's own close timeout)
-            with contextlib.suppress(ConnectionError):
-                await self._closer
 
 
 # OpenAPI --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from tests.integration.conftest import Stack
 from tests.support.asterisk import (
     AmiEvents,
     audio_flows,
+    bridge_gone,
     channels_of_bridge,
     interaction_bridge,
     wait_until,
@@ -30,10 +31,6 @@ async def talk_path(ari: AriClient, ix_id: str, customer_channel: str) -> set[st
     bridge may also hold a recorder)."""
     channels = await channels_of_bridge(ari, ix_id)
     return {c for c in channels if c == customer_channel or c.startswith(f"{ix_id}-a")}
-
-
-async def _gone(ari: AriClient, bridge_id: str) -> bool:
-    return bridge_id not in {b["id"] for b in await ari.bridges()}
 
 
 @pytest.mark.spec("HOLD-1", "HOLD-2", "END-1", "IN-2")
@@ -75,7 +72,7 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
             }
             assert relayed["local_ssrc"] == relayed["remote_ssrc"], relayed
         else:
-            assert not await _gone(ari, f"{ix_id}-shared")
+            assert not await bridge_gone(ari, f"{ix_id}-shared")
             assert (await ari.bridge(f"{ix_id}-shared"))["technology"] == "softmix"
 
         # HOLD-1: hold -> the call shows held, the customer leaves the talk path
@@ -88,7 +85,7 @@ async def test_given_connected_call_when_agent_holds_then_customer_hears_music_a
         # IN-2: the first hold moved a native call's parties to the shared
         # bridge, which sends each phone Asterisk's own stream
         assert (await interaction_bridge(ari, ix_id))["id"] == f"{ix_id}-shared"
-        await wait_until(lambda: _gone(ari, ix_id), what="the direct bridge gone")
+        await wait_until(lambda: bridge_gone(ari, ix_id), what="the direct bridge gone")
         if recording == "off":
             # the relayed stream ended with the move: the agent's phone hears
             # Asterisk's own stream under a new SSRC, a new source to any

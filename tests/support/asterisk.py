@@ -75,6 +75,11 @@ async def interaction_bridge(ari: AriClient, ix_id: str) -> Bridge:
     return await ari.bridge(ix_id)
 
 
+async def bridge_gone(ari: AriClient, bridge_id: str) -> bool:
+    """True when Asterisk has no bridge `bridge_id`."""
+    return bridge_id not in {b["id"] for b in await ari.bridges()}
+
+
 async def bridges_gone(ari: AriClient, ix_id: str) -> bool:
     """True when Asterisk has none of the interaction's bridges (IN-2)."""
     ids = {b["id"] for b in await ari.bridges()}
