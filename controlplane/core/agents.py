@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import partial
 from typing import Any
 
 from controlplane.adapters.store import AgentRecord, Store
@@ -16,17 +17,21 @@ from controlplane.domain import agent as agent_rules
 from controlplane.domain.agent import AgentState, Transition
 from controlplane.domain.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from controlplane.domain.interaction import now_ms
-from controlplane.notifier import Notifier
+from controlplane.notifier import Notifier, agent_key, interaction_key
+from controlplane.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
 
 class Agents:
-    def __init__(self, config: Config, *, store: Store, notifier: Notifier, hooks: Hooks) -> None:
+    def __init__(
+        self, config: Config, *, store: Store, notifier: Notifier, hooks: Hooks, tasks: TaskGroup
+    ) -> None:
         self.config = config
         self._store = store
         self._notifier = notifier
         self._hooks = hooks
+        self._tasks = tasks
 
     def tenant(self, tenant_id: str) -> Tenant:
         try:
@@ -53,9 +58,12 @@ class Agents:
         offer: str | None = None,
         keep_available_since: bool = False,
         fields: dict[str, str] | None = None,
+        event_beside: bool = False,
         **event_extra: Any,
     ) -> bool:
-        """Apply a checked transition atomically; publish it if it took effect."""
+        """Apply a checked transition atomically; publish it if it took effect
+        (`event_beside`: beside the caller's next steps, before the agent's
+        and the interaction's later events)."""
         team = self.agent_config(tenant_id, agent_id).team
         at = now_ms()
         applied, _, seq = await self._store.transition_agent(
@@ -79,7 +87,20 @@ class Agents:
                 change.state.value,
                 change.reason,
             )
-            await self._notifier.agent_state(tenant_id, agent_id, change, at, seq, **event_extra)
+            publish = partial(
+                self._notifier.agent_state, tenant_id, agent_id, change, at, seq, **event_extra
+            )
+            if event_beside:
+                keys = [agent_key(tenant_id, agent_id)]
+                ix_id = event_extra.get("interaction")
+                if isinstance(ix_id, str) and ix_id:
+                    keys.append(interaction_key(ix_id))
+                self._tasks.spawn(
+                    f"agent-state:{tenant_id}:{agent_id}:{seq}",
+                    self._notifier.deferred(keys, publish),
+                )
+            else:
+                await publish()
         return applied
 
     async def login(self, tenant_id: str, agent_id: str, extension: str) -> AgentRecord:

@@ -56,7 +56,7 @@ def build_core(
     hooks = Hooks()
     serial = KeyedSerializer(tasks)
     bridges = Bridges(store=store, ari=ari, tasks=tasks)
-    agents = Agents(config, store=store, notifier=notifier, hooks=hooks)
+    agents = Agents(config, store=store, notifier=notifier, hooks=hooks, tasks=tasks)
     interactions = Interactions(store=store)
     legs = LegDialer(
         node=node,

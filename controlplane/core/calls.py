@@ -290,6 +290,7 @@ class Calls:
             change,
             offer=ix.id,
             fields={"offer": "", "interaction": ix.id},
+            event_beside=True,  # (the bridging need not wait for it)
             interaction=ix.id,
         ):
             await self._ari.hangup(channel_id)
