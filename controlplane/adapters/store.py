@@ -9,7 +9,7 @@ against the state it was decided on) is one Lua script.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +32,8 @@ StoreError = RedisError
 # Commands queued to go to Redis in one round trip (see `Store.batch`); the
 # adapters' `..._on(batch, ...)` methods queue theirs on it.
 Batch = Pipeline
+# Redis commands (each the command and its arguments) for a script to make
+Writes = Sequence[Sequence[Any]]
 
 HISTORY_LIMIT = 500
 CHANNEL_INDEX_SECONDS = 7 * 86400  # a channel ID leads to its interaction this long
@@ -296,12 +298,15 @@ class Store:
         tenant_limit: int,
         now: int,
         lease_ms: int,
+        writes: Writes = (),
     ) -> int:
-        """0 when the call holds a slot now; else the refusal code (26 or 27)."""
-        res = await self._admit(
-            keys=[self.dc_slots_key(), self.tenant_slots_key(tenant)],
-            args=[call_id, now, now + lease_ms, dc_limit, tenant_limit],
-        )
+        """0 when the call holds a slot now (and `writes` are made in the same
+        atomic step); else the refusal code (26 or 27), and nothing written."""
+        args: list[Any] = [call_id, now, now + lease_ms, dc_limit, tenant_limit]
+        for command in writes:
+            args += [len(command), *command]
+        keys = [self.dc_slots_key(), self.tenant_slots_key(tenant)]
+        res = await self._admit(keys=keys, args=args)
         return int(res)
 
     async def release(self, call_id: str, tenant: str) -> None:
@@ -461,23 +466,48 @@ class Store:
         """Save the interaction (and index a channel of it just created, put it
         in its queue as `enqueue` does, and whatever `also` queues, all in the
         same round trip and transaction)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._save_on(pipe, ix, new_channel=new_channel, enqueue=enqueue, also=also)
+            await pipe.execute()
+
+    def saving(
+        self,
+        ix: Interaction,
+        *,
+        new_channel: str | None = None,
+        enqueue: bool = False,
+        also: Callable[[Batch], None] | None = None,
+    ) -> Writes:
+        """What `save_interaction` writes, as commands for a script to make
+        (`admit`: a new call's record is saved only if it is admitted)."""
+        pipe = self.redis.pipeline(transaction=True)  # (only queued: never sent)
+        self._save_on(pipe, ix, new_channel=new_channel, enqueue=enqueue, also=also)
+        return tuple(tuple(args) for args, _options in pipe.command_stack)
+
+    def _save_on(
+        self,
+        pipe: Batch,
+        ix: Interaction,
+        *,
+        new_channel: str | None,
+        enqueue: bool,
+        also: Callable[[Batch], None] | None,
+    ) -> None:
         key = self.ix_key(ix.id)
         if enqueue and ix.status is not Status.QUEUED:
             raise ValueError(f"interaction {ix.id} is {ix.status.value}, not queued")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if also is not None:
-                also(pipe)
-            pipe.delete(key)
-            pipe.hset(key, mapping=cast(dict[Any, Any], ix.to_fields()))
-            if ix.status is Status.ENDED:
-                pipe.srem(self.active_key(), ix.id)
-            else:
-                pipe.sadd(self.active_key(), ix.id)
-            if new_channel is not None:
-                pipe.set(self.chan_key(new_channel), ix.id, ex=CHANNEL_INDEX_SECONDS)
-            if enqueue:
-                pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
-            await pipe.execute()
+        if also is not None:
+            also(pipe)
+        pipe.delete(key)
+        pipe.hset(key, mapping=cast(dict[Any, Any], ix.to_fields()))
+        if ix.status is Status.ENDED:
+            pipe.srem(self.active_key(), ix.id)
+        else:
+            pipe.sadd(self.active_key(), ix.id)
+        if new_channel is not None:
+            pipe.set(self.chan_key(new_channel), ix.id, ex=CHANNEL_INDEX_SECONDS)
+        if enqueue:
+            pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
 
     async def set_bridge(self, ix_id: str, bridge: str) -> bool:
         """IN-2: the bridge the interaction's parties moved to (that field

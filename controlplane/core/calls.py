@@ -203,8 +203,16 @@ class Calls:
             node=self._node.name,
             customer_channel=channel_id,
         )
+        # Admitted, saved, indexed by its channel, with its flow's variables
+        # (CAD-1) and in its queue, in one atomic step: recoverable from here
+        # on (REL-2); a refused call leaves nothing behind.
+        def created(pipe: Batch) -> None:
+            for hook in self._hooks.created:
+                hook(ix, pipe)
+
+        saving = self._store.saving(ix, new_channel=channel_id, enqueue=True, also=created)
         try:
-            await self._limits.admit(ix)
+            await self._limits.admit(ix, writes=saving)
         except RuleViolation as refused:
             # LIM-2: refused at the entry point, before any queue.
             log.info("inbound call to %s refused: %s", dnis, refused.message)
@@ -215,17 +223,8 @@ class Calls:
             )
             return
         # Admitted: the customer is answered and hears music on hold beside
-        # the rest (saving, routing, ringing the agent); the bridging step
-        # waits for it.
+        # the rest (routing, ringing the agent); the bridging step waits for it.
         self._customer_media.start(ix.id, self._answer_customer(ix.id, channel_id))
-
-        # Saved, indexed by its channel, with its flow's variables (CAD-1) and
-        # in its queue, in one round trip: recoverable from here on (REL-2).
-        def created(pipe: Batch) -> None:
-            for hook in self._hooks.created:
-                hook(ix, pipe)
-
-        await self._store.save_interaction(ix, new_channel=channel_id, enqueue=True, also=created)
         log.info("interaction %s queued in %s/%s from %s", ix.id, tenant_id, ix.queue, ix.ani)
         queued = ix.public()
         self._tasks.spawn(

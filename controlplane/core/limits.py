@@ -4,7 +4,7 @@ Redis, for the datacenter and the tenant."""
 from __future__ import annotations
 
 from controlplane import metrics
-from controlplane.adapters.store import Store, StoreError
+from controlplane.adapters.store import Store, StoreError, Writes
 from controlplane.config import Config
 from controlplane.domain.errors import NotFound, Unavailable
 from controlplane.domain.interaction import Interaction, now_ms
@@ -16,9 +16,10 @@ class Limits:
         self._config = config
         self._store = store
 
-    async def admit(self, ix: Interaction) -> None:
-        """LIM-1..3: take a concurrent-call slot for the interaction, or raise
-        LimitReached (26 datacenter, 27 tenant). Without Redis nothing is
+    async def admit(self, ix: Interaction, *, writes: Writes = ()) -> None:
+        """LIM-1..3: take a concurrent-call slot for the interaction (and make
+        `writes` with it, in one atomic step), or raise LimitReached (26
+        datacenter, 27 tenant) and write nothing. Without Redis nothing is
         admitted: refusing is safer than going over a limit."""
         tenant = self._config.tenants.get(ix.tenant)
         if tenant is None:
@@ -31,6 +32,7 @@ class Limits:
                 tenant_limit=tenant.max_concurrent_calls,
                 now=now_ms(),
                 lease_ms=SLOT_LEASE_MS,
+                writes=writes,
             )
         except StoreError as exc:
             raise Unavailable(f"admission is not possible right now: {exc}", rule="LIM-3") from exc

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from tests.inprocess.conftest import RING_SECONDS, Service, StartService
 from tests.inprocess.scenes import available, connected_call, of
-from tests.support.constants import DEFAULT_ANI, OTHER_ANI, SUPPORT
+from tests.support.constants import DC_PREFIX, DEFAULT_ANI, OTHER_ANI, SUPPORT
 from tests.support.constants import ECHO as NUMBER
 from tests.support.desktop import ApiError, Desktop
 from tests.support.fake_ari import Far
@@ -186,6 +187,15 @@ async def test_a_call_over_a_full_limit_is_refused_with_its_code(
         await fake.wait_for("the refused call hung up", lambda: second not in fake.channels_by_id)
         assert fake.sent("DELETE", f"/channels/{second}")[0].params["reason"] == "congestion"
         assert not fake.sent("POST", f"/channels/{second}/answer")
+        # ... and leaves nothing in Redis: no record, variables, index or queue entry
+        redis = aioredis.Redis.from_url(service.config.service.redis_url, decode_responses=True)
+        try:
+            ix_key = f"{DC_PREFIX}ix:{refused['id']}"
+            assert not await redis.exists(ix_key, f"{ix_key}:vars", f"{DC_PREFIX}chan:{second}")
+            assert await redis.zscore(f"{DC_PREFIX}queue:acme:support", refused["id"]) is None
+            assert not await redis.sismember(f"{DC_PREFIX}active", refused["id"])
+        finally:
+            await redis.aclose()
 
         # ... and so is an outdial: nothing is dialled
         with pytest.raises(ApiError) as over:
