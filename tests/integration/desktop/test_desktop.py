@@ -734,7 +734,10 @@ async def test_keyboard_only_with_hotkeys_and_no_serious_axe_violation(
     assert await focused(page) == "signin-extension"
     await page.keyboard.type("1001")
     await page.keyboard.press("Enter")
-    await expect(page.locator("#state-button")).to_be_visible()
+    # the agent's state comes with the event stream's first message; until
+    # then the selector has nothing to choose from (disabled)
+    await expect_state(page, "idle")
+    await expect(page.locator("#state-button")).to_be_enabled()
     await assert_accessible(page, "desktop, idle")
 
     # The focused control is visibly outlined.
