@@ -245,6 +245,7 @@ async def test_offer_popovers_then_the_interaction_control_pane(
         # While held, End's hotkey does nothing either (END-1).
         await pane.get_by_role("button", name="Hold").click()
         await expect(status).to_have_text("Call on hold")
+        await expect(pane.get_by_role("button", name="Resume")).to_be_enabled()
         await page.keyboard.press("Alt+E")
         await asyncio.sleep(0.5)
         assert (await api.call("GET", f"/v1/interactions/{ix_id}"))["status"] == "connected"
@@ -776,11 +777,15 @@ async def test_keyboard_only_with_hotkeys_and_no_serious_axe_violation(
     await assert_accessible(page, "keyboard help")
     await page.keyboard.press("Escape")
     await expect(help_dialog).to_be_hidden()
-    # Hold, resume and end by hotkey.
+    # Hold, resume and end by hotkey. The event that shows a change may come
+    # before the action's answer; until that comes, the call's controls are
+    # disabled and their hotkeys do nothing.
     await page.keyboard.press("Alt+H")
     await expect(status).to_have_text("Call on hold")
+    await expect(page.locator(".controls .resume")).to_be_enabled()
     await page.keyboard.press("Alt+H")
     await expect(status).to_have_text("Connected")
+    await expect(page.locator(".controls .end")).to_be_enabled()
     await page.keyboard.press("Alt+E")
     dialog = page.locator("#wrapup")
     await expect(dialog).to_be_visible()

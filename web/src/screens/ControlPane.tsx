@@ -154,6 +154,8 @@ function RecordingStatus({ ix }: { ix: Interaction }) {
 function CallControls({ ix }: { ix: Interaction }) {
   const c = controlsOf(ix);
   const keypad = useSignal(false);
+  // an action of this call under way: the others wait for its answer, and
+  // their buttons say so
   const busy = useSignal(false);
   const run = async (f: () => Promise<unknown>) => {
     if (busy.value) return;
@@ -188,11 +190,11 @@ function CallControls({ ix }: { ix: Interaction }) {
 
   const held = ix.held;
   return (
-    <div class="controls" role="toolbar" aria-label={t('control.region')}>
+    <div class="controls" role="toolbar" aria-label={t('control.region')} aria-busy={busy.value}>
       <button
         type="button"
         class={`control ${held ? 'resume' : 'hold'}`}
-        disabled={held ? !c.resume : !c.hold}
+        disabled={busy.value || (held ? !c.resume : !c.hold)}
         onClick={toggleHold}
         title={t('common.hotkey', { keys: HOTKEYS.hold.label })}
         aria-keyshortcuts="Alt+H"
@@ -204,7 +206,7 @@ function CallControls({ ix }: { ix: Interaction }) {
         <button
           type="button"
           class="control recording-toggle"
-          disabled={ix.recording === 'paused' ? !c.resumeRecording : !c.pauseRecording}
+          disabled={busy.value || (ix.recording === 'paused' ? !c.resumeRecording : !c.pauseRecording)}
           onClick={() =>
             void run(() => (ix.recording === 'paused' ? resumeRecording(ix.id) : pauseRecording(ix.id)))
           }
@@ -241,7 +243,7 @@ function CallControls({ ix }: { ix: Interaction }) {
       <button
         type="button"
         class="control end danger"
-        disabled={!c.end}
+        disabled={busy.value || !c.end}
         onClick={() => void run(() => end(ix.id))}
         title={held ? t('control.endHeldHint') : t('common.hotkey', { keys: HOTKEYS.end.label })}
         aria-describedby={held ? 'end-held-hint' : undefined}

@@ -70,6 +70,26 @@ describe('control pane (DSK-4)', () => {
     await waitFor(() => expect(interaction.value?.held).toBe(true));
     remove();
   });
+
+  it('disables the call\'s controls until an action is answered, also when its event came first', async () => {
+    applySnapshot(snapshot({ interaction: ix({ held: true }) }));
+    let answer: (value: Interaction) => void = () => undefined;
+    vi.spyOn(api, 'resume').mockReturnValue(new Promise<Interaction>((resolve) => (answer = resolve)));
+    const end = vi.spyOn(api, 'end');
+    render(<ControlPane />);
+    fireEvent.click(screen.getByRole('button', { name: /Resume/ }));
+    // the event shows the call resumed before the action's answer came
+    interaction.value = ix({ held: false });
+    const endButton = await screen.findByRole('button', { name: /End/ });
+    await waitFor(() => expect(screen.getByRole('toolbar').getAttribute('aria-busy')).toBe('true'));
+    expect((endButton as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: /Hold/ }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(endButton);
+    expect(end).not.toHaveBeenCalled();
+    answer(ix({ held: false }));
+    await waitFor(() => expect((screen.getByRole('button', { name: /End/ }) as HTMLButtonElement).disabled).toBe(false));
+    expect(screen.getByRole('toolbar').getAttribute('aria-busy')).toBe('false');
+  });
 });
 
 describe('call variables (DSK-5)', () => {
