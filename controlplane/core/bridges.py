@@ -70,7 +70,7 @@ class Bridges:
         direct, shared = ix.id, rules.shared_bridge_id(ix.id)
         await self._creating.outcome(ix.id)  # (the direct one, created beside the offer)
         try:
-            await self._ari.create_bridge(shared, name=f"ix-{ix.id}", kind=rules.SHARED_TYPE)
+            await self.create(ix.id, shared)
         except AriError as exc:
             if exc.status != 409:  # (moved by a step that raced this one)
                 raise
@@ -96,6 +96,21 @@ class Bridges:
         log.info("interaction %s: bridge %s", ix.id, shared)
         self._tasks.spawn(f"unbridge:{direct}", self._ari.destroy_bridge(direct))
         return True
+
+    async def add_from_music(self, bridge: str, customer: str, *others: str) -> None:
+        """The customer, on music on hold, joins `bridge` (with `others`): the
+        music's stop and the add are sent at once. Asterisk runs both through
+        the customer channel's command queue, one after the other in
+        whichever order they arrive, also once the channel is bridged: the
+        music stops either way. Raises the first AriError."""
+        stopped, added = await asyncio.gather(
+            self._ari.stop_moh(customer),
+            self._ari.add_to_bridge(bridge, [customer, *others]),
+            return_exceptions=True,
+        )
+        for result in (added, stopped):
+            if isinstance(result, BaseException):
+                raise result
 
     async def destroy(self, ix: Interaction) -> None:
         """The interaction ended: its bridge goes (one still being created

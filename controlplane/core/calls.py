@@ -313,17 +313,7 @@ class Calls:
             if ix.recording is Recording.OFF:
                 for connecting in self._hooks.connecting:  # REC-1: the recorder joins first
                     await connecting(ix)
-            # Both go through the customer channel's command queue in Asterisk,
-            # which runs them one after the other, also once it is bridged: the
-            # music stops either way, and neither waits for the other here.
-            stopped, added = await asyncio.gather(
-                self._ari.stop_moh(ix.customer_channel),
-                self._ari.add_to_bridge(ix.bridge, [ix.customer_channel, agent_channel]),
-                return_exceptions=True,
-            )
-            for failed in (added, stopped):
-                if isinstance(failed, BaseException):
-                    raise failed
+            await self._bridges.add_from_music(ix.bridge, ix.customer_channel, agent_channel)
         except AriError as exc:
             log.warning("bridging %s failed: %s", ix.id, exc)
             await self.finish(ix, EndCause.SYSTEM)

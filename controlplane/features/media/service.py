@@ -21,7 +21,6 @@ Asterisk side:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -209,21 +208,10 @@ class MediaService:
     async def resume_customer(self, ix: Interaction) -> None:
         """HOLD-2: the music stops and the customer is back in the bridge;
         clears `held` (the caller saves)."""
-        customer = ix.customer_channel
-        # Both go through the customer channel's command queue in Asterisk,
-        # one after the other in whichever order they arrive: the music stops
-        # either way (as when a call is first bridged), and neither waits for
-        # the other here.
-        stopped, added = await asyncio.gather(
-            self._ari.stop_moh(customer),
-            self._ari.add_to_bridge(ix.bridge or ix.id, [customer]),
-            return_exceptions=True,
-        )
-        for result in (added, stopped):
-            if isinstance(result, AriError):
-                raise Unavailable("the call cannot be resumed", rule="HOLD-2") from result
-            if isinstance(result, BaseException):
-                raise result
+        try:
+            await self._bridges.add_from_music(ix.bridge or ix.id, ix.customer_channel)
+        except AriError as exc:
+            raise Unavailable("the call cannot be resumed", rule="HOLD-2") from exc
         ix.held = False
 
     # Privacy shield (REC-2, REC-3) -----------------------------------------------------
