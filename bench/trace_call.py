@@ -35,9 +35,10 @@ from bench.stack import (
 from tests.support.phones import PhoneFactory
 
 _LINE = re.compile(
-    r"^(?:\d+\s+)?(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d\.\d+) (?P<call>sendto|recvfrom|sendmsg)"
+    r"^(?:\d+\s+)?(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d\.\d+) "
+    r"(?P<call>sendto|recvfrom|sendmsg|write|writev|read)"
     r"\((?P<fd>\d+)<TCP:\[(?P<local>[^\]]*)->(?P<peer>[^\]]*)\]>, "
-    r"\"(?P<data>(?:[^\"\\]|\\.)*)\"(?:\.\.\.)?, "
+    r"(?:\[\{iov_base=)?\"(?P<data>(?:[^\"\\]|\\.)*)\"(?:\.\.\.)?, "
 )
 
 
@@ -55,7 +56,7 @@ def _port(address: str) -> int:
 
 def _classify(match: re.Match[str], api_port: int) -> Io | None:
     at = int(match["h"]) * 3600 + int(match["m"]) * 60 + float(match["s"])
-    out = match["call"] != "recvfrom"
+    out = match["call"] not in ("recvfrom", "read")
     local, peer = _port(match["local"]), _port(match["peer"])
     data = match["data"].encode().decode("unicode_escape", errors="replace")
     if peer == devstack.ARI_PORT:
@@ -121,8 +122,11 @@ async def trace(stack: BenchStack) -> list[str]:
         await desktop.must("POST", f"/v1/agents/{agent}/login", {"extension": str(EXTENSION)})
         await desktop.must("PUT", f"/v1/agents/{agent}/state", {"state": "available"})
         await desktop.event("agent.state", lambda e: e["data"]["state"] == "available")
+        # (the service's event loop, uvloop, writes and reads its sockets with
+        # write, writev and read; redis-py and aiohttp on asyncio's with send/recv)
+        calls = "trace=sendto,recvfrom,sendmsg,write,writev,read"
         tracer = await asyncio.create_subprocess_exec(
-            strace, "-f", "-tt", "-yy", "-s", "4000", "-e", "trace=sendto,recvfrom,sendmsg",
+            strace, "-f", "-tt", "-yy", "-s", "4000", "-e", calls,
             "-p", str(pid), "-o", str(out),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
