@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from controlplane.domain.agent import AgentState
 from controlplane.domain.interaction import Interaction, Status, Step, iso, status_sources
@@ -119,6 +119,31 @@ class Reservation:
     queue: str
     seq: int
     extension: str | None = None  # the extension the agent is logged in with
+
+
+# A tenant's queues as the routing step reads them: (queue, priority, teams)
+QueueSpecs = Sequence[tuple[str, int, tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingStep:
+    """What a routing step sent behind an admission found: the pair it
+    reserved (None: none), and whether it ran after the admission's writes
+    (False: it did not run, or ran before them, so a step is still due)."""
+
+    reservation: Reservation | None
+    after_admission: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RouteBehind:
+    """A routing step (`reserve_next` of the admitted call's tenant) for an
+    admission to send behind it in the same round trip, so that it sees the
+    call just queued. `taken` gets its outcome whatever the admission's:
+    a pair it reserved is never dropped."""
+
+    queues: QueueSpecs
+    taken: Callable[[RoutingStep], None]
 
 
 class Store:
@@ -299,15 +324,41 @@ class Store:
         now: int,
         lease_ms: int,
         writes: Writes = (),
+        route: RouteBehind | None = None,
     ) -> int:
         """0 when the call holds a slot now (and `writes` are made in the same
-        atomic step); else the refusal code (26 or 27), and nothing written."""
+        atomic step); else the refusal code (26 or 27), and nothing written.
+        `route`: a routing step sent behind the admission (see `RouteBehind`)."""
         args: list[Any] = [call_id, now, now + lease_ms, dc_limit, tenant_limit]
         for command in writes:
             args += [len(command), *command]
         keys = [self.dc_slots_key(), self.tenant_slots_key(tenant)]
-        res = await self._admit(keys=keys, args=args)
-        return int(res)
+        if route is None:
+            return int(await self._admit(keys=keys, args=args))
+        # Both scripts by their SHA in one pipeline: redis-py's script objects
+        # would ask Redis first whether it knows them (one round trip more).
+        # Redis runs the two one after the other, the routing step after the
+        # admission's writes; their replies come back together.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._admit.sha, len(keys), *keys, *args)
+            pipe.evalsha(self._dispatch.sha, 0, *self._routing_args(tenant, route.queues, now))
+            admitted, routed = await pipe.execute(raise_on_error=False)
+        step = (
+            RoutingStep(None, after_admission=False)
+            if isinstance(routed, Exception)
+            else RoutingStep(self._reservation(routed), after_admission=True)
+        )
+        if isinstance(admitted, NoScriptError):
+            # Redis has forgotten the admission's script (restarted): the
+            # script object loads it; the routing step ran before these writes.
+            try:
+                return int(await self._admit(keys=keys, args=args))
+            finally:
+                route.taken(replace(step, after_admission=False))
+        route.taken(step)
+        if isinstance(admitted, Exception):
+            raise admitted
+        return int(admitted)
 
     async def release(self, call_id: str, tenant: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -427,10 +478,13 @@ class Store:
     async def queue_length(self, tenant: str, queue: str) -> int:
         return int(await self.redis.zcard(self.queue_key(tenant, queue)))
 
-    async def reserve_next(
-        self, tenant: str, queues: list[tuple[str, int, tuple[str, ...]]], now: int
-    ) -> Reservation | None:
+    async def reserve_next(self, tenant: str, queues: QueueSpecs, now: int) -> Reservation | None:
         """Run the atomic routing step (IN-3) for one tenant's queues."""
+        return self._reservation(
+            await self._dispatch(keys=[], args=self._routing_args(tenant, queues, now))
+        )
+
+    def _routing_args(self, tenant: str, queues: QueueSpecs, now: int) -> list[str | int]:
         offerable = status_sources(Status.RINGING, Step.OFFER)  # from the status table
         argv: list[str | int] = [
             self.prefix,
@@ -442,7 +496,10 @@ class Store:
         ]
         for qid, priority, teams in queues:
             argv += [qid, priority, len(teams), *teams]
-        res = await self._dispatch(keys=[], args=argv)
+        return argv
+
+    @staticmethod
+    def _reservation(res: Any) -> Reservation | None:
         if not res:
             return None
         return Reservation(

@@ -210,9 +210,11 @@ class Calls:
             for hook in self._hooks.created:
                 hook(ix, pipe)
 
+        # The routing step goes behind the admission, in its round trip (IN-3).
         saving = self._store.saving(ix, new_channel=channel_id, enqueue=True, also=created)
+        route = self._routing.behind_admission(tenant_id, ix.id)
         try:
-            await self._limits.admit(ix, writes=saving)
+            await self._limits.admit(ix, writes=saving, route=route)
         except RuleViolation as refused:
             # LIM-2: refused at the entry point, before any queue.
             log.info("inbound call to %s refused: %s", dnis, refused.message)
@@ -234,10 +236,6 @@ class Calls:
                 partial(self._notifier.publish, "interaction.queued", tenant_id, queued),
             ),
         )
-        # Routing runs beside the interaction's own jobs: its offer (a job of
-        # this interaction) need not wait for the routing step that finds no
-        # further pair.
-        self._tasks.spawn(f"dispatch:{tenant_id}:{ix.id}", self._routing.dispatch(tenant_id))
 
     async def _answer_customer(self, ix_id: str, channel_id: str) -> bool:
         """IN-1: answer the customer and start music on hold. A customer gone

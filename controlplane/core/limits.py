@@ -4,7 +4,7 @@ Redis, for the datacenter and the tenant."""
 from __future__ import annotations
 
 from controlplane import metrics
-from controlplane.adapters.store import Store, StoreError, Writes
+from controlplane.adapters.store import RouteBehind, Store, StoreError, Writes
 from controlplane.config import Config
 from controlplane.domain.errors import NotFound, Unavailable
 from controlplane.domain.interaction import Interaction, now_ms
@@ -16,11 +16,14 @@ class Limits:
         self._config = config
         self._store = store
 
-    async def admit(self, ix: Interaction, *, writes: Writes = ()) -> None:
+    async def admit(
+        self, ix: Interaction, *, writes: Writes = (), route: RouteBehind | None = None
+    ) -> None:
         """LIM-1..3: take a concurrent-call slot for the interaction (and make
         `writes` with it, in one atomic step), or raise LimitReached (26
         datacenter, 27 tenant) and write nothing. Without Redis nothing is
-        admitted: refusing is safer than going over a limit."""
+        admitted: refusing is safer than going over a limit. `route`: a
+        routing step to run behind the admission in its round trip."""
         tenant = self._config.tenants.get(ix.tenant)
         if tenant is None:
             raise NotFound(f"unknown tenant {ix.tenant!r}")
@@ -33,6 +36,7 @@ class Limits:
                 now=now_ms(),
                 lease_ms=SLOT_LEASE_MS,
                 writes=writes,
+                route=route,
             )
         except StoreError as exc:
             raise Unavailable(f"admission is not possible right now: {exc}", rule="LIM-3") from exc

@@ -9,7 +9,7 @@ from functools import partial
 
 from controlplane import browser_phone, metrics
 from controlplane.adapters.ari import AriClient, AriError
-from controlplane.adapters.store import Store
+from controlplane.adapters.store import Reservation, RouteBehind, RoutingStep, Store
 from controlplane.config import Config, Tenant
 from controlplane.core.agents import Agents
 from controlplane.core.bridges import Bridges
@@ -62,47 +62,63 @@ class Routing:
     def _queue_specs(tenant: Tenant) -> list[tuple[str, int, tuple[str, ...]]]:
         return [(qid, q.priority, q.teams) for qid, q in tenant.queues.items()]
 
-    async def dispatch(self, tenant_id: str) -> None:
-        """Offer waiting calls to available agents until one side runs out (IN-3)."""
-        tenant = self._agents.tenant(tenant_id)
-        specs = self._queue_specs(tenant)
-        while True:
-            res = await self._store.reserve_next(tenant_id, specs, now_ms())
-            if res is None:
-                return
-            ix_id, agent_id = res.interaction, res.agent
-            change = agent_rules.system_transition(AgentState.AVAILABLE, Trigger.OFFER)
-            requested = self._hooks.request_reserved
-            if consult_rules.is_consult_request(ix_id) and requested is not None:
-                # CO-1: a queue consult's agent
-                owner = consult_rules.request_owner(ix_id)
-                await self._notifier.agent_state(
-                    tenant_id, agent_id, change, now_ms(), res.seq, interaction=owner
-                )
-                self._serial.submit(owner, partial(requested, tenant_id, ix_id, agent_id))
-                continue
-            # The agent's `reserved` is published beside the offer, after the
-            # call's earlier events and before its and the agent's later ones.
-            self._tasks.spawn(
-                f"reserved:{ix_id}",
-                self._notifier.deferred(
-                    [interaction_key(ix_id), agent_key(tenant_id, agent_id)],
-                    partial(
-                        self._notifier.agent_state,
-                        tenant_id,
-                        agent_id,
-                        change,
-                        now_ms(),
-                        res.seq,
-                        interaction=ix_id,
-                    ),
+    async def dispatch(self, tenant_id: str, first: RoutingStep | None = None) -> None:
+        """Offer waiting calls to available agents until one side runs out
+        (IN-3). `first`: a routing step already run behind an admission."""
+        specs = self._queue_specs(self._agents.tenant(tenant_id))
+        if first is not None:
+            if first.reservation is not None:
+                await self._take(tenant_id, first.reservation)
+            elif first.after_admission:
+                return  # no pair, the new call counted: later changes dispatch again
+        while (res := await self._store.reserve_next(tenant_id, specs, now_ms())) is not None:
+            await self._take(tenant_id, res)
+
+    def behind_admission(self, tenant_id: str, ix_id: str) -> RouteBehind:
+        """IN-3: the routing step for a new call's admission to send behind it,
+        in the same round trip; what it finds goes on as `dispatch` (beside
+        the interaction's own jobs: its offer need not wait for the routing
+        step that finds no further pair)."""
+
+        def taken(step: RoutingStep) -> None:
+            self._tasks.spawn(f"dispatch:{tenant_id}:{ix_id}", self.dispatch(tenant_id, step))
+
+        return RouteBehind(self._queue_specs(self._agents.tenant(tenant_id)), taken)
+
+    async def _take(self, tenant_id: str, res: Reservation) -> None:
+        """A pair the routing step reserved: ring the agent (or hand a consult
+        request's agent to its consult)."""
+        ix_id, agent_id = res.interaction, res.agent
+        change = agent_rules.system_transition(AgentState.AVAILABLE, Trigger.OFFER)
+        requested = self._hooks.request_reserved
+        if consult_rules.is_consult_request(ix_id) and requested is not None:
+            # CO-1: a queue consult's agent
+            owner = consult_rules.request_owner(ix_id)
+            await self._notifier.agent_state(
+                tenant_id, agent_id, change, now_ms(), res.seq, interaction=owner
+            )
+            self._serial.submit(owner, partial(requested, tenant_id, ix_id, agent_id))
+            return
+        # The agent's `reserved` is published beside the offer, after the
+        # call's earlier events and before its and the agent's later ones.
+        self._tasks.spawn(
+            f"reserved:{ix_id}",
+            self._notifier.deferred(
+                [interaction_key(ix_id), agent_key(tenant_id, agent_id)],
+                partial(
+                    self._notifier.agent_state,
+                    tenant_id,
+                    agent_id,
+                    change,
+                    now_ms(),
+                    res.seq,
+                    interaction=ix_id,
                 ),
-            )
-            recorded = self._hooks.recorded(tenant_id, res.queue, agent_id)
-            bridge = bridge_rules.first_bridge(ix_id, recorded)
-            self._serial.submit(
-                ix_id, partial(self._offer, ix_id, agent_id, bridge, res.extension)
-            )
+            ),
+        )
+        recorded = self._hooks.recorded(tenant_id, res.queue, agent_id)
+        bridge = bridge_rules.first_bridge(ix_id, recorded)
+        self._serial.submit(ix_id, partial(self._offer, ix_id, agent_id, bridge, res.extension))
 
     async def _offer(
         self, ix_id: str, agent_id: str, bridge: str, extension: str | None = None

@@ -36,18 +36,20 @@ pytestmark = pytest.mark.inprocess
 BACKGROUND_KEYS = (b"}:owner:", b"}:timers", b"}:busy_devices")
 BACKGROUND_FIRST = (b"HELLO", b"PING", b"CLIENT", b"SMEMBERS")  # + slot lease renewals
 # Admission with the interaction saved, indexed, with its flow's variables
-# and queued; the `queued` event; the routing step; the agent's `reserved`
-# event; the offer's leg written; and the routing step that finds no further
-# pair (it runs beside the offer). Before: 12 (13 with the agent's record),
-# then 7 (the admission and the save apart).
-MAX_ROUND_TRIPS = 6
+# and queued, and the routing step behind it (one round trip); the `queued`
+# event; the agent's `reserved` event; the offer's leg written; and the
+# routing step that finds no further pair (it runs beside the offer).
+# Before: 12 (13 with the agent's record), then 7 (the admission and the
+# save apart), then 6 (the routing step apart).
+MAX_ROUND_TRIPS = 5
 MAX_ARI = 3  # the customer's answer and music on hold, the originate
-# In sequence before the originate: admission with the save; the routing
+# In sequence before the originate: admission with the save and the routing
 # step; the offer's leg. The customer's answer and music, the `queued` and
 # `reserved` events and the routing step that finds nothing run beside them.
 # Before: 8 (admission, save, answer, music, `queued`, routing step,
-# `reserved`, the offer's leg), then 4 (the admission and the save apart).
-MAX_SEQUENTIAL_ENTRY = 3
+# `reserved`, the offer's leg), then 4 (the admission and the save apart),
+# then 3 (the routing step after the admission's answer).
+MAX_SEQUENTIAL_ENTRY = 2
 # In sequence from the agent's answer to the add: the interaction read; the
 # agent's `connected` transition; the recorder's start (REC-1: the demo's
 # support queue records). The bridge exists already, the music stops beside
