@@ -82,6 +82,13 @@ def _pool(
     )
 
 
+def _read(raw: dict[str, str]) -> Interaction:
+    """An interaction as read from its hash (it remembers the fields read)."""
+    ix = Interaction.from_fields(raw)
+    ix.stored = raw
+    return ix
+
+
 def _script(name: str) -> str:
     return resources.files("controlplane.adapters").joinpath("lua", name).read_text()
 
@@ -449,6 +456,11 @@ class Store:
             pipe.hdel(self.ix_key(ix.id), "agent", "agent_channel")
             pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
             await pipe.execute()
+        if ix.stored is not None:
+            ix.stored = {
+                **{k: v for k, v in ix.stored.items() if k not in ("agent", "agent_channel")},
+                "status": ix.status.value,
+            }
 
     async def dequeue(self, ix: Interaction) -> bool:
         return bool(await self.redis.zrem(self.queue_key(ix.tenant, ix.queue), ix.id))
@@ -524,8 +536,9 @@ class Store:
         in its queue as `enqueue` does, and whatever `also` queues, all in the
         same round trip and transaction)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._save_on(pipe, ix, new_channel=new_channel, enqueue=enqueue, also=also)
+            written = self._save_on(pipe, ix, new_channel=new_channel, enqueue=enqueue, also=also)
             await pipe.execute()
+        ix.stored = written
 
     def saving(
         self,
@@ -549,14 +562,28 @@ class Store:
         new_channel: str | None,
         enqueue: bool,
         also: Callable[[Batch], None] | None,
-    ) -> None:
+    ) -> dict[str, str]:
+        """Queues the save's commands; the interaction's fields as they will be.
+        A copy read from the store writes only the fields it changed (another
+        step's change of another field since the read stays as it is); a new
+        one writes its whole record."""
         key = self.ix_key(ix.id)
         if enqueue and ix.status is not Status.QUEUED:
             raise ValueError(f"interaction {ix.id} is {ix.status.value}, not queued")
         if also is not None:
             also(pipe)
-        pipe.delete(key)
-        pipe.hset(key, mapping=cast(dict[Any, Any], ix.to_fields()))
+        written = ix.to_fields()
+        if ix.stored is None:
+            pipe.delete(key)
+            pipe.hset(key, mapping=cast(dict[Any, Any], written))
+        else:
+            was = ix.stored
+            changed = {k: v for k, v in written.items() if was.get(k) != v}
+            gone = [k for k in was if k not in written]
+            if changed:
+                pipe.hset(key, mapping=cast(dict[Any, Any], changed))
+            if gone:
+                pipe.hdel(key, *gone)
         if ix.status is Status.ENDED:
             pipe.srem(self.active_key(), ix.id)
         else:
@@ -565,6 +592,7 @@ class Store:
             pipe.set(self.chan_key(new_channel), ix.id, ex=CHANNEL_INDEX_SECONDS)
         if enqueue:
             pipe.zadd(self.queue_key(ix.tenant, ix.queue), {ix.id: ix.entered_at})
+        return written
 
     async def set_bridge(self, ix_id: str, bridge: str) -> bool:
         """IN-2: the bridge the interaction's parties moved to (that field
@@ -601,13 +629,13 @@ class Store:
             return False, None, False
         fields = {str(res[i]): str(res[i + 1]) for i in range(1, len(res), 2)}
         stands = int(res[0])
-        return stands > 0, Interaction.from_fields(fields), stands == 2
+        return stands > 0, _read(fields), stands == 2
 
     async def interaction(self, ix_id: str) -> Interaction | None:
         raw = cast(dict[str, str], await self.redis.hgetall(self.ix_key(ix_id)))
         if not raw:
             return None
-        return Interaction.from_fields(raw)
+        return _read(raw)
 
     async def interactions(self, ix_ids: list[str]) -> dict[str, Interaction]:
         """The interactions of these IDs that exist, in one round trip."""
@@ -618,7 +646,7 @@ class Store:
                 pipe.hgetall(self.ix_key(ix_id))
             rows = cast(list[dict[str, str]], await pipe.execute())
         return {
-            ix_id: Interaction.from_fields(raw)
+            ix_id: _read(raw)
             for ix_id, raw in zip(ix_ids, rows, strict=True)
             if raw
         }

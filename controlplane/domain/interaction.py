@@ -182,14 +182,23 @@ class Interaction:
     legs: list[Leg] = field(default_factory=list)  # TR, CO, CF: consult and transfer legs
     leg_seq: int = 0  # numbers the consult and transfer legs (<id>-k<n>, <id>-x<n>)
     wrap_ups: dict[str, str] = field(default_factory=dict)  # END-2, TR-6: agent -> reason
+    # Not state: the fields (`to_fields`) as the store last read or wrote
+    # them (None: never), so that a save writes only what this copy changed
+    # and leaves what another step changed meanwhile as that step left it.
+    stored: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
     def to_fields(self) -> dict[str, str]:
         """Flat string form for a Redis hash; None is left out."""
         out: dict[str, str] = {}
-        for key, value in asdict(self).items():
+        for f in fields(self):
+            key = f.name
+            if key == "stored":
+                continue
+            value = getattr(self, key)
             if key in _JSON_FIELDS:
                 if value:
-                    out[key] = json.dumps(value, separators=(",", ":"))
+                    plain = [asdict(leg) for leg in value] if key == "legs" else value
+                    out[key] = json.dumps(plain, separators=(",", ":"))
             elif value is not None:
                 out[key] = str(value)
         return out
