@@ -516,8 +516,11 @@ async def run_load(
             result.bridges_later = await _channels_left("bridges")
         result.service_log = count_service_log([s.log_path for s in stack.services])
         if stack.services:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
-                result.service_metrics = _load_figures(await _scrape(stack.urls[0]))
+            for index, url in enumerate(stack.urls):
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    figures = _load_figures(await _scrape(url))
+                    name = f"replica {index + 1} " if len(stack.urls) > 1 else ""
+                    result.service_metrics.update({name + k: v for k, v in figures.items()})
         with contextlib.suppress(devstack.DevStackError):
             text = await asyncio.to_thread(stack.asterisk.cli, "core show taskprocessors")
             await asyncio.to_thread(
@@ -575,6 +578,8 @@ def _bucket_quantile(samples: dict[str, float], metric: str, q: float) -> str:
 def _load_figures(samples: dict[str, float]) -> dict[str, str]:
     return {
         "event-loop lag p99": _bucket_quantile(samples, "cp_event_loop_lag_seconds", 0.99),
+        "Stasis event age p50": _bucket_quantile(samples, "cp_ari_event_age_seconds", 0.5),
+        "Stasis event age p99": _bucket_quantile(samples, "cp_ari_event_age_seconds", 0.99),
         "ARI request p50": _bucket_quantile(samples, "cp_ari_request_seconds", 0.5),
         "ARI request p99": _bucket_quantile(samples, "cp_ari_request_seconds", 0.99),
         "refused as overloaded": f"{_sum(samples, 'cp_calls_refused_overload_total'):g}",

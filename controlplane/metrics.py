@@ -147,6 +147,12 @@ ARI_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+EVENT_AGE = Histogram(
+    "cp_ari_event_age_seconds",
+    "How long after Asterisk stamped it this replica read each Stasis event",
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
 LOOP_LAG = Histogram(
     "cp_event_loop_lag_seconds",
     "How late this replica's event loop ran a timer (sampled four times a second)",
@@ -228,6 +234,10 @@ def watch_event_stream(connected: Callable[[], bool]) -> None:
 
 def ari_request(method: str, seconds: float) -> None:
     ARI_LATENCY.labels(method_label(method)).observe(seconds)
+
+
+def event_read(age: float) -> None:
+    EVENT_AGE.observe(age)
 
 
 def orphan_removed(kind: str) -> None:

@@ -148,6 +148,7 @@ class AdmissionGate:
         age = event_age(event, self._wall_clock())
         if age is not None:
             self._windows[Signal.EVENT_AGE].add(self._clock(), age)
+            metrics.event_read(age)
         if self._cfg.enabled and is_new_customer_call(event) and self.judge().refusing:
             channel = event.get("channel") or {}
             channel_id = str(channel.get("id") or "")

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from controlplane import metrics
 from controlplane.adapters.ari import AriClient, AriError, Event
 from controlplane.config import Config, Overload, OverloadBand
 from controlplane.domain.overload import ADMITTING, Admission, Band, Signal, Window, decide
@@ -173,6 +174,18 @@ def _stasis_start(channel_id: str, *args: str, timestamp: str | None = None) -> 
     return event
 
 
+def _event_ages_over(seconds: float) -> float:
+    """Events the age metric counted as older than `seconds` (a bucket's bound)."""
+    counts = {
+        s.labels["le"]: s.value
+        for family in metrics.REGISTRY.collect()
+        if family.name == "cp_ari_event_age_seconds"
+        for s in family.samples
+        if s.name.endswith("_bucket")
+    }
+    return counts["+Inf"] - counts[str(seconds)]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -252,10 +265,12 @@ async def test_gate_judges_event_age_and_ari_latency() -> None:
     assert not gate.judge().refusing
     # an event Asterisk stamped 0.8 s ago (default: refuse above 0.5 s)
     clock.now = 1_796_478_494.923
+    older_than_half_a_second = _event_ages_over(0.5)
     await gate.on_event(
         _stasis_start("c1", "inbound", "1", timestamp="2026-12-05T13:48:14.123+0000")
     )
     assert gate.state.over == {Signal.EVENT_AGE}
+    assert _event_ages_over(0.5) == older_than_half_a_second + 1  # (OPS-2: the metric)
     await tasks.close()
     assert handled == [] and ari.requests[0][1] == "/channels/c1/continue"
 
