@@ -153,10 +153,25 @@ class Routing:
             await self.offer_failed(ix, agent_id, "device_unreachable")
             return
         metrics.offer_made(ix.tenant, ix.queue)
+        # The offer's event (with the call's variables) is published beside the
+        # interaction's next jobs, in order before its and the agent's later
+        # events: a phone that answers at once is bridged without waiting for it.
+        self._tasks.spawn(
+            f"offered:{ix.id}",
+            self._notifier.deferred(
+                [interaction_key(ix.id), agent_key(ix.tenant, agent_id)],
+                partial(self._publish_offer, ix, agent_id),
+            ),
+        )
+
+    async def _publish_offer(self, ix: Interaction, agent_id: str) -> None:
         variables = await self._hooks.offer_variables(ix) if self._hooks.offer_variables else []
-        payload = ix_rules.offer(ix, variables)
         await self._notifier.publish(
-            "interaction.offered", ix.tenant, payload, agent=agent_id, private=True
+            "interaction.offered",
+            ix.tenant,
+            ix_rules.offer(ix, variables),
+            agent=agent_id,
+            private=True,
         )
 
     async def release_reservation(self, ix: Interaction | None, ix_id: str, agent_id: str) -> None:

@@ -26,6 +26,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 
+from controlplane.notifier import Notifier
 from tests.inprocess.conftest import Service, wait_until
 from tests.inprocess.scenes import available
 from tests.support.constants import CUSTOMER, ECHO, SUPPORT
@@ -359,3 +360,39 @@ async def test_a_callback_gets_no_bridge_before_its_customer_is_called(service: 
         queued = await admin.call("GET", f"/v1/interactions/{created['id']}")
         assert queued["status"] == "queued"
         assert not fake.bridges_by_id
+
+
+@pytest.mark.spec("IN-1", "IN-2")
+async def test_a_phone_that_answers_at_once_is_bridged_while_the_offer_event_is_out(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offer's event goes out beside the interaction's next jobs: with
+    its publication held back, an agent who answers at once is bridged all
+    the same, and the event still comes before `interaction.connected`."""
+    release = asyncio.Event()
+    publish = Notifier.publish
+
+    async def held(self: Notifier, kind: str, *args: Any, **kwargs: Any) -> None:
+        if kind == "interaction.offered":
+            await release.wait()
+        await publish(self, kind, *args, **kwargs)
+
+    monkeypatch.setattr(Notifier, "publish", held)
+    async with Desktop(service.url, "demo-alice-token", "alice") as alice:
+        await available(alice, "1001")
+        customer = service.ari.customer_calls(SUPPORT, CUSTOMER)
+        leg = await service.ari.ringing(service.agent_endpoint("1001"))
+        await wait_until(lambda: _music_on(service, customer), "the customer hears music")
+        service.ari.far_answer(leg.id)
+        await wait_until(lambda: _bridged(service, customer, leg.id), "customer and agent bridged")
+        assert not [e for e in alice.events if e["type"] == "interaction.offered"]
+        release.set()
+        offer = await alice.event("interaction.offered")
+        await alice.event("interaction.connected")
+        kinds = [e["type"] for e in alice.events]
+        assert kinds.index("interaction.offered") < kinds.index("interaction.connected"), kinds
+        service.ari.far_hangup(customer)
+        await alice.state_event("wrap_up")
+        await alice.wrap_up(offer["data"]["interaction_id"], "resolved")
+        await alice.state_event("available")
+    await service.ari.wait_for("the call's legs gone", lambda: not service.ari.leftovers())
