@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import ValidationError
 
 from controlplane.adapters.ami import AmiClient
@@ -109,8 +109,17 @@ def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+def is_json(request: web.Request) -> bool:
+    """Whether the request says its body is JSON: the media type of its
+    Content-Type (before any parameter), case-insensitive. Read from the
+    header itself: aiohttp's own parser raises on some parameters (e.g.
+    `0*`: IndexError, then AssertionError on every later access)."""
+    media_type = request.headers.get(hdrs.CONTENT_TYPE, "").split(";", 1)[0]
+    return media_type.strip().lower() == "application/json"
+
+
 async def body(request: web.Request, model: type[B]) -> B:
-    if request.content_type != "application/json":
+    if not is_json(request):
         raise InvalidInput("the body must be JSON (Content-Type: application/json)")
     raw = await request.read()
     try:

@@ -24,7 +24,7 @@ from aiohttp import web
 from controlplane import metrics
 from controlplane.api import docs
 from controlplane.api.auth import Forbidden, Principal
-from controlplane.api.common import PRINCIPAL, SERVICES, Feature, Route, principal
+from controlplane.api.common import PRINCIPAL, SERVICES, Feature, Route, is_json, principal
 from controlplane.audit import MAX_LIMIT, acting_as
 from controlplane.config import Role
 from controlplane.domain.errors import InvalidInput, RuleViolation
@@ -44,7 +44,7 @@ def actor(p: Principal) -> str:
 
 
 async def _safe_body(request: web.Request) -> dict[str, Any] | None:
-    if not request.body_exists or request.content_type != "application/json":
+    if not request.body_exists or not is_json(request):
         return None
     try:
         data = json.loads(await request.read())
