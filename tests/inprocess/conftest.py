@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 import tomllib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
+from controlplane.adapters.store import Store
 from controlplane.app import build
 from controlplane.config import Config, parse_config
 from tests.support.fake_ami import FakeAmi
@@ -83,6 +85,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[Store]:
+    """The store on the test run's Redis, with a datacenter of its own."""
+    store = Store.from_url(redis_url, f"dc{uuid.uuid4().hex[:8]}")
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def inprocess_config(redis_url: str, change: ConfigChange | None = None) -> Config:

@@ -6,26 +6,17 @@ the caller whatever the admission's outcome."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from controlplane.adapters.store import RouteBehind, RoutingStep, Store
-from controlplane.domain.interaction import Direction, Interaction, Status
+from controlplane.domain.interaction import Interaction, Status
 from controlplane.domain.legs import LegKind, leg_id
+from tests.support.records import support_call
 
 pytestmark = pytest.mark.inprocess
 
 TENANT, TEAM, QUEUE = "acme", "support", "support"
-
-
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(redis_url, f"dc{uuid.uuid4().hex[:8]}")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _available(store: Store, agent: str, since: int) -> None:
@@ -36,21 +27,7 @@ async def _available(store: Store, agent: str, since: int) -> None:
 
 
 def _interaction(entered_at: int) -> Interaction:
-    return Interaction(
-        id=uuid.uuid4().hex,
-        tenant=TENANT,
-        direction=Direction.INBOUND,
-        label="Support",
-        ani="+15551230000",
-        dnis="+15559870000",
-        entry_point="support",
-        flow="main",
-        queue=QUEUE,
-        queue_name="Support",
-        node="ast1",
-        customer_channel="c1",
-        entered_at=entered_at,
-    )
+    return support_call(entered_at=entered_at)
 
 
 async def _queued(store: Store, entered_at: int, status: Status) -> Interaction:

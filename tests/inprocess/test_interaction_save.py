@@ -5,44 +5,18 @@ it; a new interaction writes its whole record."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
 
 from controlplane.adapters.store import Store
-from controlplane.domain.interaction import Direction, EndCause, Interaction, Status
+from controlplane.domain.interaction import EndCause, Interaction, Status
+from tests.support.records import support_call
 
 pytestmark = pytest.mark.inprocess
 
 
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(redis_url, f"dc{uuid.uuid4().hex[:8]}")
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 async def _connected(store: Store) -> Interaction:
-    ix = Interaction(
-        id=uuid.uuid4().hex,
-        tenant="acme",
-        direction=Direction.INBOUND,
-        label="Support",
-        ani="+15551230000",
-        dnis="+15559870000",
-        entry_point="support",
-        flow="main",
-        queue="support",
-        queue_name="Support",
-        node="ast1",
-        customer_channel="c1",
-        status=Status.CONNECTED,
-        agent="alice",
-        agent_channel="a1",
-        bridge="direct-1",
+    ix = support_call(
+        status=Status.CONNECTED, agent="alice", agent_channel="a1", bridge="direct-1"
     )
     await store.save_interaction(ix)
     return ix

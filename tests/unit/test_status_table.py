@@ -4,7 +4,6 @@ END-1): every status change goes through it, and nothing else is allowed."""
 from __future__ import annotations
 
 import ast
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,12 @@ from controlplane.domain import interaction as rules
 from controlplane.domain.errors import InvalidTransition
 from controlplane.domain.interaction import (
     STATUS_TABLE,
-    Direction,
     EndCause,
     Interaction,
     Status,
     Step,
 )
+from tests.support.records import support_call
 
 PACKAGE = Path(rules.__file__).resolve().parents[1]
 ALLOWED = {(row.previous, row.status) for row in STATUS_TABLE}
@@ -28,21 +27,7 @@ statuses = st.sampled_from(list(Status))
 
 
 def _ix(status: Status) -> Interaction:
-    return Interaction(
-        id=uuid.uuid4().hex,
-        tenant="acme",
-        direction=Direction.INBOUND,
-        label="Support",
-        ani="+15551230000",
-        dnis="+15559870000",
-        entry_point="support",
-        flow="main",
-        queue="support",
-        queue_name="Support",
-        node="ast1",
-        customer_channel="c1",
-        status=status,
-    )
+    return support_call(status=status)
 
 
 @pytest.mark.spec("IN-1", "END-1")

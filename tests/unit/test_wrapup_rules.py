@@ -7,25 +7,12 @@ import uuid
 import pytest
 
 from controlplane.domain import wrapup
-from controlplane.domain.interaction import Direction, Interaction
+from controlplane.domain.interaction import Interaction
+from tests.support.records import support_call
 
 
 def _ix(agent: str | None = "alice") -> Interaction:
-    return Interaction(
-        id=uuid.uuid4().hex,
-        tenant="acme",
-        direction=Direction.INBOUND,
-        label="Support",
-        ani="+15551230000",
-        dnis="+15559870000",
-        entry_point="support",
-        flow="main",
-        queue="support",
-        queue_name="Support",
-        node="ast1",
-        customer_channel="c1",
-        agent=agent,
-    )
+    return support_call(agent=agent)
 
 
 @pytest.mark.spec("END-2", "TR-6")
