@@ -65,12 +65,12 @@ class Routing:
     async def dispatch(self, tenant_id: str, first: RoutingStep | None = None) -> None:
         """Offer waiting calls to available agents until one side runs out
         (IN-3). `first`: a routing step already run behind an admission."""
-        specs = self._queue_specs(self._agents.tenant(tenant_id))
         if first is not None:
             if first.reservation is not None:
                 await self._take(tenant_id, first.reservation)
             elif first.after_admission:
                 return  # no pair, the new call counted: later changes dispatch again
+        specs = self._queue_specs(self._agents.tenant(tenant_id))
         while (res := await self._store.reserve_next(tenant_id, specs, now_ms())) is not None:
             await self._take(tenant_id, res)
 
